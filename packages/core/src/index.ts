@@ -1,0 +1,11 @@
+export type { BlockDevice, BlockInfo, SeekableBlockDevice } from './block-device.js';
+export { isSeekable } from './block-device.js';
+export { BLOCK_ERROR_CODES, BlockError, isBlockError, toBlockError, type BlockErrorCode } from './block-error.js';
+export { OPTIONAL_METHODS, SUPPORT_FLAGS, supports, type OptionalMethod, type SupportFlag, type Supports } from './supports.js';
+export { checkRange, checkRequest, checkResize, checkSectorSize, checkSeek, totalBytes } from './request-check.js';
+export type { CombinatorOptions } from './combinator-options.js';
+export { copy, type CopyOptions } from './copy.js';
+export { compare, type CompareOptions } from './compare.js';
+export { extents, type Extent } from './extents.js';
+export { zeroRange } from './zero-range.js';
+export { deviceBytes, lcm } from './sector-math.js';

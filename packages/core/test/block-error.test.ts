@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { BLOCK_ERROR_CODES, BlockError, isBlockError, toBlockError } from '../src/index.js';
+
+describe('BlockError', () => {
+  it('is an Error with a name, a code and an optional cause', () => {
+    const cause = new Error('disk on fire');
+    const e = new BlockError('IO', 'read failed', { cause });
+    expect(e).toBeInstanceOf(Error);
+    expect(e.name).toBe('BlockError');
+    expect(e.code).toBe('IO');
+    expect(e.cause).toBe(cause);
+    expect(e.stack).toContain('read failed');
+  });
+
+  it('has factories for the common codes', () => {
+    expect(BlockError.disconnected().code).toBe('DISCONNECTED');
+    expect(BlockError.readOnly('export').message).toBe('export is read-only');
+    expect(BlockError.unsupported('discard').code).toBe('UNSUPPORTED');
+    expect(BlockError.io('boom', 1).cause).toBe(1);
+  });
+
+  it('lists exactly the seven codes of the contract', () => {
+    expect([...BLOCK_ERROR_CODES].sort()).toEqual(
+      ['DISCONNECTED', 'INVALID_ARGUMENT', 'INVALID_BUFFER', 'IO', 'OUT_OF_RANGE', 'READ_ONLY', 'UNSUPPORTED'].sort(),
+    );
+    expect(Object.isFrozen(BLOCK_ERROR_CODES)).toBe(true);
+  });
+
+  it('isBlockError recognises errors from another copy of core by shape', () => {
+    const foreign = Object.assign(new Error('x'), { name: 'BlockError', code: 'READ_ONLY' });
+    expect(isBlockError(foreign)).toBe(true);
+    expect(isBlockError(foreign, 'READ_ONLY')).toBe(true);
+    expect(isBlockError(foreign, 'IO')).toBe(false);
+    expect(isBlockError(Object.assign(new Error('x'), { name: 'BlockError', code: 'NOPE' }))).toBe(false);
+    expect(isBlockError({ name: 'BlockError', code: 'IO' })).toBe(false);
+    expect(isBlockError(new TypeError('t'))).toBe(false);
+  });
+
+  it('toBlockError passes BlockErrors through and wraps the rest as IO with the cause', () => {
+    const original = BlockError.readOnly();
+    expect(toBlockError(original, 'ctx')).toBe(original);
+    const raw = Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+    const wrapped = toBlockError(raw, 'reading sector 7');
+    expect(wrapped.code).toBe('IO');
+    expect(wrapped.message).toBe('reading sector 7: EIO: i/o error');
+    expect(wrapped.cause).toBe(raw);
+    expect(toBlockError('string', 'ctx').message).toBe('ctx');
+  });
+});

@@ -1,0 +1,1 @@
+export { __CLASS__, type __CLASS__Options } from './device.js';
