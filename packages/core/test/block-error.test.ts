@@ -47,3 +47,20 @@ describe('BlockError', () => {
     expect(toBlockError('string', 'ctx').message).toBe('ctx');
   });
 });
+
+describe('settled', () => {
+  it('resolves what the work returns and rejects what it throws', async () => {
+    const { settled } = await import('../src/index.js');
+    await expect(settled(() => 5)).resolves.toBe(5);
+    const e = BlockError.readOnly();
+    await expect(settled(() => {
+      throw e;
+    })).rejects.toBe(e);
+    const wrapped: unknown = await settled(() => {
+      // A backend bug that throws a non-Error still rejects with a BlockError.
+      // eslint-disable-next-line @typescript-eslint/only-throw-error
+      throw 'text';
+    }).catch((x: unknown) => x);
+    expect(isBlockError(wrapped, 'IO')).toBe(true);
+  });
+});
