@@ -1,0 +1,59 @@
+import { createRequire } from 'node:module';
+
+/** An mmap made by the addon; opaque to JavaScript. */
+export type NativeMapping = object & { readonly __nativeMapping?: never };
+
+/** What @blk/fmap needs from its optional addon, @blk/fmap-native. */
+export interface FmapNative {
+  readonly abiVersion: number;
+  /** mmap(NULL, reserve, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0). */
+  map(fd: number, reserve: number): NativeMapping;
+  /** An external ArrayBuffer over [offset, offset+length) of the mapping, detached by `unmap`. */
+  view(mapping: NativeMapping, offset: number, length: number): ArrayBuffer;
+  /** msync: MS_SYNC when `blocking`, else MS_ASYNC. */
+  sync(mapping: NativeMapping, offset: number, length: number, blocking: boolean): void;
+  /** Detaches every view, then munmap. Idempotent. */
+  unmap(mapping: NativeMapping): void;
+  /** lseek SEEK_DATA: the next data byte at or after `offset`, or -1 when there is none (ENXIO). */
+  seekData(fd: number, offset: number): number;
+  /** lseek SEEK_HOLE: the next hole byte at or after `offset`, or -1 past the end (ENXIO). */
+  seekHole(fd: number, offset: number): number;
+  /** fallocate(PUNCH_HOLE|KEEP_SIZE); false when the file system cannot punch holes. */
+  punchHole(fd: number, offset: number, length: number): boolean;
+}
+
+export const NATIVE_ABI_VERSION = 1;
+
+let loaded: { native: FmapNative | undefined; reason: string } | undefined;
+
+function isNative(value: unknown): value is FmapNative {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    v.abiVersion === NATIVE_ABI_VERSION &&
+    ['map', 'view', 'sync', 'unmap', 'seekData', 'seekHole', 'punchHole'].every((name) => typeof v[name] === 'function')
+  );
+}
+
+function load(): { native: FmapNative | undefined; reason: string } {
+  if (process.env.BLK_FMAP_NATIVE === '0') return { native: undefined, reason: 'disabled by BLK_FMAP_NATIVE=0' };
+  try {
+    const required: unknown = createRequire(import.meta.url)('@blk/fmap-native');
+    if (isNative(required)) return { native: required, reason: 'loaded' };
+    return { native: undefined, reason: '@blk/fmap-native has an unexpected shape or ABI version' };
+  } catch (error) {
+    return { native: undefined, reason: `@blk/fmap-native is not available: ${(error as Error).message.split('\n')[0] ?? ''}` };
+  }
+}
+
+/** The addon, or undefined where it was not built (no compiler, Windows, Electron…). */
+export function nativeBinding(): FmapNative | undefined {
+  loaded ??= load();
+  return loaded.native;
+}
+
+/** Whether the mmap engine (and hole-aware seek and discard) can be used here, and why not. */
+export function nativeStatus(): { readonly available: boolean; readonly reason: string } {
+  loaded ??= load();
+  return { available: loaded.native !== undefined, reason: loaded.reason };
+}

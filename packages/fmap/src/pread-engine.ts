@@ -1,0 +1,170 @@
+import type { Engine } from './engine.js';
+import type { FileIo } from './file-io.js';
+import { ioError } from './fmap-error.js';
+
+interface CachedBlock {
+  readonly bytes: Uint8Array;
+  dirty: boolean;
+}
+
+/** Largest single write when dirty neighbours are coalesced. */
+const RUN_BYTES = 1 << 20;
+
+/**
+ * Positioned reads and writes with a write-back block cache (least recently used first out).
+ * Growth is only recorded: the file is extended (ftruncate) when dirty data is handed over, so
+ * a full disk shows up as an E_IO error from sync/flush, never as a signal.
+ */
+export class PreadEngine implements Engine {
+  readonly kind = 'pread';
+  readonly #fd: number;
+  readonly #io: FileIo;
+  readonly #blockSize: number;
+  readonly #maxBlocks: number;
+  readonly #cache = new Map<number, CachedBlock>();
+  #capacity: number;
+  #fileSize: number;
+
+  constructor(fd: number, io: FileIo, blockSize: number, cacheBytes: number) {
+    this.#fd = fd;
+    this.#io = io;
+    this.#blockSize = blockSize;
+    this.#maxBlocks = Math.max(16, Math.floor(cacheBytes / blockSize));
+    this.#fileSize = this.#call(() => io.size(fd), 'fstat');
+    this.#capacity = this.#fileSize;
+  }
+
+  #call<T>(fn: () => T, what: string): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw ioError(error, what);
+    }
+  }
+
+  capacity(): number {
+    return this.#capacity;
+  }
+
+  ensureCapacity(bytes: number): void {
+    if (bytes > this.#capacity) this.#capacity = bytes;
+  }
+
+  /** The cached block `index`, read from the file on a miss unless `whole` says it will be overwritten. */
+  #block(index: number, whole: boolean): CachedBlock {
+    const hit = this.#cache.get(index);
+    if (hit) {
+      this.#cache.delete(index);
+      this.#cache.set(index, hit);
+      return hit;
+    }
+    const entry: CachedBlock = { bytes: new Uint8Array(this.#blockSize), dirty: false };
+    const position = index * this.#blockSize;
+    if (!whole && position < this.#fileSize) {
+      this.#call(() => this.#io.read(this.#fd, entry.bytes, position), `read of block ${position}`);
+    }
+    this.#cache.set(index, entry);
+    if (this.#cache.size > this.#maxBlocks) this.#evict();
+    return entry;
+  }
+
+  #evict(): void {
+    const excess = this.#cache.size - this.#maxBlocks;
+    const victims: number[] = [];
+    for (const index of this.#cache.keys()) {
+      if (victims.length >= Math.max(excess, 1)) break;
+      victims.push(index);
+    }
+    const dirty = victims.filter((index) => this.#cache.get(index)!.dirty);
+    if (dirty.length > 0) this.#writeBack(dirty);
+    for (const index of victims) this.#cache.delete(index);
+  }
+
+  read(position: number, dst: Uint8Array): void {
+    const first = position / this.#blockSize;
+    for (let i = 0; i * this.#blockSize < dst.length; i++) {
+      dst.set(this.#block(first + i, false).bytes, i * this.#blockSize);
+    }
+  }
+
+  write(position: number, src: Uint8Array): void {
+    const first = position / this.#blockSize;
+    for (let i = 0; i * this.#blockSize < src.length; i++) {
+      const entry = this.#block(first + i, true);
+      entry.bytes.set(src.subarray(i * this.#blockSize, (i + 1) * this.#blockSize));
+      entry.dirty = true;
+    }
+  }
+
+  equals(position: number, src: Uint8Array): boolean {
+    const first = position / this.#blockSize;
+    for (let i = 0; i * this.#blockSize < src.length; i++) {
+      const { bytes } = this.#block(first + i, false);
+      const chunk = src.subarray(i * this.#blockSize, (i + 1) * this.#blockSize);
+      if (!Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(chunk)) return false;
+    }
+    return true;
+  }
+
+  zero(position: number, length: number): void {
+    const first = position / this.#blockSize;
+    for (let i = 0; i * this.#blockSize < length; i++) {
+      const entry = this.#block(first + i, true);
+      entry.bytes.fill(0);
+      entry.dirty = true;
+    }
+  }
+
+  /** Writes the given dirty blocks, neighbours coalesced into one write, and marks them clean. */
+  #writeBack(indices: number[]): void {
+    indices.sort((a, b) => a - b);
+    this.#extendFile();
+    let i = 0;
+    while (i < indices.length) {
+      let j = i + 1;
+      while (j < indices.length && indices[j] === indices[j - 1]! + 1 && (j - i) * this.#blockSize < RUN_BYTES) j++;
+      const run = indices.slice(i, j).map((index) => this.#cache.get(index)!);
+      const bytes = run.length === 1 ? run[0]!.bytes : Buffer.concat(run.map((entry) => entry.bytes));
+      const position = indices[i]! * this.#blockSize;
+      this.#call(() => this.#io.write(this.#fd, bytes, position), `write of ${bytes.length} bytes at ${position}`);
+      for (const entry of run) entry.dirty = false;
+      if (position + bytes.length > this.#fileSize) this.#fileSize = position + bytes.length;
+      i = j;
+    }
+  }
+
+  #extendFile(): void {
+    if (this.#fileSize < this.#capacity) {
+      this.#call(() => this.#io.truncate(this.#fd, this.#capacity), `extend to ${this.#capacity} bytes`);
+      this.#fileSize = this.#capacity;
+    }
+  }
+
+  sync(): void {
+    const dirty: number[] = [];
+    for (const [index, entry] of this.#cache) if (entry.dirty) dirty.push(index);
+    if (dirty.length > 0) this.#writeBack(dirty);
+    this.#extendFile();
+  }
+
+  flush(): void {
+    this.sync();
+    this.#call(() => this.#io.datasync(this.#fd), 'fdatasync');
+  }
+
+  writeDurable(position: number, src: Uint8Array): void {
+    this.#call(() => this.#io.write(this.#fd, src, position), `write of ${src.length} bytes at ${position}`);
+    this.#call(() => this.#io.datasync(this.#fd), 'fdatasync');
+  }
+
+  truncate(bytes: number): void {
+    this.#call(() => this.#io.truncate(this.#fd, bytes), `truncate to ${bytes} bytes`);
+    for (const index of [...this.#cache.keys()]) if (index * this.#blockSize >= bytes) this.#cache.delete(index);
+    this.#fileSize = bytes;
+    this.#capacity = bytes;
+  }
+
+  close(): void {
+    this.#cache.clear();
+  }
+}

@@ -1,0 +1,27 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeBlockDevice } from '@blk/conformance';
+import { makeTempDir } from '@blk/test-kit';
+import { afterAll } from 'vitest';
+import { nativeStatus, openFileDevice, type FileDeviceOptions } from '../src/index.js';
+
+const temp = makeTempDir('blk-fmap-conf-');
+afterAll(() => temp.remove());
+let serial = 0;
+
+function factory(sectorSize: number, sizeSectors: number, options: FileDeviceOptions = {}) {
+  return async () => {
+    const path = join(temp.path, `disk-${serial++}.img`);
+    writeFileSync(path, new Uint8Array(0));
+    const { truncateSync } = await import('node:fs');
+    truncateSync(path, sectorSize * sizeSectors);
+    return openFileDevice(path, { sectorSize, ...options });
+  };
+}
+
+describeBlockDevice('file device 512', factory(512, 256));
+describeBlockDevice('file device 4096', factory(4096, 64));
+describeBlockDevice('file device read-only', factory(512, 256, { readOnly: true }));
+if (nativeStatus().available) {
+  describeBlockDevice('file device 512 without the addon', factory(512, 256, { native: false }));
+}
