@@ -1,0 +1,232 @@
+import type { Duplex } from 'node:stream';
+import type { Frame } from '../codec/frame.js';
+import { MessageType } from '../codec/message-type.js';
+import { latin1, nulTerminated } from '../codec/payload.js';
+import { parentOf } from '../paths.js';
+import { permits, type Caller } from './caller.js';
+import { Domains } from './domains.js';
+import { handleRequest } from './handlers.js';
+import { Overlay } from './overlay.js';
+import { loadTree, Persister, serializeTree } from './persistence.js';
+import { DEFAULT_QUOTAS, type Quotas } from './quotas.js';
+import type { ServerCore } from './server-core.js';
+import { ServerConnection, type ConnectionHost } from './server-connection.js';
+import { Store } from './store.js';
+import { remove, type ChangeEvent, type OpContext } from './tree-ops.js';
+import { matchesChange, reportedPath, specialEventPath, type SpecialWatch } from './watch.js';
+
+export interface CoreOptions {
+  readonly persist?: string | undefined;
+  readonly quotas?: Partial<Quotas> | undefined;
+  readonly privilegedDomid?: number | undefined;
+  readonly log?: ((message: string) => void) | undefined;
+}
+
+/** The server's state and behaviour, apart from sockets: tree, domains, connections, watches, persistence. */
+export class Core implements ServerCore, ConnectionHost {
+  readonly store: Store;
+  readonly domains = new Domains();
+  quotas: Quotas;
+  logging = true;
+  readonly connections = new Set<ServerConnection>();
+  readonly #privilegedDomid: number;
+  readonly #log: ((message: string) => void) | undefined;
+  readonly #persister: Persister | undefined;
+  #injectedConflicts = 0;
+
+  constructor(options: CoreOptions) {
+    this.quotas = Object.freeze({ ...DEFAULT_QUOTAS, ...options.quotas });
+    this.#privilegedDomid = options.privilegedDomid ?? 0;
+    this.#log = options.log;
+    const file = options.persist;
+    const saved = file === undefined ? undefined : loadTree(file);
+    if (saved) {
+      const store = new Store(() => {
+        this.#changed();
+      });
+      for (const [path, node] of saved.nodes) store.set(path, node);
+      this.store = store;
+      this.domains.setSpecialPerms('@introduceDomain', saved.special['@introduceDomain']);
+      this.domains.setSpecialPerms('@releaseDomain', saved.special['@releaseDomain']);
+    } else {
+      this.store = Store.seeded(() => {
+        this.#changed();
+      });
+    }
+    if (file !== undefined) {
+      this.#persister = new Persister(
+        file,
+        this.store.version,
+        () => ({ version: this.store.version, text: this.#serialize() }),
+        () => {
+          for (const c of this.connections) c.release();
+        },
+        (error) => {
+          this.log(`saving ${file} failed: ${error.message}`);
+        },
+      );
+    }
+  }
+
+  // ---- ConnectionHost
+
+  dispatch(connection: ServerConnection, frame: Frame): void {
+    handleRequest(this, connection, frame);
+  }
+
+  closed(connection: ServerConnection, _reason: string): void {
+    this.connections.delete(connection);
+  }
+
+  caller(connection: ServerConnection): Caller {
+    const { domid } = connection;
+    return { domid, privileged: domid === 0 || domid === this.#privilegedDomid, target: this.domains.targetOf(domid) };
+  }
+
+  barrier(): number {
+    return this.#persister ? this.store.version : 0;
+  }
+
+  isDurable(version: number): boolean {
+    return !this.#persister || this.#persister.durable >= version;
+  }
+
+  // ---- ServerCore
+
+  fire(events: readonly ChangeEvent[]): void {
+    if (events.length === 0) return;
+    for (const connection of this.connections) {
+      if (connection.watches.length === 0) continue;
+      for (const event of events) this.#fireOn(connection, event);
+    }
+  }
+
+  watchCount(domid: number): number {
+    let n = 0;
+    for (const c of this.connections) if (c.domid === domid) n += c.watches.length;
+    return n;
+  }
+
+  transactionCount(domid: number): number {
+    let n = 0;
+    for (const c of this.connections) if (c.domid === domid) n += c.transactions.size;
+    return n;
+  }
+
+  introduceDomain(domid: number, gfn: number, eventChannel: number): void {
+    if (domid === 0 || !this.domains.introduce(domid, gfn, eventChannel)) return;
+    this.#fireSpecial('@introduceDomain', domid);
+  }
+
+  releaseDomain(domid: number): void {
+    for (const c of [...this.connections]) if (c.domid === domid) c.close(`domain ${domid} released`);
+    // Nodes the domain owns go with it, subtrees included (C xenstored without --keep-orphans).
+    const owned: string[] = [];
+    const skip: string[] = [];
+    for (const [path, node] of this.store.walk()) {
+      if (skip.some((s) => path.startsWith(`${s}/`))) continue;
+      if (path !== '/' && node.perms[0]!.domid === domid) {
+        owned.push(path);
+        skip.push(path);
+      }
+    }
+    for (const path of owned) {
+      if (!this.store.get(path)) continue;
+      const scratch = new Overlay(this.store, () => this.store.nextGeneration());
+      const op: OpContext = { layer: scratch, caller: { domid: 0, privileged: true, target: undefined }, quotas: this.quotas, events: [] };
+      remove(op, path);
+      scratch.apply();
+      this.fire(op.events);
+    }
+    this.domains.release(domid, this.#privilegedDomid);
+    this.store.touch();
+    this.#fireSpecial('@releaseDomain', domid);
+  }
+
+  changedSpecial(): void {
+    this.store.touch();
+  }
+
+  takeInjectedConflict(): boolean {
+    if (this.#injectedConflicts === 0) return false;
+    this.#injectedConflicts--;
+    return true;
+  }
+
+  injectConflicts(n: number): void {
+    this.#injectedConflicts += n;
+  }
+
+  setQuota(key: keyof Quotas, value: number): void {
+    this.quotas = Object.freeze({ ...this.quotas, [key]: value });
+  }
+
+  log(message: string): void {
+    if (this.logging) this.#log?.(message);
+  }
+
+  // ---- connections and shutdown
+
+  attach(stream: Duplex, domid: number): ServerConnection {
+    if (domid !== 0 && domid !== this.#privilegedDomid) this.introduceDomain(domid, 0, 0);
+    const connection = new ServerConnection(stream, domid, this);
+    this.connections.add(connection);
+    return connection;
+  }
+
+  /** Closes every connection and waits for the tree to be on disk. */
+  async shutdown(): Promise<void> {
+    for (const c of [...this.connections]) c.close('server closing');
+    await this.#persister?.flush();
+  }
+
+  #changed(): void {
+    this.#persister?.request(this.store.version);
+  }
+
+  #serialize(): string {
+    return serializeTree({
+      nodes: [...this.store.walk()],
+      special: {
+        '@introduceDomain': this.domains.specialPerms('@introduceDomain'),
+        '@releaseDomain': this.domains.specialPerms('@releaseDomain'),
+      },
+    });
+  }
+
+  #fireOn(connection: ServerConnection, event: ChangeEvent): void {
+    let allowed: boolean | undefined;
+    for (const watch of connection.watches) {
+      if (!matchesChange(watch, event.path, event.exact)) continue;
+      allowed ??= this.#mayHear(connection.caller, event);
+      if (!allowed) return;
+      connection.send({
+        type: MessageType.WATCH_EVENT,
+        reqId: 0,
+        txId: 0,
+        payload: nulTerminated(latin1(reportedPath(watch, event.path)), latin1(watch.token)),
+      });
+    }
+  }
+
+  /** C's `watch_permitted`: the node (before or after the change) or its parent must be readable. */
+  #mayHear(caller: Caller, event: ChangeEvent): boolean {
+    if (caller.privileged) return true;
+    if (event.perms.some((perms) => permits(caller, perms, 'read'))) return true;
+    const parent = event.path === '/' ? undefined : this.store.get(parentOf(event.path));
+    return parent !== undefined && permits(caller, parent.perms, 'read');
+  }
+
+  #fireSpecial(name: SpecialWatch, domid: number): void {
+    const perms = this.domains.specialPerms(name);
+    for (const connection of this.connections) {
+      if (connection.watches.length === 0) continue;
+      if (!permits(connection.caller, perms, 'read')) continue;
+      for (const watch of connection.watches) {
+        const path = specialEventPath(watch, name, domid);
+        if (path === undefined) continue;
+        connection.send({ type: MessageType.WATCH_EVENT, reqId: 0, txId: 0, payload: nulTerminated(latin1(path), latin1(watch.token)) });
+      }
+    }
+  }
+}

@@ -1,0 +1,169 @@
+import { lstat, unlink } from 'node:fs/promises';
+import { createConnection, createServer as createNetServer, type Server as NetServer } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Permission } from '../permissions.js';
+import { Core } from './core.js';
+import { duplexPair } from './duplex-pair.js';
+import type { Quotas } from './quotas.js';
+
+export interface ServerOptions {
+  /**
+   * Keep the tree in this file: loaded at start when it exists, rewritten atomically (temporary
+   * file, fsync, rename, fsync of the folder) after changes. No reply or watch event leaves the
+   * server before the state it reflects is on disk, so a restart keeps every acknowledged change.
+   */
+  readonly persist?: string;
+  /** Override C xenstored's default quotas for unprivileged domains. */
+  readonly quotas?: Partial<Quotas>;
+  /** A domain besides dom0 to treat as privileged (xenstored's `--priv-domid`). */
+  readonly privilegedDomid?: number;
+  /** Receives diagnostics: dropped connections, CONTROL print, save failures. */
+  readonly log?: (message: string) => void;
+}
+
+/** A node as `Server.node` shows it. */
+export interface NodeInfo {
+  readonly value: Uint8Array;
+  readonly permissions: readonly Permission[];
+  readonly children: readonly string[];
+  readonly generation: number;
+}
+
+async function connectable(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ path });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => {
+      resolve(false);
+    });
+  });
+}
+
+/** Removes a socket file nobody listens on; refuses to touch anything else. */
+async function clearStaleSocket(path: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = (await lstat(path)).isSocket();
+  } catch {
+    return;
+  }
+  const error = (why: string) => Object.assign(new Error(`cannot listen on ${path}: ${why}`), { code: 'EADDRINUSE' });
+  if (!isSocket) throw error('the path exists and is not a socket');
+  if (await connectable(path)) throw error('another server is listening there');
+  await unlink(path);
+}
+
+/**
+ * A xenstored. Unix-socket clients are privileged dom0 (relative paths resolve under
+ * `/local/domain/0`); in-process clients may act as any domain (`connectAs`).
+ */
+export class Server {
+  readonly #core: Core;
+  readonly #listeners: { server: NetServer; path: string }[] = [];
+  #closed = false;
+
+  constructor(options: ServerOptions = {}) {
+    this.#core = new Core(options);
+  }
+
+  /** Listens on a Unix socket (a stale socket file is replaced). May be called for several paths. */
+  async listen(path: string): Promise<this> {
+    if (this.#closed) throw new Error('server is closed');
+    await clearStaleSocket(path);
+    const server = createNetServer((socket) => {
+      this.#core.attach(socket, 0);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#listeners.push({ server, path });
+    return this;
+  }
+
+  /** The socket paths listened on. */
+  get paths(): readonly string[] {
+    return this.#listeners.map((l) => l.path);
+  }
+
+  /**
+   * An in-process connection acting as domain `domid`: a duplex stream to hand to `connect`.
+   * Domain 0 (and `privilegedDomid`) is privileged; any other domain is unprivileged, subject to
+   * permissions and quotas, resolves relative paths under `/local/domain/<domid>`, and is
+   * introduced (firing `@introduceDomain`) if it was not yet.
+   */
+  connectAs(domid: number): Duplex {
+    const [client, server] = duplexPair();
+    this.attach(server, domid);
+    return client;
+  }
+
+  /** Serves any duplex stream as a connection of `domid` (0 by default). */
+  attach(stream: Duplex, domid = 0): void {
+    if (this.#closed) throw new Error('server is closed');
+    if (!Number.isInteger(domid) || domid < 0 || domid > 0xffff_ffff) throw new RangeError(`invalid domid ${domid}`);
+    this.#core.attach(stream, domid);
+  }
+
+  /** Marks a domain introduced (as INTRODUCE does), firing `@introduceDomain`. */
+  introduce(domid: number): void {
+    this.#core.introduceDomain(domid, 0, 0);
+  }
+
+  /**
+   * As RELEASE: closes the domain's connections, removes the nodes it owns, fires
+   * `@releaseDomain`. Unknown domains are ignored.
+   */
+  release(domid: number): void {
+    if (domid !== 0 && this.#core.domains.isIntroduced(domid)) this.#core.releaseDomain(domid);
+  }
+
+  /** Makes the next `n` TRANSACTION_END "T" requests fail with EAGAIN (for testing clients' retries). */
+  failNextCommits(n: number): void {
+    this.#core.injectConflicts(n);
+  }
+
+  /** A node as stored (committed state), or undefined. */
+  node(path: string): NodeInfo | undefined {
+    const node = this.#core.store.get(path);
+    if (!node) return undefined;
+    return { value: node.value, permissions: node.perms, children: node.children, generation: node.generation };
+  }
+
+  get quotas(): Quotas {
+    return this.#core.quotas;
+  }
+
+  /** Open connections (socket and in-process). */
+  get connections(): number {
+    return this.#core.connections.size;
+  }
+
+  /** Stops listening, drops every connection, waits for the tree to reach the disk. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const closing = this.#listeners.map(
+      ({ server }) =>
+        new Promise<void>((resolve) => {
+          server.close(() => {
+            resolve();
+          });
+        }),
+    );
+    await this.#core.shutdown();
+    await Promise.all(closing);
+    for (const { path } of this.#listeners) await unlink(path).catch(() => undefined);
+  }
+}
+
+/** `createServer(options).listen(path)`. */
+export function createServer(options: ServerOptions = {}): Server {
+  return new Server(options);
+}
