@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+'use strict';
+// Builds the addon with node-gyp from local Node headers. The build is optional: when it fails
+// (no compiler, no headers, Windows) this prints why and exits 0, and @blk/fmap runs on its pure
+// TypeScript engine. `--strict` (or BLK_FMAP_NATIVE_STRICT=1) makes a failed build an error.
+const { spawnSync } = require('node:child_process');
+const { existsSync } = require('node:fs');
+const { dirname, join, resolve } = require('node:path');
+
+const strict = process.argv.includes('--strict') || process.env.BLK_FMAP_NATIVE_STRICT === '1';
+
+function give(reason) {
+  console.warn(`@blk/fmap-native: not built (${reason}); @blk/fmap will use its pure TypeScript engine.`);
+  process.exit(strict ? 1 : 0);
+}
+
+function findNodeGyp() {
+  const candidates = [process.env.npm_config_node_gyp];
+  try {
+    candidates.push(require.resolve('node-gyp/bin/node-gyp.js'));
+  } catch {
+    // not installed as a package here
+  }
+  const prefix = resolve(dirname(process.execPath), '..');
+  candidates.push(
+    join(prefix, 'lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'),
+    join(prefix, 'lib/node_modules/pnpm/dist/node_modules/node-gyp/bin/node-gyp.js'),
+  );
+  return candidates.find((path) => path && existsSync(path));
+}
+
+// Local headers, so nothing is downloaded: an explicit nodedir, else the prefix Node runs from.
+function findNodeDir() {
+  const configured = process.env.npm_config_nodedir;
+  if (configured && existsSync(join(configured, 'include/node/node_api.h'))) return configured;
+  const prefix = resolve(dirname(process.execPath), '..');
+  if (existsSync(join(prefix, 'include/node/node_api.h'))) return prefix;
+  return undefined;
+}
+
+if (process.env.BLK_FMAP_NATIVE === '0') give('BLK_FMAP_NATIVE=0');
+if (process.platform === 'win32') give('Windows has no mmap/fallocate here');
+const nodeGyp = findNodeGyp();
+if (!nodeGyp) give('node-gyp not found');
+const nodeDir = findNodeDir();
+const args = [nodeGyp, 'rebuild', '--release', '--loglevel=warn'];
+if (nodeDir) args.push(`--nodedir=${nodeDir}`);
+const result = spawnSync(process.execPath, args, { cwd: __dirname, stdio: 'inherit', timeout: 300_000 });
+if (result.status !== 0) give(result.error ? result.error.message : `node-gyp exited ${result.status ?? result.signal}`);
+try {
+  const addon = require('./build/Release/fmap_native.node');
+  if (addon.abiVersion !== 1) give('built addon has an unexpected ABI version');
+} catch (error) {
+  give(`built addon does not load: ${error.message}`);
+}
+console.log('@blk/fmap-native: built build/Release/fmap_native.node');
