@@ -1,4 +1,4 @@
-import { BlockError, checkSectorSize, deviceBytes } from '@blk/core';
+import { BlockError, checkSectorSize, deviceBytes, type BlockInfo } from '@blk/core';
 import { PageTable } from './page-table.js';
 
 export interface RamdiskOptions {
@@ -20,7 +20,8 @@ const DEFAULT_PAGE_SIZE = 64 * 1024;
  * The storage behind one or more Ramdisk handles: geometry plus sparse pages. All byte offsets
  * here are device byte offsets, already validated by the handle.
  */
-export class RamdiskStore {
+export class RamdiskStore implements BlockInfo {
+  readonly readWrite = true;
   readonly sectorSize: number;
   sizeSectors: number;
   readonly #pages: PageTable;
@@ -57,7 +58,7 @@ export class RamdiskStore {
         const inPage = at % size;
         const n = Math.min(size - inPage, buffer.byteLength - done);
         const page = this.#pages.get((at - inPage) / size);
-        if (page) buffer.set(n === size ? page : page.subarray(inPage, inPage + n), done);
+        if (page) page.copy(buffer, done, inPage, inPage + n);
         else buffer.fill(0, done, done + n);
         done += n;
       }

@@ -44,13 +44,17 @@ export class Ramdisk implements BlockDevice {
     return this.#store.allocatedBytes;
   }
 
+  /** The live geometry (the store itself), after the disconnected check. */
   #info(): BlockInfo {
     if (this.#closed) throw BlockError.disconnected('ramdisk');
-    return { readWrite: true, sectorSize: this.#store.sectorSize, sizeSectors: this.#store.sizeSectors };
+    return this.#store;
   }
 
   getInfo(): Promise<BlockInfo> {
-    return settled(() => this.#info());
+    return settled(() => {
+      const { readWrite, sectorSize, sizeSectors } = this.#info();
+      return { readWrite, sectorSize, sizeSectors };
+    });
   }
 
   read(sector: number, buffers: readonly Uint8Array[]): Promise<void> {

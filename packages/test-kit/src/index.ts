@@ -2,3 +2,15 @@ export { describeWithPeers, findPeer, peersRequired } from './peers.js';
 export { makeTempDir } from './temp-dir.js';
 export { run, runOk, startProcess, waitFor, type RunOptions, type RunResult } from './processes.js';
 export { interleave, median, percentile, rate, ratioOf, reportBench, type BenchRow } from './bench.js';
+export {
+  STANDARD_WORKLOADS,
+  benchWorkloads,
+  deviceTarget,
+  memcpyTarget,
+  prefill,
+  runWorkload,
+  type Workload,
+  type WorkloadAnchor,
+  type WorkloadTarget,
+} from './block-workloads.js';
+export { randomAccessMemoryTarget } from './random-access-memory-target.js';
