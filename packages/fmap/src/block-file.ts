@@ -174,7 +174,8 @@ export class BlockFile {
     this.#file = file;
     this.#first = firstData(header.blockSize);
     this.#highWater = header.highWater;
-    this.#committedHighWater = file ? header.highWater : Number.POSITIVE_INFINITY;
+    // Anonymous files never commit, so every block counts as new since the last commit.
+    this.#committedHighWater = file ? header.highWater : 0;
     this.#free = free;
     this.#freeSet = new Set(free);
     this.#metaPages = metaPages;
