@@ -73,8 +73,9 @@ function checkOptions(options: unknown): BlockFileOptions {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null) throw new FmapError('E_ARGUMENT', 'options must be an object');
   const o = options as BlockFileOptions;
-  if (o.engine !== undefined && o.engine !== 'pread' && o.engine !== 'mmap') {
-    throw new FmapError('E_ARGUMENT', `engine must be 'pread' or 'mmap', got ${String(o.engine)}`);
+  const engine: unknown = o.engine;
+  if (engine !== undefined && engine !== 'pread' && engine !== 'mmap') {
+    throw new FmapError('E_ARGUMENT', `engine must be 'pread' or 'mmap', got ${typeof engine === 'string' ? engine : typeof engine}`);
   }
   for (const key of ['cacheBytes', 'mapReserve'] as const) {
     const value = o[key];

@@ -38,11 +38,11 @@ const MAX_SEEK_STEPS = 10_000;
 function optionsOf(options: unknown): FileDeviceOptions {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null) throw new BlockError('INVALID_ARGUMENT', 'options must be an object');
-  return options as FileDeviceOptions;
+  return options;
 }
 
 function isZero(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  for (const byte of bytes) if (byte !== 0) return false;
   return true;
 }
 
@@ -147,7 +147,7 @@ export class FileDevice implements BlockDevice {
   }
 
   getInfo(): Promise<BlockInfo> {
-    return this.#request(async () => this.#info);
+    return this.#request(() => Promise.resolve(this.#info));
   }
 
   read(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
@@ -246,19 +246,13 @@ export class FileDevice implements BlockDevice {
     }
   }
 
-  resize(sizeSectors: number): Promise<void> {
-    if (this.#closed) return Promise.reject(BlockError.disconnected(this.path));
-    try {
-      this.#writable();
-      checkResize(sizeSectors);
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
+  async resize(sizeSectors: number): Promise<void> {
+    if (this.#closed) throw BlockError.disconnected(this.path);
+    this.#writable();
+    checkResize(sizeSectors);
     const bytes = sizeSectors * this.#info.sectorSize;
-    if (!Number.isSafeInteger(bytes)) {
-      return Promise.reject(new BlockError('INVALID_ARGUMENT', `${sizeSectors} sectors is too large`));
-    }
-    return this.#exclusive(async () => {
+    if (!Number.isSafeInteger(bytes)) throw new BlockError('INVALID_ARGUMENT', `${sizeSectors} sectors is too large`);
+    await this.#exclusive(async () => {
       await this.#io(this.#handle.truncate(bytes), `truncate to ${bytes} bytes`);
       this.#info = { ...this.#info, sizeSectors };
     });

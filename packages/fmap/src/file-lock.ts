@@ -34,7 +34,7 @@ export function acquireLock(path: string): () => void {
         throw new FmapError('E_IO', `cannot create lock ${lockPath}: ${(error as Error).message}`, { cause: error });
       }
     }
-    let holder = '';
+    let holder: string;
     try {
       holder = fs.readFileSync(lockPath, 'utf8');
     } catch {

@@ -344,7 +344,7 @@ describeEngines('BlockFile', ({ options }) => {
     const all = new Set([...stats.free, ...stats.freeListPages]);
     for (let i = 0; i < 1200; i++) expect(all.has(run + i * 4096)).toBe(true);
     const seen = new Set<number>();
-    for (let i = 0; i < stats.free.length; i++) {
+    for (const _ of stats.free) {
       const got = again.allocate();
       expect(seen.has(got)).toBe(false);
       seen.add(got);

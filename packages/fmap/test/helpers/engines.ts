@@ -38,3 +38,11 @@ export function describeEngines(title: string, body: (engine: EngineCase) => voi
     });
   }
 }
+
+/** A describe block that needs the native addon (skipped, or failing under BLK_REQUIRE_PEERS=1, without it). */
+export function describeNative(title: string, body: () => void): void {
+  describeEngines(title, ({ name }) => {
+    if (name === 'mmap') body();
+    else it.skip('runs in the [mmap] block', () => undefined);
+  });
+}

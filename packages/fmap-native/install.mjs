@@ -1,11 +1,15 @@
 #!/usr/bin/env node
-'use strict';
 // Builds the addon with node-gyp from local Node headers. The build is optional: when it fails
 // (no compiler, no headers, Windows) this prints why and exits 0, and @blk/fmap runs on its pure
 // TypeScript engine. `--strict` (or BLK_FMAP_NATIVE_STRICT=1) makes a failed build an error.
-const { spawnSync } = require('node:child_process');
-const { existsSync } = require('node:fs');
-const { dirname, join, resolve } = require('node:path');
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const here = dirname(fileURLToPath(import.meta.url));
 
 const strict = process.argv.includes('--strict') || process.env.BLK_FMAP_NATIVE_STRICT === '1';
 
@@ -45,7 +49,7 @@ if (!nodeGyp) give('node-gyp not found');
 const nodeDir = findNodeDir();
 const args = [nodeGyp, 'rebuild', '--release', '--loglevel=warn'];
 if (nodeDir) args.push(`--nodedir=${nodeDir}`);
-const result = spawnSync(process.execPath, args, { cwd: __dirname, stdio: 'inherit', timeout: 300_000 });
+const result = spawnSync(process.execPath, args, { cwd: here, stdio: 'inherit', timeout: 300_000 });
 if (result.status !== 0) give(result.error ? result.error.message : `node-gyp exited ${result.status ?? result.signal}`);
 try {
   const addon = require('./build/Release/fmap_native.node');
