@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+import { main } from './main.js';
+
+const code = await main(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  cwd: process.cwd(),
+});
+process.exitCode = code;
+// Whatever a library left open (a socket in TIME_WAIT, a timer) must not keep `blk` alive.
+setTimeout(() => process.exit(code), 1000).unref();

@@ -1,0 +1,103 @@
+import { access, rm } from 'node:fs/promises';
+import { readOnlyView, type BlockDevice } from '@blk/core';
+import { openFileDevice } from '@blk/fmap';
+import { Ramdisk } from '@blk/ramdisk';
+import { connect as connectSimpleMem, destroy as destroySimpleMem } from '@blk/simple-mem';
+import { CliError, UsageError } from './cli-error.js';
+import { formatDeviceSpec, type DeviceSpec, type PathSpec } from './device-spec.js';
+import { describeError } from './describe-error.js';
+
+export interface OpenOptions {
+  /** Open read-only: writes are refused with READ_ONLY. */
+  readonly readOnly?: boolean;
+  /** A `file:` that does not exist is created with this many bytes (never truncates an existing one). */
+  readonly createBytes?: number;
+  /**
+   * Only look: a `file:` is opened read-write without taking its lock (so `info` reports it
+   * writable), falling back to read-only when it cannot be written.
+   */
+  readonly probe?: boolean;
+}
+
+/** A device opened from a SPEC, with what it takes to let it go. */
+export interface OpenedDevice {
+  readonly spec: DeviceSpec;
+  readonly device: BlockDevice;
+  /** True when opening made a new file. */
+  readonly created: boolean;
+  /** Disconnects (and for `mem:`, frees the memory). Never rejects. */
+  readonly close: () => Promise<void>;
+  /** Closes, then deletes the file when this open created it. Never rejects. */
+  readonly discardCreated: () => Promise<void>;
+}
+
+let memorySerial = 0;
+
+function opened(spec: DeviceSpec, device: BlockDevice, extra: { created?: boolean; path?: string; after?: () => void } = {}): OpenedDevice {
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await device.disconnect().catch(() => undefined);
+      extra.after?.();
+    })());
+  return {
+    spec,
+    device,
+    created: extra.created === true,
+    close,
+    discardCreated: async () => {
+      await close();
+      if (extra.created === true && extra.path !== undefined) await rm(extra.path, { force: true }).catch(() => undefined);
+    },
+  };
+}
+
+async function openFile(spec: PathSpec, options: OpenOptions): Promise<OpenedDevice> {
+  const readOnly = options.readOnly === true;
+  const create = !readOnly && options.createBytes !== undefined;
+  if (create && options.createBytes % 512 !== 0) {
+    throw new CliError(`cannot create ${spec.path}: ${options.createBytes} bytes is not a whole number of 512-byte sectors`);
+  }
+  const existed =
+    !create ||
+    (await access(spec.path).then(
+      () => true,
+      () => false,
+    ));
+  try {
+    if (options.probe === true && !readOnly) {
+      const device = await openFileDevice(spec.path, { readOnly: false, lock: false }).catch(() => openFileDevice(spec.path, { readOnly: true }));
+      return opened(spec, device);
+    }
+    const device = await openFileDevice(spec.path, {
+      readOnly,
+      lock: !readOnly,
+      ...(create ? { create: true, sizeSectors: options.createBytes / 512 } : {}),
+    });
+    return opened(spec, device, { created: !existed, path: spec.path });
+  } catch (error) {
+    throw new CliError(`cannot open ${formatDeviceSpec(spec)}: ${describeError(error)}`, undefined, { cause: error });
+  }
+}
+
+/** Opens the device a SPEC names. Fails with a CliError saying which SPEC and why. */
+export async function openDevice(spec: DeviceSpec, options: OpenOptions = {}): Promise<OpenedDevice> {
+  const view = (device: BlockDevice) => (options.readOnly === true ? readOnlyView(device) : device);
+  switch (spec.kind) {
+    case 'ram': {
+      const device = new Ramdisk({ sizeSectors: spec.bytes / spec.sectorSize, sectorSize: spec.sectorSize });
+      return opened(spec, view(device));
+    }
+    case 'mem': {
+      const name = `blk-cli-${process.pid}-${++memorySerial}`;
+      const device = await connectSimpleMem(name, { sizeSectors: spec.bytes / spec.sectorSize, sectorSize: spec.sectorSize });
+      return opened(spec, view(device), { after: () => destroySimpleMem(name) });
+    }
+    case 'file':
+      return openFile(spec, options);
+    case 'fmap':
+      throw new UsageError(`fmap: devices are not available yet in this build of blk`);
+    case 'nbd':
+      throw new UsageError(`NBD URIs are not available yet in this build of blk`);
+  }
+}
