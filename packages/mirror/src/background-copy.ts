@@ -1,0 +1,93 @@
+import type { CopyPlanner, CopyWindow } from './copy-planner.js';
+import { ceilTo, floorTo, type DevicePair } from './device-pair.js';
+import type { RegionLock } from './region-lock.js';
+import type { Throttle } from './throttle.js';
+
+export interface CopyJob {
+  readonly pair: DevicePair;
+  readonly planner: CopyPlanner;
+  readonly lock: RegionLock;
+  readonly throttle: Throttle;
+  /** Bytes per read and write; a whole number of grains. */
+  readonly chunk: number;
+  readonly concurrency: number;
+  /** Stops the copy between windows; the window in flight finishes first. */
+  readonly signal: AbortSignal;
+  /** Called after each window is on the secondary, with the window's length. */
+  readonly onCopied: (bytes: number) => void;
+}
+
+/**
+ * Copies a window that looked like a hole when planned. The region lock is held, so no client
+ * write to it is in flight: what the primary says now is final for this window. Unmapped runs are
+ * zeroed on the secondary without reading the primary; anything a client wrote since the plan is
+ * copied as data. Returns the bytes read from the primary.
+ */
+async function copyHole(pair: DevicePair, window: CopyWindow, buffer: () => Uint8Array): Promise<number> {
+  const { grain } = pair;
+  let copied = 0;
+  let pos = window.start;
+  while (pos < window.end) {
+    const mapped = await pair.primaryMappedFrom(pos);
+    const zeroEnd = Math.min(window.end, floorTo(mapped, grain));
+    if (zeroEnd > pos) {
+      await pair.zeroSecondary(pos, zeroEnd);
+      pos = zeroEnd;
+      continue;
+    }
+    // Data begins within this grain: copy the mapped run, widened to whole grains.
+    const unmapped = await pair.primaryUnmappedFrom(mapped);
+    const dataEnd = Math.min(window.end, Math.max(pos + grain, ceilTo(unmapped, grain)));
+    await pair.copyRange(pos, dataEnd, buffer());
+    copied += dataEnd - pos;
+    pos = dataEnd;
+  }
+  return copied;
+}
+
+/**
+ * The background copy: `concurrency` workers take windows from the planner in order and copy
+ * each while holding the region lock on exactly that window, so a client write overlapping it
+ * waits until the window is on the secondary, and the window waits for client writes already
+ * in flight over it. Hence the copy never puts data older than a completed client write onto the
+ * secondary. Resolves when every window is copied; rejects with the first failure (or the abort
+ * reason) after all workers have stopped.
+ */
+export async function runBackgroundCopy(job: CopyJob): Promise<void> {
+  const state: { failure?: { error: unknown } } = {};
+  const stopped = (): boolean => state.failure !== undefined || job.signal.aborted;
+
+  const worker = async (): Promise<void> => {
+    let buffer: Uint8Array | undefined;
+    const ownBuffer = (): Uint8Array => (buffer ??= new Uint8Array(job.chunk));
+    while (!stopped()) {
+      await job.throttle.turn();
+      if (stopped()) return;
+      const window = await job.planner.next();
+      if (!window) return;
+      const release = await job.lock.acquire(window.start, window.end);
+      let copied: number;
+      try {
+        if (window.hole) {
+          copied = await copyHole(job.pair, window, ownBuffer);
+        } else {
+          await job.pair.copyRange(window.start, window.end, ownBuffer());
+          copied = window.end - window.start;
+        }
+      } finally {
+        release();
+      }
+      job.throttle.account(copied);
+      job.onCopied(window.end - window.start);
+    }
+  };
+
+  const workers = Array.from({ length: job.concurrency }, () =>
+    worker().catch((error: unknown) => {
+      state.failure ??= { error };
+    }),
+  );
+  await Promise.all(workers);
+  if (state.failure) throw state.failure.error;
+  job.signal.throwIfAborted();
+}

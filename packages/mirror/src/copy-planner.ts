@@ -1,0 +1,60 @@
+import { ceilTo, floorTo, type DevicePair } from './device-pair.js';
+
+/**
+ * A byte range [start, end) of the device for one step of the background copy. A `hole` window
+ * looked unmapped on the primary when it was planned; that is only a hint, re-checked under the
+ * region lock, because a client may write there before the copy gets to it.
+ */
+export interface CopyWindow {
+  readonly start: number;
+  readonly end: number;
+  readonly hole: boolean;
+}
+
+/**
+ * Hands out consecutive windows covering the device exactly once, in order. Data windows are at
+ * most `chunk` bytes and never run past the end (the last one is clamped, whatever the device
+ * size); hole windows are at most `holeCap` bytes. Calls are serialised, so concurrent workers
+ * each get a distinct window.
+ */
+export class CopyPlanner {
+  #cursor = 0;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly pair: DevicePair,
+    private readonly chunk: number,
+    private readonly holeCap: number,
+  ) {}
+
+  /** Bytes handed out so far. */
+  get planned(): number {
+    return this.#cursor;
+  }
+
+  next(): Promise<CopyWindow | undefined> {
+    const window = this.#queue.then(() => this.#plan());
+    this.#queue = window.catch(() => undefined);
+    return window;
+  }
+
+  async #plan(): Promise<CopyWindow | undefined> {
+    const { bytes, grain } = this.pair;
+    const start = this.#cursor;
+    if (start >= bytes) return undefined;
+    const dataEnd = Math.min(bytes, start + this.chunk);
+    let window: CopyWindow = { start, end: dataEnd, hole: false };
+    if (this.pair.primarySeekable) {
+      const unmapped = await this.pair.primaryUnmappedFrom(start);
+      if (unmapped > start) {
+        window = { start, end: Math.min(dataEnd, ceilTo(unmapped, grain)), hole: false };
+      } else {
+        const holeEnd = floorTo(await this.pair.primaryMappedFrom(start), grain);
+        // A zero run shorter than one sector of the coarser device is copied as data.
+        if (holeEnd > start) window = { start, end: Math.min(holeEnd, start + this.holeCap), hole: true };
+      }
+    }
+    this.#cursor = window.end;
+    return window;
+  }
+}

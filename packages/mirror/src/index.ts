@@ -1,0 +1,5 @@
+export { connect } from './connect.js';
+export type { Mirror } from './mirror.js';
+export type { MirrorState } from './mirror-device.js';
+export type { MirrorOptions, ThrottleOptions } from './options.js';
+export type { MirrorProgress, ProgressListener } from './progress.js';

@@ -1,0 +1,69 @@
+import { BlockError } from '@blk/core';
+import type { ProgressListener } from './progress.js';
+
+export interface ThrottleOptions {
+  /**
+   * Average ceiling on the bytes the background copy reads from the primary (and writes to the
+   * secondary) per second. Zeroing unmapped runs is not counted. Default: no ceiling.
+   */
+  readonly bytesPerSecond?: number;
+}
+
+export interface MirrorOptions {
+  /** Progress of the background copy; see `MirrorProgress`. Exceptions it throws are ignored. */
+  readonly onProgress?: ProgressListener;
+  /** Bytes per background read and write, rounded down to whole mirror sectors. Default 1 MiB. */
+  readonly chunkBytes?: number;
+  /** Background chunks in flight at once (1–64). Default 4. */
+  readonly concurrency?: number;
+  /** Slows the background copy down; by default it only yields to the event loop between chunks. */
+  readonly throttle?: ThrottleOptions;
+  /** Whether `disconnect()` also disconnects the primary and the secondary. Default false. */
+  readonly disconnectChildren?: boolean;
+}
+
+export interface ResolvedOptions {
+  readonly onProgress: ProgressListener | undefined;
+  readonly chunkBytes: number;
+  readonly concurrency: number;
+  readonly bytesPerSecond: number | undefined;
+  readonly disconnectChildren: boolean;
+}
+
+export const DEFAULT_CHUNK_BYTES = 1 << 20;
+export const DEFAULT_CONCURRENCY = 4;
+const MAX_CONCURRENCY = 64;
+
+function invalid(message: string): BlockError {
+  return new BlockError('INVALID_ARGUMENT', `mirror: ${message}`);
+}
+
+/** Checks the caller's options (INVALID_ARGUMENT on anything malformed) and fills in defaults. */
+export function resolveOptions(options: unknown): ResolvedOptions {
+  if (options === undefined) options = {};
+  if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+  const { onProgress, chunkBytes, concurrency, throttle, disconnectChildren } = options as Record<keyof MirrorOptions, unknown>;
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw invalid('onProgress must be a function');
+  if (chunkBytes !== undefined && (typeof chunkBytes !== 'number' || !Number.isSafeInteger(chunkBytes) || chunkBytes <= 0)) {
+    throw invalid(`chunkBytes must be a positive integer, got ${String(chunkBytes)}`);
+  }
+  if (
+    concurrency !== undefined &&
+    (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY)
+  ) {
+    throw invalid(`concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${String(concurrency)}`);
+  }
+  if (throttle !== undefined && (typeof throttle !== 'object' || throttle === null)) throw invalid('throttle must be an object');
+  const bytesPerSecond = (throttle as ThrottleOptions | undefined)?.bytesPerSecond;
+  if (bytesPerSecond !== undefined && (typeof bytesPerSecond !== 'number' || !(bytesPerSecond > 0) || !Number.isFinite(bytesPerSecond))) {
+    throw invalid(`throttle.bytesPerSecond must be a positive finite number, got ${String(bytesPerSecond)}`);
+  }
+  if (disconnectChildren !== undefined && typeof disconnectChildren !== 'boolean') throw invalid('disconnectChildren must be a boolean');
+  return {
+    onProgress: onProgress as ProgressListener | undefined,
+    chunkBytes: chunkBytes ?? DEFAULT_CHUNK_BYTES,
+    concurrency: concurrency ?? DEFAULT_CONCURRENCY,
+    bytesPerSecond,
+    disconnectChildren: disconnectChildren ?? false,
+  };
+}
