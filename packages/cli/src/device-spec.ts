@@ -70,28 +70,33 @@ function parseMemory(kind: 'ram' | 'mem', text: string, rest: string): MemorySpe
   return { kind, bytes, sectorSize };
 }
 
+/** scheme://[user@][host[:port]][/export][?query] — WHATWG URL refuses `nbds+unix://alice@/`, libnbd does not. */
+const NBD_URI = /^([a-z+]+:)\/\/(?:([^@/?#]*)@)?(\[[^\]/?#]*\]|[^:/?#]*)(?::([^/?#]*))?(\/[^?#]*)?(?:\?([^#]*))?$/i;
+
+function decode(text: string, part: string, what: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw bad(text, `the ${what} is not valid percent-encoding`);
+  }
+}
+
 function parseNbd(text: string): NbdSpec {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw bad(text, 'not a valid URI');
-  }
-  const scheme = NBD_SCHEMES.get(url.protocol);
-  if (!scheme) throw bad(text, `unsupported scheme '${url.protocol}' (nbd, nbds, nbd+unix, nbds+unix)`);
+  const match = NBD_URI.exec(text);
+  if (!match) throw bad(text, 'not a valid NBD URI (scheme://[user@]host[:port][/export][?query])');
+  const [, protocol = '', , host = '', port, path = '', query = ''] = match;
+  const scheme = NBD_SCHEMES.get(protocol.toLowerCase());
+  if (!scheme) throw bad(text, `unsupported scheme '${protocol}' (nbd, nbds, nbd+unix, nbds+unix)`);
   // The export name is the path without its leading slash, percent-decoded (libnbd's rule).
-  let exportName: string;
-  try {
-    exportName = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  } catch {
-    throw bad(text, 'the export name is not valid percent-encoding');
-  }
+  const exportName = decode(text, path.replace(/^\//, ''), 'export name');
+  const params = new URLSearchParams(query);
   if (scheme.transport === 'unix') {
-    if (url.host !== '') throw bad(text, `a Unix-socket URI has no host: write ${url.protocol}///EXPORT?socket=PATH`);
-    if (!url.searchParams.get('socket')) throw bad(text, 'a Unix-socket URI needs ?socket=PATH');
+    if (host !== '' || port !== undefined) throw bad(text, `a Unix-socket URI has no host: write ${protocol}///EXPORT?socket=PATH`);
+    if (!params.get('socket')) throw bad(text, 'a Unix-socket URI needs ?socket=PATH');
   } else {
-    if (url.hostname === '') throw bad(text, 'needs a host, e.g. nbd://127.0.0.1:10809');
-    if (url.searchParams.has('socket')) throw bad(text, `socket= needs the ${scheme.tls ? 'nbds' : 'nbd'}+unix scheme`);
+    if (host === '') throw bad(text, 'needs a host, e.g. nbd://127.0.0.1:10809');
+    if (port !== undefined && (!/^\d+$/.test(port) || Number(port) > 65535)) throw bad(text, `bad port '${port}'`);
+    if (params.has('socket')) throw bad(text, `socket= needs the ${scheme.tls ? 'nbds' : 'nbd'}+unix scheme`);
   }
   return { kind: 'nbd', uri: text, transport: scheme.transport, tls: scheme.tls, exportName };
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isBlockError } from '@blk/core';
 import { EXIT, isCliError, UsageError } from './cli-error.js';
 import type { Command, Io } from './command.js';
+import { benchCommand } from './commands/bench.js';
 import { copyCommand } from './commands/copy.js';
 import { infoCommand } from './commands/info.js';
 import { mapCommand } from './commands/map.js';
@@ -9,7 +10,7 @@ import { xenstoredCommand } from './commands/xenstored.js';
 import { describeError } from './describe-error.js';
 import { SPEC_HELP } from './spec-help.js';
 
-export const COMMANDS: readonly Command[] = [copyCommand, infoCommand, mapCommand, xenstoredCommand];
+export const COMMANDS: readonly Command[] = [copyCommand, infoCommand, mapCommand, xenstoredCommand, benchCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };

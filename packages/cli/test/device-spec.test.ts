@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { formatDeviceSpec, parseDeviceSpec } from '../src/index.js';
+
+describe('parseDeviceSpec', () => {
+  it('reads memory devices with their size and sector size', () => {
+    expect(parseDeviceSpec('ram:1GiB')).toEqual({ kind: 'ram', bytes: 2 ** 30, sectorSize: 512 });
+    expect(parseDeviceSpec('mem:64M')).toEqual({ kind: 'mem', bytes: 64 * 2 ** 20, sectorSize: 512 });
+    expect(parseDeviceSpec('ram:1G,sector=4096')).toEqual({ kind: 'ram', bytes: 2 ** 30, sectorSize: 4096 });
+  });
+
+  it('keeps paths verbatim, colons and commas included', () => {
+    expect(parseDeviceSpec('file:disk.img')).toEqual({ kind: 'file', path: 'disk.img' });
+    expect(parseDeviceSpec('file:/tmp/a,b:c.img')).toEqual({ kind: 'file', path: '/tmp/a,b:c.img' });
+    expect(parseDeviceSpec('fmap:store.fmap')).toEqual({ kind: 'fmap', path: 'store.fmap' });
+  });
+
+  it('reads the NBD URI forms libnbd writes', () => {
+    expect(parseDeviceSpec('nbd://127.0.0.1:10809')).toEqual({
+      kind: 'nbd',
+      uri: 'nbd://127.0.0.1:10809',
+      transport: 'tcp',
+      tls: false,
+      exportName: '',
+    });
+    expect(parseDeviceSpec('nbd://example.com/disk%201')).toMatchObject({ transport: 'tcp', exportName: 'disk 1' });
+    expect(parseDeviceSpec('nbd://[::1]:10810/x')).toMatchObject({ transport: 'tcp', exportName: 'x' });
+    expect(parseDeviceSpec('nbd+unix:///?socket=/tmp/blk.sock')).toMatchObject({ transport: 'unix', tls: false, exportName: '' });
+    expect(parseDeviceSpec('nbd+unix:///vm1?socket=/tmp/blk.sock')).toMatchObject({ transport: 'unix', exportName: 'vm1' });
+    expect(parseDeviceSpec('nbds://alice@host/disk?tls-psk-file=keys.psk')).toMatchObject({ transport: 'tcp', tls: true, exportName: 'disk' });
+    expect(parseDeviceSpec('nbds+unix://alice@/?socket=/s&tls-psk-file=k')).toMatchObject({ transport: 'unix', tls: true });
+  });
+
+  it.each([
+    ['', 'expected ram:SIZE'],
+    ['disk.img', 'expected ram:SIZE'],
+    ['/dev/sda', 'expected ram:SIZE'],
+    ['rom:1G', 'expected ram:SIZE'],
+    ['ram:', 'needs a size'],
+    ['ram:lots', "bad size 'lots'"],
+    ['ram:0', 'more than 0 bytes'],
+    ['ram:1000', 'not a whole number of 512-byte sectors'],
+    ['ram:1M,sector=4095', 'not a power of two'],
+    ['ram:1M,sector=256', 'not a power of two'],
+    ['ram:1M,sector=131072', 'not a power of two'],
+    ['ram:1M,sector=abc', 'is not a number'],
+    ['ram:1M,colour=red', "unknown option 'colour=red'"],
+    ['mem:6K,sector=4096', 'not a whole number of 4096-byte sectors'],
+    ['file:', 'needs a path'],
+    ['fmap:', 'needs a path'],
+    ['nbd://', 'needs a host'],
+    ['nbd+unix:///', 'needs ?socket=PATH'],
+    ['nbd+unix://host/?socket=/s', 'has no host'],
+    ['nbd://host/?socket=/s', 'needs the nbd+unix scheme'],
+    ['nbd+vsock:///', "unsupported scheme 'nbd+vsock:'"],
+    ['nbd://host/%zz', 'percent-encoding'],
+    ['nbd://host:port/', "bad port 'port'"],
+    ['nbd://host:65536/', "bad port '65536'"],
+    ['nbd:host', 'not a valid NBD URI'],
+  ])('refuses %j (%s)', (text, why) => {
+    expect(() => parseDeviceSpec(text)).toThrow(why);
+  });
+
+  it('formats specs back into a form that parses to the same thing', () => {
+    for (const text of ['ram:1GiB', 'mem:3M,sector=4096', 'file:a b.img', 'fmap:x', 'nbd+unix:///e?socket=/s']) {
+      const spec = parseDeviceSpec(text);
+      expect(parseDeviceSpec(formatDeviceSpec(spec))).toEqual(spec);
+    }
+    expect(formatDeviceSpec(parseDeviceSpec('ram:1073741824'))).toBe('ram:1GiB');
+  });
+});
