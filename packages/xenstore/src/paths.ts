@@ -11,8 +11,27 @@ export function canonicalize(path: string, domid: number): string {
   return `${domainPath(domid)}/${path}`;
 }
 
-const VALID_CHARS = /^[A-Za-z0-9\-/_@]*$/;
-const LOCAL_PREFIX = /^\/local\/domain\/\d{1,5}\//;
+const LOCAL = '/local/domain/';
+
+/** Length of a `/local/domain/<1-5 digits>/` prefix, or 0 (C reads it with `%5u/`). */
+function localPrefixLength(path: string): number {
+  if (!path.startsWith(LOCAL)) return 0;
+  let i = LOCAL.length;
+  while (i < path.length && i - LOCAL.length < 5 && path.charCodeAt(i) >= 0x30 && path.charCodeAt(i) <= 0x39) i++;
+  return i > LOCAL.length && path.charCodeAt(i) === 0x2f ? i + 1 : 0;
+}
+
+function validChar(c: number): boolean {
+  return (
+    (c >= 0x61 && c <= 0x7a) || // a-z
+    (c >= 0x41 && c <= 0x5a) || // A-Z
+    (c >= 0x30 && c <= 0x39) || // 0-9
+    c === 0x2f || // /
+    c === 0x2d || // -
+    c === 0x5f || // _
+    c === 0x40 // @
+  );
+}
 
 /**
  * C xenstored's `is_valid_nodename`: starts with `/`, no trailing `/` except the root, no `//`,
@@ -20,13 +39,17 @@ const LOCAL_PREFIX = /^\/local\/domain\/\d{1,5}\//;
  * prefix (or in the whole path without one).
  */
 export function isValidPath(path: string, maxRelative = REL_PATH_MAX): boolean {
-  if (!path.startsWith('/')) return false;
-  if (path.length > 1 && path.endsWith('/')) return false;
-  if (path.includes('//')) return false;
-  const prefix = LOCAL_PREFIX.exec(path);
-  const offset = prefix ? prefix[0].length : 0;
-  if (path.length > offset + maxRelative) return false;
-  return VALID_CHARS.test(path);
+  const n = path.length;
+  if (n === 0 || path.charCodeAt(0) !== 0x2f) return false;
+  if (n > 1 && path.charCodeAt(n - 1) === 0x2f) return false;
+  if (n > localPrefixLength(path) + maxRelative) return false;
+  let previous = 0;
+  for (let i = 0; i < n; i++) {
+    const c = path.charCodeAt(i);
+    if (!validChar(c) || (c === 0x2f && previous === 0x2f)) return false;
+    previous = c;
+  }
+  return true;
 }
 
 /** Parent of an absolute path other than `/`. */

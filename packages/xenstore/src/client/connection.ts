@@ -1,6 +1,8 @@
 import type { Duplex } from 'node:stream';
 import { XenstoreError } from '../errors.js';
-import { encodeFrame, FrameDecoder, type Frame } from '../codec/frame.js';
+import { FrameDecoder, type Frame } from '../codec/frame.js';
+import { FrameWriter } from '../codec/frame-writer.js';
+import { PAYLOAD_MAX } from '../codec/limits.js';
 import { MessageType, messageTypeName } from '../codec/message-type.js';
 import { decodeError, decodeWatchEvent, type WatchEvent } from '../codec/replies.js';
 import type { Request } from '../codec/requests.js';
@@ -25,13 +27,16 @@ export class Connection {
   readonly #events: ConnectionEvents;
   readonly #decoder = new FrameDecoder();
   readonly #pending = new Map<number, Pending>();
+  readonly #writer: FrameWriter;
   #nextReqId = 1;
-  #corked = false;
   #closedWith: XenstoreError | undefined;
 
   constructor(stream: Duplex, events: ConnectionEvents) {
     this.#stream = stream;
     this.#events = events;
+    this.#writer = new FrameWriter((bytes) => {
+      if (!stream.destroyed) stream.write(bytes);
+    });
     stream.on('data', (chunk: Uint8Array) => {
       this.#onData(chunk);
     });
@@ -59,25 +64,14 @@ export class Connection {
   /** Sends one request; resolves with the reply payload, rejects with the server's error. */
   request(request: Request, txId: number): Promise<Uint8Array> {
     if (this.#closedWith) return Promise.reject(this.#closedWith);
-    const reqId = this.#allocateReqId();
-    let bytes: Uint8Array;
-    try {
-      bytes = encodeFrame({ type: request.type, reqId, txId, payload: request.payload });
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    if (request.payload.length > PAYLOAD_MAX) {
+      return Promise.reject(new XenstoreError('E2BIG', `payload of ${request.payload.length} bytes exceeds ${PAYLOAD_MAX}`));
     }
+    const reqId = this.#allocateReqId();
     return new Promise<Uint8Array>((resolve, reject) => {
       this.#pending.set(reqId, { type: request.type, resolve, reject });
       // Requests issued in the same tick go out in one write.
-      if (!this.#corked) {
-        this.#corked = true;
-        this.#stream.cork();
-        process.nextTick(() => {
-          this.#corked = false;
-          this.#stream.uncork();
-        });
-      }
-      this.#stream.write(bytes);
+      this.#writer.push(request.type, reqId, txId, request.payload);
     });
   }
 

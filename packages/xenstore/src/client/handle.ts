@@ -26,10 +26,16 @@ function checkDomid(domid: number, what = 'domid'): number {
   return domid;
 }
 
-function checkPath(path: string): string {
+function pathError(path: string): XenstoreError | undefined {
   if (typeof path !== 'string' || path.length === 0 || path.includes('\0')) {
-    throw new XenstoreError('EINVAL', `invalid path ${JSON.stringify(path)}`);
+    return new XenstoreError('EINVAL', `invalid path ${JSON.stringify(path)}`);
   }
+  return undefined;
+}
+
+function checkPath(path: string): string {
+  const error = pathError(path);
+  if (error) throw error;
   return path;
 }
 
@@ -63,13 +69,15 @@ export class Handle {
   }
 
   /** The value as UTF-8 text. Rejects with code `ENOENT` when the node does not exist. */
-  async read(path: string): Promise<string> {
-    return fromUtf8(await this.readBytes(path));
+  read(path: string): Promise<string> {
+    return this.readBytes(path).then(fromUtf8);
   }
 
   /** The value's bytes exactly as stored. */
-  async readBytes(path: string): Promise<Uint8Array> {
-    this.#observe(checkPath(path));
+  readBytes(path: string): Promise<Uint8Array> {
+    const error = pathError(path);
+    if (error) return Promise.reject(error);
+    this.#observe(path);
     return this.#path(requests.read(path));
   }
 
@@ -85,8 +93,10 @@ export class Handle {
   }
 
   /** Creates the node and any missing parents; strings are written as UTF-8. */
-  async write(path: string, value: Bytes): Promise<void> {
-    decodeOk(await this.#path(requests.write(checkPath(path), value)));
+  write(path: string, value: Bytes): Promise<void> {
+    const error = pathError(path);
+    if (error) return Promise.reject(error);
+    return this.#path(requests.write(path, value)).then(decodeOk);
   }
 
   /** Ensures the node exists (and its parents), leaving existing values alone. */

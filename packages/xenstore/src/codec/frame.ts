@@ -35,6 +35,13 @@ export function encodeFrame(frame: Frame, maxPayload = PAYLOAD_MAX): Uint8Array 
   return out;
 }
 
+/** A fresh Uint8Array (never a view: Buffer's `slice` would alias the chunk and pin its memory). */
+function copyOf(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - start);
+  out.set(bytes.subarray(start, end));
+  return out;
+}
+
 function u32le(bytes: Uint8Array, at: number): number {
   return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
 }
@@ -120,7 +127,7 @@ export class FrameDecoder {
       type: u32le(bytes, at),
       reqId: u32le(bytes, at + 4),
       txId: u32le(bytes, at + 8),
-      payload: bytes.slice(at + HEADER_SIZE, at + HEADER_SIZE + len),
+      payload: copyOf(bytes, at + HEADER_SIZE, at + HEADER_SIZE + len),
     };
   }
 

@@ -139,8 +139,14 @@ export class Core implements ServerCore, ConnectionHost {
       this.fire(op.events);
     }
     this.domains.release(domid, this.#privilegedDomid);
+    for (const c of this.connections) c.invalidateCaller();
     this.store.touch();
     this.#fireSpecial('@releaseDomain', domid);
+  }
+
+  setTarget(domid: number, target: number): void {
+    this.domains.setTarget(domid, target);
+    for (const c of this.connections) c.invalidateCaller();
   }
 
   changedSpecial(): void {

@@ -1,7 +1,7 @@
 import { XenstoreError, isWireErrorCode } from '../errors.js';
 import type { Frame } from '../codec/frame.js';
 import { MessageType } from '../codec/message-type.js';
-import { countNuls, fromLatin1, latin1, nulTerminated, oneArg, splitStrings } from '../codec/payload.js';
+import { countNuls, findNul, fromLatin1, latin1, nulTerminated, oneArg, splitStrings } from '../codec/payload.js';
 import { PAYLOAD_MAX } from '../codec/limits.js';
 import { canonicalize, domainPath, isValidPath } from '../paths.js';
 import { formatPermission, parsePermission, type Permission } from '../permissions.js';
@@ -251,7 +251,7 @@ const HANDLERS = new Map<number, Handler>([
   [MessageType.GET_DOMAIN_PATH, { run: (ctx) => nulTerminated(domainPath(atoiUnsigned(arg(ctx)))) }],
   [MessageType.WRITE, { run: (ctx) => {
     const payload = ctx.frame.payload;
-    const nul = payload.indexOf(0);
+    const nul = findNul(payload);
     if (nul < 0) invalid('WRITE takes a path, a NUL and the value');
     const path = fromLatin1(payload.subarray(0, nul));
     const value = payload.slice(nul + 1);
@@ -280,7 +280,7 @@ const HANDLERS = new Map<number, Handler>([
     const target = atoiUnsigned(parts[1]!);
     introduced(ctx, domid);
     introduced(ctx, target);
-    ctx.core.domains.setTarget(domid, target);
+    ctx.core.setTarget(domid, target);
     return OK;
   } }],
   [MessageType.RESET_WATCHES, { run: (ctx) => {

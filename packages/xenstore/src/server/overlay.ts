@@ -24,9 +24,13 @@ export class Overlay implements Layer {
 
   set(path: string, fields: NodeFields): void {
     const old = this.get(path);
-    if (old) this.#count(ownerOf(old), -1);
-    this.#count(ownerOf(fields), 1);
-    this.#changes.set(path, { ...fields, generation: this.#generation() });
+    const owner = ownerOf(fields);
+    if (!old) this.#count(owner, 1);
+    else if (ownerOf(old) !== owner) {
+      this.#count(ownerOf(old), -1);
+      this.#count(owner, 1);
+    }
+    this.#changes.set(path, { value: fields.value, perms: fields.perms, children: fields.children, generation: this.#generation() });
   }
 
   delete(path: string): void {

@@ -1,5 +1,7 @@
 import type { Duplex } from 'node:stream';
-import { encodeFrame, FrameDecoder, type Frame } from '../codec/frame.js';
+import { FrameDecoder, type Frame } from '../codec/frame.js';
+import { FrameWriter } from '../codec/frame-writer.js';
+import { PAYLOAD_MAX } from '../codec/limits.js';
 import type { Caller } from './caller.js';
 import type { Transaction } from './transaction.js';
 import type { Watch } from './watch.js';
@@ -30,9 +32,10 @@ export class ServerConnection {
   readonly #host: ConnectionHost;
   readonly #decoder = new FrameDecoder();
   /** Messages waiting for the store version they reflect to be durable. */
-  readonly #held: { bytes: Uint8Array; barrier: number }[] = [];
+  readonly #held: { frame: Frame; barrier: number }[] = [];
+  readonly #writer: FrameWriter;
   #nextTxId = 1;
-  #corked = false;
+  #caller: Caller | undefined;
   #closed = false;
   #paused = false;
 
@@ -40,6 +43,9 @@ export class ServerConnection {
     this.#stream = stream;
     this.domid = domid;
     this.#host = host;
+    this.#writer = new FrameWriter((bytes) => {
+      this.#write(bytes);
+    });
     stream.on('data', (chunk: Uint8Array) => {
       this.#onData(chunk);
     });
@@ -61,7 +67,12 @@ export class ServerConnection {
   }
 
   get caller(): Caller {
-    return this.#host.caller(this);
+    return (this.#caller ??= this.#host.caller(this));
+  }
+
+  /** Forgets the cached caller after SET_TARGET or RELEASE changed what it should say. */
+  invalidateCaller(): void {
+    this.#caller = undefined;
   }
 
   get closed(): boolean {
@@ -80,16 +91,20 @@ export class ServerConnection {
   /** Queues one message; it leaves once the state it reflects is durable. */
   send(frame: Frame): void {
     if (this.#closed) return;
-    const bytes = encodeFrame(frame);
+    // Only watch events can get here oversize (a long event path plus a long token): C drops them too.
+    if (frame.payload.length > PAYLOAD_MAX) return;
     const barrier = this.#host.barrier();
-    if (this.#held.length === 0 && this.#host.isDurable(barrier)) this.#write(bytes);
-    else this.#held.push({ bytes, barrier });
+    if (this.#held.length === 0 && this.#host.isDurable(barrier)) this.#writer.push(frame.type, frame.reqId, frame.txId, frame.payload);
+    else this.#held.push({ frame, barrier });
   }
 
   /** Sends held messages whose state became durable. */
   release(): void {
     let n = 0;
-    while (n < this.#held.length && this.#host.isDurable(this.#held[n]!.barrier)) this.#write(this.#held[n++]!.bytes);
+    while (n < this.#held.length && this.#host.isDurable(this.#held[n]!.barrier)) {
+      const { frame } = this.#held[n++]!;
+      this.#writer.push(frame.type, frame.reqId, frame.txId, frame.payload);
+    }
     if (n > 0) this.#held.splice(0, n);
   }
 
@@ -101,19 +116,13 @@ export class ServerConnection {
     this.transactions.clear();
     this.watches.length = 0;
     this.#held.length = 0;
+    this.#writer.clear();
     this.#stream.destroy();
     this.#host.closed(this, reason);
   }
 
   #write(bytes: Uint8Array): void {
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#stream.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.#stream.uncork();
-      });
-    }
+    if (this.#closed || this.#stream.destroyed) return;
     if (!this.#stream.write(bytes) && !this.#paused) {
       // The client is not reading its replies: stop reading its requests until it does.
       this.#paused = true;

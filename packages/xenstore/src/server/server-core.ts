@@ -16,6 +16,8 @@ export interface ServerCore {
   transactionCount(domid: number): number;
   introduceDomain(domid: number, gfn: number, eventChannel: number): void;
   releaseDomain(domid: number): void;
+  /** SET_TARGET: `domid` acts with `target`'s rights from now on. */
+  setTarget(domid: number, target: number): void;
   /** The special watch permissions changed (they are persisted with the tree). */
   changedSpecial(): void;
   /** True once for each conflict injected with `failNextCommits`. */

@@ -1,0 +1,60 @@
+import { HEADER_SIZE } from './limits.js';
+
+/**
+ * Collects outgoing frames and hands them to `sink` as one contiguous buffer per tick: one
+ * socket write instead of one per message (the dominant cost when many requests are in flight).
+ * Callers pass frames already checked against the payload limit.
+ */
+export class FrameWriter {
+  readonly #sink: (bytes: Uint8Array) => void;
+  #headers: number[] = [];
+  #payloads: Uint8Array[] = [];
+  #bytes = 0;
+  #scheduled = false;
+
+  constructor(sink: (bytes: Uint8Array) => void) {
+    this.#sink = sink;
+  }
+
+  push(type: number, reqId: number, txId: number, payload: Uint8Array): void {
+    this.#headers.push(type, reqId, txId);
+    this.#payloads.push(payload);
+    this.#bytes += HEADER_SIZE + payload.length;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      process.nextTick(() => {
+        this.flush();
+      });
+    }
+  }
+
+  /** Writes everything pending now. */
+  flush(): void {
+    this.#scheduled = false;
+    if (this.#payloads.length === 0) return;
+    const out = Buffer.allocUnsafe(this.#bytes);
+    const headers = this.#headers;
+    const payloads = this.#payloads;
+    let at = 0;
+    for (let i = 0; i < payloads.length; i++) {
+      const payload = payloads[i]!;
+      out.writeUInt32LE(headers[3 * i]!, at);
+      out.writeUInt32LE(headers[3 * i + 1]!, at + 4);
+      out.writeUInt32LE(headers[3 * i + 2]!, at + 8);
+      out.writeUInt32LE(payload.length, at + 12);
+      out.set(payload, at + HEADER_SIZE);
+      at += HEADER_SIZE + payload.length;
+    }
+    this.#headers = [];
+    this.#payloads = [];
+    this.#bytes = 0;
+    this.#sink(out);
+  }
+
+  /** Drops whatever is pending. */
+  clear(): void {
+    this.#headers = [];
+    this.#payloads = [];
+    this.#bytes = 0;
+  }
+}
