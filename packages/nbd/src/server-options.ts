@@ -1,0 +1,89 @@
+import { readOnlyView, type BlockDevice } from '@blk/core';
+import { DEFAULT_MAX_PAYLOAD } from './constants.js';
+import type { ServerTlsOptions } from './tls-config.js';
+
+/** One export: a device plus what clients are told about it. */
+export interface NbdExport {
+  readonly device: BlockDevice;
+  /** Shown by `nbdinfo --list` and NBD_INFO_DESCRIPTION. */
+  readonly description?: string;
+  /** Serve the device read-only even when it is writable. */
+  readonly readOnly?: boolean;
+}
+
+export interface ServerLimits {
+  /** Connections served at once (handshaking or transmitting); more are closed at once. Default 100. */
+  readonly maxConnections: number;
+  /** A client must reach transmission (GO / EXPORT_NAME) within this many ms. Default 10 000. */
+  readonly handshakeTimeoutMs: number;
+  /** Largest option payload read during the handshake; larger gets ERR_TOO_BIG and a disconnect. Default 64 KiB. */
+  readonly maxOptionBytes: number;
+  /** Meta-context queries per LIST/SET option; more get ERR_TOO_BIG. Default 128. */
+  readonly maxMetaContextQueries: number;
+  /** Largest READ/WRITE payload (advertised as the maximum block size). Default 32 MiB. */
+  readonly maxPayload: number;
+  /** Requests a connection may have in flight before the server stops reading it. Default 256. */
+  readonly maxInFlightRequests: number;
+  /** Payload bytes in flight (and replies queued) per connection before the server stops reading it. Default 64 MiB. */
+  readonly maxInFlightBytes: number;
+  /** After `close()`, connections still busy are dropped after this many ms. Default 5000. */
+  readonly closeGraceMs: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
+  maxConnections: 100,
+  handshakeTimeoutMs: 10_000,
+  maxOptionBytes: 64 << 10,
+  maxMetaContextQueries: 128,
+  maxPayload: DEFAULT_MAX_PAYLOAD,
+  maxInFlightRequests: 256,
+  maxInFlightBytes: 64 << 20,
+  closeGraceMs: 5000,
+});
+
+export interface NbdServerOptions {
+  /** Export name → device (or export description). `''` is the default export. */
+  readonly exports: Readonly<Record<string, BlockDevice | NbdExport>> | ReadonlyMap<string, BlockDevice | NbdExport>;
+  readonly tls?: ServerTlsOptions;
+  readonly limits?: Partial<ServerLimits>;
+  /** Told about connections that ended with an error (protocol violations, socket errors). */
+  readonly onError?: (error: Error) => void;
+}
+
+export interface ResolvedExport {
+  readonly name: string;
+  readonly device: BlockDevice;
+  readonly description: string;
+}
+
+function isExport(value: BlockDevice | NbdExport): value is NbdExport {
+  return 'device' in value && !('read' in value);
+}
+
+export function resolveExports(exports: NbdServerOptions['exports']): Map<string, ResolvedExport> {
+  const entries =
+    exports instanceof Map
+      ? [...(exports as ReadonlyMap<string, BlockDevice | NbdExport>)]
+      : Object.entries(exports as Readonly<Record<string, BlockDevice | NbdExport>>);
+  const out = new Map<string, ResolvedExport>();
+  for (const [name, value] of entries) {
+    if (Buffer.byteLength(name) > 4096 || name.includes('\0')) throw new RangeError(`export name '${name}' is not a valid NBD string`);
+    const spec: NbdExport = isExport(value) ? value : { device: value };
+    out.set(name, {
+      name,
+      device: spec.readOnly ? readOnlyView(spec.device) : spec.device,
+      description: spec.description ?? '',
+    });
+  }
+  return out;
+}
+
+export function resolveLimits(limits: Partial<ServerLimits> = {}): ServerLimits {
+  const out = { ...DEFAULT_LIMITS, ...limits };
+  for (const [key, value] of Object.entries(out)) {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`limits.${key} must be a non-negative integer`);
+  }
+  if (out.maxPayload < 4096 || out.maxPayload > 0xffffffff) throw new RangeError('limits.maxPayload must be from 4096 to 2^32 - 1');
+  if (out.maxInFlightBytes < out.maxPayload) throw new RangeError('limits.maxInFlightBytes must be at least limits.maxPayload');
+  return out;
+}

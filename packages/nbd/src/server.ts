@@ -1,0 +1,158 @@
+import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Channel, ChannelClosedError } from './channel.js';
+import { DEFAULT_PORT } from './constants.js';
+import { serverHandshake, type HandshakeContext } from './server-handshake.js';
+import { resolveExports, resolveLimits, type NbdServerOptions, type ServerLimits } from './server-options.js';
+import { ServerSession } from './server-session.js';
+import { serverTls } from './tls-config.js';
+import { formatUri } from './uri.js';
+
+/** Where to listen: a Unix socket, a TCP address (host default 127.0.0.1, port default 10809), or an inherited listening fd. */
+export type ListenTarget =
+  | { readonly path: string }
+  | { readonly host?: string; readonly port?: number }
+  | { readonly fd: number };
+
+/** Where the server ended up listening, with the URI a client (ours or libnbd) connects to. */
+export type ListenAddress = ({ readonly path: string } | { readonly host: string; readonly port: number } | { readonly fd: number }) & {
+  /** `nbd://…`/`nbd+unix://…` for the default export (`nbds…` when TLS is required); undefined for an fd. */
+  readonly uri: string | undefined;
+};
+
+interface Connection {
+  readonly channel: Channel;
+  session: ServerSession | undefined;
+}
+
+/**
+ * An NBD server exporting BlockDevices. Listen on any number of sockets, or serve single
+ * connections over any duplex stream (stdio mode). Devices stay open when the server closes:
+ * they belong to the caller.
+ */
+export class NbdServer {
+  readonly #context: HandshakeContext;
+  readonly #limits: ServerLimits;
+  readonly #onError: (error: Error) => void;
+  readonly #listeners = new Set<net.Server>();
+  readonly #connections = new Set<Connection>();
+  readonly #served = new Set<Promise<void>>();
+  #closing = false;
+
+  constructor(options: NbdServerOptions) {
+    this.#limits = resolveLimits(options.limits);
+    this.#context = { exports: resolveExports(options.exports), tls: serverTls(options.tls), limits: this.#limits };
+    this.#onError = options.onError ?? (() => undefined);
+  }
+
+  /** Connections open now (in handshake or transmission). */
+  get connections(): number {
+    return this.#connections.size;
+  }
+
+  /** Starts listening; resolves once the socket is bound. */
+  async listen(target: ListenTarget): Promise<ListenAddress> {
+    if (this.#closing) throw new Error('the server is closed');
+    const listener = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      this.#track(this.serve(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      const bound = () => {
+        listener.off('error', reject);
+        resolve();
+      };
+      if ('path' in target) listener.listen({ path: target.path }, bound);
+      else if ('fd' in target) listener.listen({ fd: target.fd }, bound);
+      else listener.listen({ host: target.host ?? '127.0.0.1', port: target.port ?? DEFAULT_PORT }, bound);
+    });
+    listener.on('error', (error) => {
+      this.#onError(error);
+    });
+    this.#listeners.add(listener);
+    const secure = this.#context.tls?.mode === 'require';
+    if ('fd' in target) return { fd: target.fd, uri: undefined };
+    const address = listener.address();
+    if (typeof address === 'string' || address === null) {
+      const path = 'path' in target ? target.path : String(address);
+      return { path, uri: formatUri({ path, tls: secure }) };
+    }
+    return { host: address.address, port: address.port, uri: formatUri({ host: address.address, port: address.port, tls: secure }) };
+  }
+
+  /**
+   * Serves one client over `stream` (a socket, or stdin/stdout joined by `stdioStream()`): the
+   * whole handshake and transmission. Resolves when the connection has ended; never rejects.
+   */
+  async serve(stream: Duplex): Promise<void> {
+    if (this.#closing || this.#connections.size >= this.#limits.maxConnections) {
+      stream.destroy();
+      return;
+    }
+    const channel = new Channel(stream);
+    const connection: Connection = { channel, session: undefined };
+    this.#connections.add(connection);
+    const deadline = setTimeout(() => {
+      this.#onError(new Error(`NBD client did not finish the handshake within ${this.#limits.handshakeTimeoutMs} ms`));
+      channel.destroy();
+    }, this.#limits.handshakeTimeoutMs);
+    try {
+      const negotiated = await serverHandshake(channel, this.#context);
+      clearTimeout(deadline);
+      if (!negotiated) {
+        channel.end();
+        const timer = setTimeout(() => {
+          channel.destroy();
+        }, this.#limits.closeGraceMs);
+        await channel.whenClosed();
+        clearTimeout(timer);
+        return;
+      }
+      const session = new ServerSession(channel, negotiated, this.#limits, this.#onError);
+      connection.session = session;
+      await session.run();
+    } catch (e) {
+      if (!(e instanceof ChannelClosedError)) this.#onError(e instanceof Error ? e : new Error(String(e)));
+      channel.destroy();
+    } finally {
+      clearTimeout(deadline);
+      this.#connections.delete(connection);
+    }
+  }
+
+  #track(served: Promise<void>): void {
+    this.#served.add(served);
+    void served.finally(() => this.#served.delete(served));
+  }
+
+  /**
+   * Stops listening, answers requests that arrive from now on with ESHUTDOWN, lets requests in
+   * flight finish, and closes every connection (dropping those still busy after
+   * `limits.closeGraceMs`). Idempotent.
+   */
+  async close(): Promise<void> {
+    this.#closing = true;
+    const listenersClosed = [...this.#listeners].map(
+      (listener) =>
+        new Promise<void>((resolve) => {
+          listener.close(() => {
+            resolve();
+          });
+        }),
+    );
+    this.#listeners.clear();
+    for (const { channel, session } of this.#connections) {
+      if (session) session.shutdown();
+      else channel.destroy();
+    }
+    const timer = setTimeout(() => {
+      for (const { channel } of this.#connections) channel.destroy();
+    }, this.#limits.closeGraceMs);
+    await Promise.all([...listenersClosed, ...this.#served, ...[...this.#connections].map(({ channel }) => channel.whenClosed())]);
+    clearTimeout(timer);
+  }
+}
+
+export function createServer(options: NbdServerOptions): NbdServer {
+  return new NbdServer(options);
+}

@@ -1,0 +1,90 @@
+import { DEFAULT_PORT } from './constants.js';
+
+/** What an NBD URI says, as libnbd reads it (nbd_connect_uri). */
+export interface NbdUri {
+  readonly tls: boolean;
+  /** Unix socket path (`nbd+unix`); otherwise host and port. */
+  readonly path?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly exportName: string;
+  /** From the user part (`nbds://alice@host/`): the TLS PSK identity. */
+  readonly username?: string;
+  readonly tlsCertificates?: string;
+  readonly tlsPskFile?: string;
+  readonly tlsVerifyPeer?: boolean;
+}
+
+const SCHEMES: Readonly<Record<string, { tls: boolean; unix: boolean }>> = {
+  'nbd:': { tls: false, unix: false },
+  'nbds:': { tls: true, unix: false },
+  'nbd+unix:': { tls: false, unix: true },
+  'nbds+unix:': { tls: true, unix: true },
+};
+
+function parseBoolean(value: string, name: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new TypeError(`NBD URI: ${name}=${value} is not a boolean`);
+}
+
+/**
+ * Parses `nbd://host[:port]/[export]`, `nbds://…`, `nbd+unix:///[export]?socket=PATH` and
+ * `nbds+unix://[user@]/[export]?socket=PATH&tls-psk-file=F`; query keys `socket`,
+ * `tls-certificates`, `tls-psk-file`, `tls-verify-peer`. Throws TypeError on anything else.
+ */
+export function parseUri(text: string): NbdUri {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new TypeError(`not an NBD URI: ${text}`);
+  }
+  const scheme = SCHEMES[url.protocol];
+  if (!scheme) throw new TypeError(`unsupported NBD URI scheme '${url.protocol}' (nbd, nbds, nbd+unix, nbds+unix)`);
+  const out: { -readonly [K in keyof NbdUri]: NbdUri[K] } = {
+    tls: scheme.tls,
+    exportName: decodeURIComponent(url.pathname.replace(/^\//, '')),
+  };
+  if (url.username) out.username = decodeURIComponent(url.username);
+  for (const [key, value] of url.searchParams) {
+    switch (key) {
+      case 'socket':
+        out.path = value;
+        break;
+      case 'tls-certificates':
+        out.tlsCertificates = value;
+        break;
+      case 'tls-psk-file':
+        out.tlsPskFile = value;
+        break;
+      case 'tls-verify-peer':
+        out.tlsVerifyPeer = parseBoolean(value, key);
+        break;
+      default:
+        throw new TypeError(`NBD URI: unsupported query parameter '${key}'`);
+    }
+  }
+  if (scheme.unix) {
+    if (out.path === undefined) throw new TypeError('NBD URI: nbd+unix needs ?socket=PATH');
+    if (url.hostname !== '') throw new TypeError('NBD URI: nbd+unix takes no host');
+  } else {
+    if (out.path !== undefined) throw new TypeError('NBD URI: socket= is only for nbd+unix');
+    if (url.hostname === '') throw new TypeError('NBD URI: missing host');
+    out.host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    out.port = url.port === '' ? DEFAULT_PORT : Number(url.port);
+  }
+  return out;
+}
+
+const escapePart = (text: string) => text.replace(/[^A-Za-z0-9/._~:-]/g, (c) => encodeURIComponent(c));
+
+/** The URI libnbd, qemu and our `connect` understand for a server address. */
+export function formatUri(target: { path?: string; host?: string; port?: number; exportName?: string; tls?: boolean }): string {
+  const name = escapePart(target.exportName ?? '').replace(/^\//, '%2F');
+  const s = target.tls ? 's' : '';
+  if (target.path !== undefined) return `nbd${s}+unix:///${name}?socket=${escapePart(target.path)}`;
+  const host = target.host ?? '127.0.0.1';
+  const port = target.port ?? DEFAULT_PORT;
+  return `nbd${s}://${host.includes(':') ? `[${host}]` : host}:${port}/${name}`;
+}
