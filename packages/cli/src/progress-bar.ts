@@ -115,7 +115,8 @@ export class ProgressBar {
   }
 
   #drawBar(): void {
-    const columns = Math.max(40, (this.#stream.columns ?? 80) - 1);
+    const width = this.#stream.columns ?? 0;
+    const columns = Math.max(40, (width > 0 ? width : 80) - 1);
     const text = this.#summary();
     const barWidth = Math.max(10, Math.min(40, columns - text.length - this.#label.length - 5));
     const filled = Math.min(barWidth, Math.floor((barWidth * this.#percent()) / 100));
