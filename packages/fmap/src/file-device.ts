@@ -1,4 +1,4 @@
-import * as fsp from 'node:fs/promises';
+import * as fs from 'node:fs';
 import {
   BlockError,
   checkRange,
@@ -12,6 +12,7 @@ import {
   type BlockInfo,
   type Supports,
 } from '@blk/core';
+import { asyncDeviceIo, syncDeviceIo, type DeviceIo } from './device-io.js';
 import { acquireLock } from './file-lock.js';
 import { isFmapError } from './fmap-error.js';
 import { nativeBinding, type FmapNative } from './native-binding.js';
@@ -29,6 +30,12 @@ export interface FileDeviceOptions {
   readonly sizeSectors?: number;
   /** Use lseek/fallocate from @blk/fmap-native when it is built (default true). */
   readonly native?: boolean;
+  /**
+   * `async` (default): reads and writes run on libuv's thread pool and never block the event
+   * loop. `sync`: blocking calls, several times faster on page-cache hits, but a slow disk
+   * stalls everything else in the process.
+   */
+  readonly io?: 'async' | 'sync';
 }
 
 const ZERO_CHUNK_BYTES = 1 << 20;
@@ -52,7 +59,15 @@ function isZero(bytes: Uint8Array): boolean {
  * whole number of sectors, IO (with the system error as `cause`) when the file cannot be opened
  * or is locked.
  */
-export async function openFileDevice(path: string, options?: FileDeviceOptions): Promise<FileDevice> {
+export function openFileDevice(path: string, options?: FileDeviceOptions): Promise<FileDevice> {
+  try {
+    return Promise.resolve(open(path, options));
+  } catch (error) {
+    return Promise.reject(toBlockError(error, `cannot open ${typeof path === 'string' ? path : 'a file'}`));
+  }
+}
+
+function open(path: string, options: FileDeviceOptions | undefined): FileDevice {
   const o = optionsOf(options);
   if (typeof path !== 'string' || path.length === 0) throw new BlockError('INVALID_ARGUMENT', 'path must be a non-empty string');
   const sectorSize = o.sectorSize ?? 512;
@@ -60,6 +75,8 @@ export async function openFileDevice(path: string, options?: FileDeviceOptions):
   const readOnly = o.readOnly === true;
   if (o.create && readOnly) throw new BlockError('INVALID_ARGUMENT', 'create needs a writable device');
   if (o.sizeSectors !== undefined) checkResize(o.sizeSectors);
+  const mode: unknown = o.io;
+  if (mode !== undefined && mode !== 'async' && mode !== 'sync') throw new BlockError('INVALID_ARGUMENT', `io must be 'async' or 'sync'`);
   let unlock: () => void = () => undefined;
   if (o.lock && !readOnly) {
     try {
@@ -68,27 +85,29 @@ export async function openFileDevice(path: string, options?: FileDeviceOptions):
       throw BlockError.io(isFmapError(error) ? error.message : `cannot lock ${path}`, error);
     }
   }
-  let handle: fsp.FileHandle | undefined;
+  let fd: number | undefined;
   try {
     try {
-      handle = await fsp.open(path, readOnly ? 'r' : 'r+');
+      fd = fs.openSync(path, readOnly ? 'r' : 'r+');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !o.create) throw error;
       if (o.sizeSectors === undefined) throw new BlockError('INVALID_ARGUMENT', 'create needs sizeSectors for a new file');
       const bytes = o.sizeSectors * sectorSize;
       if (!Number.isSafeInteger(bytes)) throw new BlockError('INVALID_ARGUMENT', `${o.sizeSectors} sectors is too large`);
-      handle = await fsp.open(path, 'wx+');
-      await handle.truncate(bytes);
+      fd = fs.openSync(path, 'wx+');
+      fs.ftruncateSync(fd, bytes);
     }
-    const stat = await handle.stat();
+    const stat = fs.fstatSync(fd);
     if (!stat.isFile()) throw new BlockError('INVALID_ARGUMENT', `${path} is not a regular file`);
     if (stat.size % sectorSize !== 0) {
       throw new BlockError('INVALID_ARGUMENT', `${path} is ${stat.size} bytes, not a whole number of ${sectorSize}-byte sectors`);
     }
     const native = o.native === false ? undefined : nativeBinding();
-    return new FileDevice(path, handle, { readWrite: !readOnly, sectorSize, sizeSectors: stat.size / sectorSize }, native, unlock);
+    const io = o.io === 'sync' ? syncDeviceIo : asyncDeviceIo;
+    const info = { readWrite: !readOnly, sectorSize, sizeSectors: stat.size / sectorSize };
+    return new FileDevice(path, fd, io, info, native, unlock);
   } catch (error) {
-    await handle?.close().catch(() => undefined);
+    if (fd !== undefined) fs.closeSync(fd);
     unlock();
     throw toBlockError(error, `cannot open ${path}`);
   }
@@ -98,7 +117,8 @@ export async function openFileDevice(path: string, options?: FileDeviceOptions):
 export class FileDevice implements BlockDevice {
   readonly supports: Supports;
   readonly path: string;
-  readonly #handle: fsp.FileHandle;
+  readonly #fd: number;
+  readonly #io: DeviceIo;
   readonly #native: FmapNative | undefined;
   readonly #unlock: () => void;
   #info: BlockInfo;
@@ -109,9 +129,10 @@ export class FileDevice implements BlockDevice {
   #barrier: Promise<void> | undefined;
 
   /** @internal use openFileDevice */
-  constructor(path: string, handle: fsp.FileHandle, info: BlockInfo, native: FmapNative | undefined, unlock: () => void) {
+  constructor(path: string, fd: number, io: DeviceIo, info: BlockInfo, native: FmapNative | undefined, unlock: () => void) {
     this.path = path;
-    this.#handle = handle;
+    this.#fd = fd;
+    this.#io = io;
     this.#info = info;
     this.#native = native;
     this.#unlock = unlock;
@@ -157,10 +178,8 @@ export class FileDevice implements BlockDevice {
       for (const buffer of buffers) {
         let done = 0;
         while (done < buffer.length) {
-          const { bytesRead } = await this.#io(
-            this.#handle.read(buffer, done, buffer.length - done, position + done),
-            `read at byte ${position + done}`,
-          );
+          const at = position + done;
+          const bytesRead = await this.#call(this.#io.read(this.#fd, buffer.subarray(done), at), `read at byte ${at}`);
           if (bytesRead === 0) {
             buffer.fill(0, done); // the file was cut short under us: past its end reads zero
             break;
@@ -184,7 +203,7 @@ export class FileDevice implements BlockDevice {
     let pending = buffers.filter((b) => b.length > 0);
     let at = position;
     while (pending.length > 0) {
-      const { bytesWritten } = await this.#io(this.#handle.writev(pending, at), `write at byte ${at}`);
+      const bytesWritten = await this.#call(this.#io.writev(this.#fd, pending, at), `write at byte ${at}`);
       at += bytesWritten;
       let skip = bytesWritten;
       const rest: Uint8Array[] = [];
@@ -199,7 +218,7 @@ export class FileDevice implements BlockDevice {
     }
   }
 
-  async #io<T>(promise: Promise<T>, what: string): Promise<T> {
+  async #call<T>(promise: Promise<T>, what: string): Promise<T> {
     try {
       return await promise;
     } catch (error) {
@@ -216,7 +235,7 @@ export class FileDevice implements BlockDevice {
   }
 
   flush(): Promise<void> {
-    return this.#request(() => this.#io(this.#handle.datasync(), 'fdatasync'));
+    return this.#request(() => this.#call(this.#io.datasync(this.#fd), 'fdatasync'));
   }
 
   /** Zeroes the sectors; where the file system can, the space is given back (a punched hole). */
@@ -239,7 +258,7 @@ export class FileDevice implements BlockDevice {
     const length = count * sectorSize;
     const native = this.#native;
     // KEEP_SIZE is what mirage-block-unix left out: without it Linux refuses PUNCH_HOLE outright.
-    if (native && this.#sync(() => native.punchHole(this.#handle.fd, start, length), 'fallocate(PUNCH_HOLE)')) return;
+    if (native && this.#sync(() => native.punchHole(this.#fd, start, length), 'fallocate(PUNCH_HOLE)')) return;
     const zeroes = new Uint8Array(Math.min(ZERO_CHUNK_BYTES, length));
     for (let done = 0; done < length; done += zeroes.length) {
       await this.#writeAt(start + done, [zeroes.subarray(0, Math.min(zeroes.length, length - done))]);
@@ -253,7 +272,7 @@ export class FileDevice implements BlockDevice {
     const bytes = sizeSectors * this.#info.sectorSize;
     if (!Number.isSafeInteger(bytes)) throw new BlockError('INVALID_ARGUMENT', `${sizeSectors} sectors is too large`);
     await this.#exclusive(async () => {
-      await this.#io(this.#handle.truncate(bytes), `truncate to ${bytes} bytes`);
+      await this.#call(this.#io.truncate(this.#fd, bytes), `truncate to ${bytes} bytes`);
       this.#info = { ...this.#info, sizeSectors };
     });
   }
@@ -287,7 +306,7 @@ export class FileDevice implements BlockDevice {
       const native = this.#native;
       if (!native) return this.#scan(sector, false);
       // ENXIO in a trailing hole means "no more data": the end of the device, not an error.
-      const data = this.#sync(() => native.seekData(this.#handle.fd, sector * sectorSize), 'lseek(SEEK_DATA)');
+      const data = this.#sync(() => native.seekData(this.#fd, sector * sectorSize), 'lseek(SEEK_DATA)');
       if (data < 0) return sizeSectors;
       return Math.min(sizeSectors, Math.max(sector, Math.floor(data / sectorSize)));
     });
@@ -300,7 +319,7 @@ export class FileDevice implements BlockDevice {
       if (sector === sizeSectors) return sizeSectors;
       const native = this.#native;
       if (!native) return this.#scan(sector, true);
-      const fd = this.#handle.fd;
+      const fd = this.#fd;
       let position = sector * sectorSize;
       for (let step = 0; step < MAX_SEEK_STEPS; step++) {
         const hole = this.#sync(() => native.seekHole(fd, position), 'lseek(SEEK_HOLE)');
@@ -324,7 +343,7 @@ export class FileDevice implements BlockDevice {
     for (let at = sector; at < sizeSectors; at += perChunk) {
       const n = Math.min(perChunk, sizeSectors - at);
       const view = chunk.subarray(0, n * sectorSize);
-      const { bytesRead } = await this.#io(this.#handle.read(view, 0, view.length, at * sectorSize), `read at sector ${at}`);
+      const bytesRead = await this.#call(this.#io.read(this.#fd, view, at * sectorSize), `read at sector ${at}`);
       view.fill(0, bytesRead);
       for (let i = 0; i < n; i++) {
         if (isZero(view.subarray(i * sectorSize, (i + 1) * sectorSize)) === wantZero) return at + i;
@@ -338,7 +357,11 @@ export class FileDevice implements BlockDevice {
     this.#closing ??= (async () => {
       this.#closed = true;
       await Promise.allSettled([...this.#inFlight, this.#barrier]);
-      await this.#handle.close().catch(() => undefined);
+      await new Promise<void>((resolve) => {
+        fs.close(this.#fd, () => {
+          resolve();
+        });
+      });
       this.#unlock();
     })();
     return this.#closing;

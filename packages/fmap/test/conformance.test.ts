@@ -22,6 +22,7 @@ function factory(sectorSize: number, sizeSectors: number, options: FileDeviceOpt
 describeBlockDevice('file device 512', factory(512, 256));
 describeBlockDevice('file device 4096', factory(4096, 64));
 describeBlockDevice('file device read-only', factory(512, 256, { readOnly: true }));
+describeBlockDevice('file device 512, blocking io', factory(512, 256, { io: 'sync' }));
 if (nativeStatus().available) {
   describeBlockDevice('file device 512 without the addon', factory(512, 256, { native: false }));
 }

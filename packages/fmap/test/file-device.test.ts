@@ -25,14 +25,17 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-const variants: { name: string; options: FileDeviceOptions }[] = [{ name: 'without the addon', options: { native: false } }];
+const variants: { name: string; options: FileDeviceOptions }[] = [
+  { name: 'without the addon', options: { native: false } },
+  { name: 'with blocking io', options: { io: 'sync' } },
+];
 if (nativeStatus().available) variants.unshift({ name: 'with the addon', options: {} });
 
 for (const { name, options } of variants) {
   describe(`file device ${name}`, () => {
     it('reports sparse exactly when holes can be punched', async () => {
       const device = await openFileDevice(sparseFile(256 * 512), options);
-      expect(device.supports.sparse).toBe(options.native !== false);
+      expect(device.supports.sparse).toBe(options.native !== false && nativeStatus().available);
       await device.disconnect();
     });
 
@@ -150,6 +153,7 @@ describe('openFileDevice refuses what it cannot serve', () => {
     expect(isBlockError(await rejection(openFileDevice(dir, { readOnly: true })))).toBe(true);
     expect(isBlockError(await rejection(openFileDevice('')), 'INVALID_ARGUMENT')).toBe(true);
     expect(isBlockError(await rejection(openFileDevice(ok, null as unknown as FileDeviceOptions)), 'INVALID_ARGUMENT')).toBe(true);
+    expect(isBlockError(await rejection(openFileDevice(ok, { io: 'fast' as 'sync' })), 'INVALID_ARGUMENT')).toBe(true);
   });
 
   it('lock: a second read-write open is refused until the first disconnects; readers are let in', async () => {

@@ -1,0 +1,229 @@
+// fs2's fmap scenarios on both engines, plus 4 KiB random block I/O through leases, each
+// interleaved (A B A B …) with the anchor in the same run: raw fs.readSync / fs.writeSync of
+// 4 KiB blocks at random offsets of a 64 MiB file. Run: pnpm --filter @blk/fmap bench
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { interleave, makeTempDir, median, rate, reportBench, type BenchRow } from '@blk/test-kit';
+import { BlockFile, nativeStatus, openFileDevice } from '../src/index.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const MIN_MS = 200;
+const BLOCK = 4096;
+const DATA_BLOCKS = 16384; // 64 MiB
+const temp = makeTempDir('blk-fmap-bench-');
+let serial = 0;
+
+let seed = 12345;
+const random = () => {
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return (seed >>> 0) / 2 ** 32;
+};
+
+// The anchor file: 64 MiB of data, read and written with plain positioned syscalls.
+const anchorPath = join(temp.path, 'anchor.bin');
+const anchorFd = openSync(anchorPath, 'w+');
+const chunk = Buffer.alloc(1 << 20, 7);
+for (let i = 0; i < (DATA_BLOCKS * BLOCK) / chunk.length; i++) writeSync(anchorFd, chunk, 0, chunk.length, i * chunk.length);
+const scratch = Buffer.alloc(BLOCK);
+const anchorRead = () => rate(() => readSync(anchorFd, scratch, 0, BLOCK, Math.floor(random() * DATA_BLOCKS) * BLOCK), 1, MIN_MS);
+const anchorWrite = () => rate(() => writeSync(anchorFd, scratch, 0, BLOCK, Math.floor(random() * DATA_BLOCKS) * BLOCK), 1, MIN_MS);
+
+type Engine = 'pread' | 'mmap';
+const engines: Engine[] = nativeStatus().available ? ['pread', 'mmap'] : ['pread'];
+
+function fresh(engine: Engine): BlockFile {
+  return BlockFile.create(join(temp.path, `bench-${serial++}.fmap`), { blockSize: BLOCK, engine, lock: false });
+}
+
+/** A file with DATA_BLOCKS allocated blocks, for random I/O. */
+function dataFile(engine: Engine): { file: BlockFile; first: number } {
+  const file = fresh(engine);
+  const first = file.allocateBlocks(DATA_BLOCKS);
+  file.flush();
+  return { file, first };
+}
+
+interface Scenario {
+  readonly name: string;
+  readonly anchor: 'read' | 'write';
+  /** Returns ops/s for one sample. */
+  readonly sample: () => Promise<number>;
+}
+
+let sink = 0;
+
+function scenarios(engine: Engine): { list: Scenario[]; close(): void } {
+  const data = dataFile(engine);
+  const steady = fresh(engine);
+  for (let i = 0; i < 1000; i++) steady.allocate();
+  const control = new Uint8Array(64).fill(3);
+  const close = () => {
+    data.file.close();
+    steady.close();
+  };
+  const list: Scenario[] = [
+    {
+      name: 'allocate, growth path',
+      anchor: 'write',
+      sample: async () => {
+        const file = fresh(engine);
+        const r = await rate(() => {
+          for (let i = 0; i < 256; i++) file.allocate();
+        }, 256, MIN_MS);
+        file.remove();
+        return r;
+      },
+    },
+    {
+      name: 'allocate + free pair, steady state',
+      anchor: 'write',
+      sample: () =>
+        rate(() => {
+          for (let i = 0; i < 1000; i++) steady.free(steady.allocate());
+        }, 1000, MIN_MS),
+    },
+    {
+      name: 'allocateBlocks(4)',
+      anchor: 'write',
+      sample: async () => {
+        const file = fresh(engine);
+        const r = await rate(() => {
+          for (let i = 0; i < 64; i++) file.allocateBlocks(4);
+        }, 64, MIN_MS);
+        file.remove();
+        return r;
+      },
+    },
+    {
+      name: 'do(1 block), one-byte read',
+      anchor: 'read',
+      sample: () => {
+        const at = data.first + 100 * BLOCK;
+        return rate(() => {
+          for (let i = 0; i < 1000; i++) sink += data.file.do(at, 1, (b) => b[17]!);
+        }, 1000, MIN_MS);
+      },
+    },
+    {
+      name: 'setControlDataNoSync(64 B)',
+      anchor: 'write',
+      sample: () =>
+        rate(() => {
+          for (let i = 0; i < 1000; i++) steady.setControlDataNoSync(control);
+        }, 1000, MIN_MS),
+    },
+    {
+      name: 'flush after one allocate+free (2× fdatasync)',
+      anchor: 'write',
+      sample: () =>
+        rate(() => {
+          steady.free(steady.allocate());
+          steady.flush();
+        }, 1, MIN_MS),
+    },
+    {
+      name: '4 KiB random read through a lease',
+      anchor: 'read',
+      sample: () =>
+        rate(() => {
+          const lease = data.file.get(data.first + Math.floor(random() * DATA_BLOCKS) * BLOCK, 1);
+          scratch.set(lease.bytes);
+          lease.release();
+        }, 1, MIN_MS),
+    },
+    {
+      name: '4 KiB random write through a lease',
+      anchor: 'write',
+      sample: () =>
+        rate(() => {
+          data.file.do(data.first + Math.floor(random() * DATA_BLOCKS) * BLOCK, 1, (b) => {
+            b.set(scratch);
+            b[0] = (b[0]! + 1) & 0xff;
+          });
+        }, 1, MIN_MS),
+    },
+  ];
+  return { list, close };
+}
+
+async function deviceScenarios(): Promise<{ list: Scenario[]; close(): Promise<void> }> {
+  const path = join(temp.path, 'device.img');
+  closeSync(openSync(path, 'w'));
+  const device = await openFileDevice(path, { create: true, sizeSectors: DATA_BLOCKS * 8 });
+  await device.resize(DATA_BLOCKS * 8);
+  const blocking = await openFileDevice(path, { io: 'sync' });
+  const buffer = new Uint8Array(BLOCK).fill(1);
+  const sector = () => Math.floor(random() * DATA_BLOCKS) * 8;
+  const list: Scenario[] = [
+    { name: 'file device: 4 KiB random write', anchor: 'write', sample: () => rate(() => device.write(sector(), [buffer]), 1, MIN_MS) },
+    { name: 'file device: 4 KiB random read', anchor: 'read', sample: () => rate(() => device.read(sector(), [buffer]), 1, MIN_MS) },
+    { name: "file device, io 'sync': 4 KiB random write", anchor: 'write', sample: () => rate(() => blocking.write(sector(), [buffer]), 1, MIN_MS) },
+    { name: "file device, io 'sync': 4 KiB random read", anchor: 'read', sample: () => rate(() => blocking.read(sector(), [buffer]), 1, MIN_MS) },
+  ];
+  return {
+    list,
+    close: async () => {
+      await device.disconnect();
+      await blocking.disconnect();
+    },
+  };
+}
+
+const rows: BenchRow[] = [];
+const nsPerOp: Record<string, number> = {};
+for (const engine of engines) {
+  const set = scenarios(engine);
+  for (const scenario of set.list) {
+    const anchor = scenario.anchor === 'read' ? anchorRead : anchorWrite;
+    const { subject, anchor: anchorSamples } = await interleave(ROUNDS, scenario.sample, anchor);
+    const name = `[${engine}] ${scenario.name}`;
+    rows.push({
+      name,
+      unit: 'ops/s',
+      value: median(subject),
+      anchor: `fs.${scenario.anchor}Sync 4 KiB`,
+      anchorValue: median(anchorSamples),
+      higherIsBetter: true,
+    });
+    nsPerOp[name] = 1e9 / median(subject);
+  }
+  set.close();
+}
+const device = await deviceScenarios();
+for (const scenario of device.list) {
+  const anchor = scenario.anchor === 'read' ? anchorRead : anchorWrite;
+  const { subject, anchor: anchorSamples } = await interleave(ROUNDS, scenario.sample, anchor);
+  rows.push({
+    name: scenario.name,
+    unit: 'ops/s',
+    value: median(subject),
+    anchor: `fs.${scenario.anchor}Sync 4 KiB`,
+    anchorValue: median(anchorSamples),
+    higherIsBetter: true,
+  });
+}
+await device.close();
+reportBench('@blk/fmap', rows);
+
+// fs2's Go numbers come from reference/fmap.md (same machine kind, not re-measured here).
+const GO_NS: Record<string, [number, number]> = {
+  'allocate, growth path': [8400, 15800],
+  'allocate + free pair, steady state': [225, 741],
+  'allocateBlocks(4)': [97000, 237000],
+  'do(1 block), one-byte read': [9.1, 9.8],
+  'setControlDataNoSync(64 B)': [12.7, 13.1],
+};
+console.log('\nagainst fs2 (Go, reference/fmap.md; lower ns is better; ratio = Go best ÷ ours)');
+for (const [name, ns] of Object.entries(nsPerOp)) {
+  const key = name.replace(/^\[\w+\] /, '');
+  const go = GO_NS[key];
+  if (!go) continue;
+  console.log(`${name.padEnd(48)} ${ns.toFixed(0).padStart(8)} ns   Go ${go[0]}–${go[1]} ns   ${(go[0] / ns).toFixed(2)}×`);
+}
+console.log(`\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, ${ROUNDS} interleaved rounds, medians`);
+console.log(`(checksum ${sink & 1})`);
+closeSync(anchorFd);
+temp.remove();
