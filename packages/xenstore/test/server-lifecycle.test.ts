@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+import { existsSync, lstatSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer as createNetServer } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeTempDir } from '@blk/test-kit';
+import { connect, createServer, encodeFrame, FrameDecoder, MessageType as T, nulTerminated, type Server } from '../src/index.js';
+
+let dir: { path: string; remove(): void };
+let servers: Server[];
+beforeEach(() => {
+  dir = makeTempDir('blk-xs-life-');
+  servers = [];
+});
+afterEach(async () => {
+  for (const s of servers) await s.close();
+  dir.remove();
+});
+
+function server(options: Parameters<typeof createServer>[0] = {}): Server {
+  const s = createServer(options);
+  servers.push(s);
+  return s;
+}
+
+describe('server lifecycle', () => {
+  it('replaces a stale socket file, refuses a live socket and a regular file, unlinks on close', async () => {
+    const path = `${dir.path}/xs.sock`;
+    // A socket file nobody listens on any more: its server was killed without cleaning up.
+    const owner = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`]);
+    await new Promise<void>((r) => owner.stdout.once('data', () => r()));
+    owner.kill('SIGKILL');
+    await new Promise((r) => owner.once('exit', r));
+    expect(lstatSync(path).isSocket()).toBe(true);
+    writeFileSync(`${dir.path}/plain`, 'x');
+    const live = createNetServer();
+    await new Promise<void>((r) => live.listen(`${dir.path}/live.sock`, r));
+    try {
+      const s = server();
+      await s.listen(path);
+      expect(s.paths).toEqual([path]);
+      await expect(server().listen(`${dir.path}/plain`)).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      await expect(server().listen(`${dir.path}/live.sock`)).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      await expect(server().listen(path)).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      await s.close();
+      expect(existsSync(path)).toBe(false);
+      await expect(s.listen(path)).rejects.toThrow('closed');
+      expect(() => s.connectAs(0)).toThrow('closed');
+    } finally {
+      live.close();
+    }
+  });
+
+  it('refuses invalid domids for in-process connections', () => {
+    const s = server();
+    for (const bad of [-1, 1.5, 2 ** 32]) expect(() => s.connectAs(bad)).toThrow(RangeError);
+  });
+
+  it('a client reconnects with suspend/resume after the server restarted from its file', async () => {
+    const path = `${dir.path}/xs.sock`;
+    const file = `${dir.path}/tree.json`;
+    const first = server({ persist: file });
+    await first.listen(path);
+    const c = await connect({ path });
+    await c.immediate((x) => x.write('/survives', 'yes'));
+    await first.close();
+    await expect(c.immediate((x) => x.read('/survives'))).rejects.toMatchObject({ code: 'ENOTCONN' });
+    const second = server({ persist: file });
+    await second.listen(path);
+    await c.suspend();
+    await c.resume();
+    expect(await c.immediate((x) => x.read('/survives'))).toBe('yes');
+    await c.close();
+  });
+
+  it('a client that stops reading is not read either, and loses no reply once it reads again', async () => {
+    const path = `${dir.path}/xs.sock`;
+    const s = server();
+    await s.listen(path);
+    const socket = createConnection({ path });
+    await new Promise<void>((r) => socket.once('connect', r));
+    socket.pause();
+    const count = 20_000;
+    const request = (i: number) => encodeFrame({ type: T.READ, reqId: i, txId: 0, payload: nulTerminated('/tool') });
+    const batch: Uint8Array[] = [];
+    for (let i = 1; i <= count; i++) batch.push(request(i));
+    socket.write(Buffer.concat(batch));
+    await new Promise((r) => setTimeout(r, 200));
+    const decoder = new FrameDecoder();
+    let next = 1;
+    let wrong = 0;
+    await new Promise<void>((resolve) => {
+      socket.on('data', (chunk: Buffer) => {
+        for (const f of decoder.push(chunk).frames) {
+          if (f.reqId !== next || f.type !== T.READ) wrong++;
+          next++;
+        }
+        if (next > count) resolve();
+      });
+      socket.resume();
+    });
+    expect(wrong).toBe(0);
+    socket.destroy();
+  });
+});
