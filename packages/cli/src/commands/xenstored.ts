@@ -5,6 +5,7 @@ import { expectPositionals, parseCommandLine } from '../command-line.js';
 import { describeError } from '../describe-error.js';
 import { shellQuote } from '../shell-quote.js';
 import { catchStopSignals } from '../stop-signals.js';
+import { claimSocketPath } from '../unix-socket.js';
 
 export const xenstoredCommand: Command = {
   name: 'xenstored',
@@ -36,6 +37,9 @@ Example:
     if (path === undefined || path === '') throw new UsageError('xenstored: --socket PATH is required');
     const stop = catchStopSignals();
     try {
+      await claimSocketPath(path).catch((error: unknown) => {
+        throw new CliError(`xenstored: ${(error as Error).message}`);
+      });
       let server: Server | undefined;
       try {
         server = createServer({
