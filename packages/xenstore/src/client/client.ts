@@ -94,7 +94,7 @@ export class Client {
     this.#path = path;
     this.#connection = this.#attach(stream);
     this.#sink = {
-      send: (request, txId) => this.#send(request, txId),
+      send: (request, txId, decode) => this.#send(request, txId, decode),
       watchAdded: (path, token, depth) => {
         this.#watches.set(`${path}\0${token}`, { path, token, depth });
       },
@@ -308,9 +308,9 @@ export class Client {
     for (const listener of this.#listeners) listener(event);
   }
 
-  #send(request: Request, txId: number): Promise<Uint8Array> {
+  #send<T = Uint8Array>(request: Request, txId: number, decode?: (payload: Uint8Array) => T): Promise<T> {
     if (this.#closed) return Promise.reject(new XenstoreError('ENOTCONN', 'client is closed'));
-    return this.#connection.request(request, txId);
+    return this.#connection.request(request, txId, decode);
   }
 
   async #unwatchQuietly(path: string, token: string): Promise<void> {

@@ -9,9 +9,12 @@ import type { Request } from '../codec/requests.js';
 
 interface Pending {
   readonly type: number;
-  resolve(payload: Uint8Array): void;
-  reject(error: Error): void;
+  readonly decode: (payload: Uint8Array) => unknown;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
 }
+
+const identity = (payload: Uint8Array): Uint8Array => payload;
 
 export interface ConnectionEvents {
   onWatchEvent(event: WatchEvent): void;
@@ -61,15 +64,18 @@ export class Connection {
     return this.#pending.size;
   }
 
-  /** Sends one request; resolves with the reply payload, rejects with the server's error. */
-  request(request: Request, txId: number): Promise<Uint8Array> {
+  /**
+   * Sends one request; resolves with `decode(reply payload)` (decoding as the reply arrives saves a
+   * promise per request), rejects with the server's error or what `decode` throws.
+   */
+  request<T = Uint8Array>(request: Request, txId: number, decode: (payload: Uint8Array) => T = identity as (payload: Uint8Array) => T): Promise<T> {
     if (this.#closedWith) return Promise.reject(this.#closedWith);
     if (request.payload.length > PAYLOAD_MAX) {
       return Promise.reject(new XenstoreError('E2BIG', `payload of ${request.payload.length} bytes exceeds ${PAYLOAD_MAX}`));
     }
     const reqId = this.#allocateReqId();
-    return new Promise<Uint8Array>((resolve, reject) => {
-      this.#pending.set(reqId, { type: request.type, resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(reqId, { type: request.type, decode, resolve, reject });
       // Requests issued in the same tick go out in one write.
       this.#writer.push(request.type, reqId, txId, request.payload);
     });
@@ -132,7 +138,14 @@ export class Connection {
     if (frame.type === MessageType.ERROR) {
       pending.reject(decodeError(frame.payload));
     } else if (frame.type === pending.type) {
-      pending.resolve(frame.payload);
+      let value: unknown;
+      try {
+        value = pending.decode(frame.payload);
+      } catch (error) {
+        pending.reject(error);
+        return;
+      }
+      pending.resolve(value);
     } else {
       const error = new XenstoreError('EPROTO', `sent ${messageTypeName(pending.type)}, got ${messageTypeName(frame.type)}`);
       pending.reject(error);

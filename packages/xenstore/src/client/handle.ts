@@ -13,7 +13,7 @@ import { toPermission, type Permission } from '../permissions.js';
 
 /** What a handle needs from its client. */
 export interface RequestSink {
-  send(request: Request, txId: number): Promise<Uint8Array>;
+  send<T = Uint8Array>(request: Request, txId: number, decode?: (payload: Uint8Array) => T): Promise<T>;
   /** Bookkeeping for watches set through a handle, so `resume` can set them again. */
   watchAdded(path: string, token: string, depth: number | undefined): void;
   watchRemoved(path: string, token: string): void;
@@ -60,8 +60,8 @@ export class Handle {
     return this.#txId;
   }
 
-  #path(request: Request): Promise<Uint8Array> {
-    return this.#sink.send(request, this.#txId);
+  #path<T = Uint8Array>(request: Request, decode?: (payload: Uint8Array) => T): Promise<T> {
+    return this.#sink.send(request, this.#txId, decode);
   }
 
   #observe(path: string): void {
@@ -70,7 +70,10 @@ export class Handle {
 
   /** The value as UTF-8 text. Rejects with code `ENOENT` when the node does not exist. */
   read(path: string): Promise<string> {
-    return this.readBytes(path).then(fromUtf8);
+    const error = pathError(path);
+    if (error) return Promise.reject(error);
+    this.#observe(path);
+    return this.#path(requests.read(path), fromUtf8);
   }
 
   /** The value's bytes exactly as stored. */
@@ -96,7 +99,7 @@ export class Handle {
   write(path: string, value: Bytes): Promise<void> {
     const error = pathError(path);
     if (error) return Promise.reject(error);
-    return this.#path(requests.write(path, value)).then(decodeOk);
+    return this.#path(requests.write(path, value), decodeOk);
   }
 
   /** Ensures the node exists (and its parents), leaving existing values alone. */

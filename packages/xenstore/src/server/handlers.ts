@@ -254,7 +254,8 @@ const HANDLERS = new Map<number, Handler>([
     const nul = findNul(payload);
     if (nul < 0) invalid('WRITE takes a path, a NUL and the value');
     const path = fromLatin1(payload.subarray(0, nul));
-    const value = payload.slice(nul + 1);
+    // The decoder already copied the payload; the value can stay a view of it.
+    const value = payload.subarray(nul + 1);
     return changing(ctx, (op, at) => {
       writeValue(op, at, value);
     }, path);
