@@ -4,3 +4,5 @@ export { inheritedSocketFds, stdioStream } from './stdio.js';
 export { parsePskFile, type ClientTlsOptions, type ServerTlsOptions, type TlsMode } from './tls-config.js';
 export { formatUri, parseUri, type NbdUri } from './uri.js';
 export { NbdRemoteError } from './errno.js';
+export { connect, type ConnectOptions } from './connect.js';
+export { NbdDevice } from './nbd-device.js';

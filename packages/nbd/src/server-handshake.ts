@@ -31,6 +31,7 @@ import type { ServerTls } from './tls-config.js';
 export const BASE_ALLOCATION_ID = 1;
 
 export interface HandshakeContext {
+  /** Read at each option, so exports added or removed later are seen by later handshakes. */
   readonly exports: ReadonlyMap<string, ResolvedExport>;
   readonly tls: ServerTls | undefined;
   readonly limits: ServerLimits;

@@ -60,22 +60,18 @@ function isExport(value: BlockDevice | NbdExport): value is NbdExport {
   return 'device' in value && !('read' in value);
 }
 
+export function resolveExport(name: string, value: BlockDevice | NbdExport): ResolvedExport {
+  if (Buffer.byteLength(name) > 4096 || name.includes('\0')) throw new RangeError(`export name '${name}' is not a valid NBD string`);
+  const spec: NbdExport = isExport(value) ? value : { device: value };
+  return { name, device: spec.readOnly ? readOnlyView(spec.device) : spec.device, description: spec.description ?? '' };
+}
+
 export function resolveExports(exports: NbdServerOptions['exports']): Map<string, ResolvedExport> {
   const entries =
     exports instanceof Map
       ? [...(exports as ReadonlyMap<string, BlockDevice | NbdExport>)]
       : Object.entries(exports as Readonly<Record<string, BlockDevice | NbdExport>>);
-  const out = new Map<string, ResolvedExport>();
-  for (const [name, value] of entries) {
-    if (Buffer.byteLength(name) > 4096 || name.includes('\0')) throw new RangeError(`export name '${name}' is not a valid NBD string`);
-    const spec: NbdExport = isExport(value) ? value : { device: value };
-    out.set(name, {
-      name,
-      device: spec.readOnly ? readOnlyView(spec.device) : spec.device,
-      description: spec.description ?? '',
-    });
-  }
-  return out;
+  return new Map(entries.map(([name, value]) => [name, resolveExport(name, value)]));
 }
 
 export function resolveLimits(limits: Partial<ServerLimits> = {}): ServerLimits {

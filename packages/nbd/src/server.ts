@@ -1,9 +1,18 @@
+import type { BlockDevice } from '@blk/core';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Channel, ChannelClosedError } from './channel.js';
 import { DEFAULT_PORT } from './constants.js';
 import { serverHandshake, type HandshakeContext } from './server-handshake.js';
-import { resolveExports, resolveLimits, type NbdServerOptions, type ServerLimits } from './server-options.js';
+import {
+  resolveExport,
+  resolveExports,
+  resolveLimits,
+  type NbdExport,
+  type NbdServerOptions,
+  type ResolvedExport,
+  type ServerLimits,
+} from './server-options.js';
 import { ServerSession } from './server-session.js';
 import { serverTls } from './tls-config.js';
 import { formatUri } from './uri.js';
@@ -32,6 +41,7 @@ interface Connection {
  */
 export class NbdServer {
   readonly #context: HandshakeContext;
+  readonly #exports: Map<string, ResolvedExport>;
   readonly #limits: ServerLimits;
   readonly #onError: (error: Error) => void;
   readonly #listeners = new Set<net.Server>();
@@ -41,8 +51,24 @@ export class NbdServer {
 
   constructor(options: NbdServerOptions) {
     this.#limits = resolveLimits(options.limits);
-    this.#context = { exports: resolveExports(options.exports), tls: serverTls(options.tls), limits: this.#limits };
+    this.#exports = resolveExports(options.exports);
+    this.#context = { exports: this.#exports, tls: serverTls(options.tls), limits: this.#limits };
     this.#onError = options.onError ?? (() => undefined);
+  }
+
+  /** Adds or replaces an export; clients that already chose the old one keep it until they disconnect. */
+  setExport(name: string, exp: BlockDevice | NbdExport): void {
+    this.#exports.set(name, resolveExport(name, exp));
+  }
+
+  /** Removes an export from later handshakes; returns whether it existed. */
+  deleteExport(name: string): boolean {
+    return this.#exports.delete(name);
+  }
+
+  /** Names of the exports offered now. */
+  get exportNames(): string[] {
+    return [...this.#exports.keys()];
   }
 
   /** Connections open now (in handshake or transmission). */

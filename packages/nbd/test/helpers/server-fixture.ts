@@ -1,0 +1,44 @@
+import type { BlockDevice } from '@blk/core';
+import { makeTempDir } from '@blk/test-kit';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { createServer, type NbdServer, type NbdServerOptions } from '../../src/index.js';
+
+export interface ServerFixture {
+  readonly server: NbdServer;
+  /** Unix socket path the server listens on. */
+  readonly path: string;
+  readonly uri: string;
+  readonly dir: string;
+  /** Errors the server reported through onError. */
+  readonly errors: Error[];
+}
+
+/** A server on a Unix socket in a temp dir for the whole file, closed (and the dir removed) afterwards. */
+export function useServer(options: Partial<NbdServerOptions> & { exports?: NbdServerOptions['exports'] } = {}): ServerFixture {
+  const fixture = { errors: [] as Error[] } as { -readonly [K in keyof ServerFixture]: ServerFixture[K] };
+  let remove: (() => void) | undefined;
+  beforeAll(async () => {
+    const dir = makeTempDir('blk-nbd-');
+    remove = dir.remove;
+    fixture.dir = dir.path;
+    fixture.server = createServer({ exports: {}, ...options, onError: (e) => fixture.errors.push(e) });
+    fixture.path = join(dir.path, 'nbd.sock');
+    const address = await fixture.server.listen({ path: fixture.path });
+    fixture.uri = address.uri!;
+  });
+  afterAll(async () => {
+    await fixture.server.close();
+    remove?.();
+  });
+  return fixture;
+}
+
+let counter = 0;
+
+/** Registers `device` under a fresh name and returns the name. */
+export function exportFresh(fixture: ServerFixture, device: BlockDevice | { device: BlockDevice; readOnly?: boolean }): string {
+  const name = `export-${++counter}`;
+  fixture.server.setExport(name, device);
+  return name;
+}
