@@ -55,7 +55,7 @@ export interface BlockFileStats {
   readonly firstBlock: number;
   /** Free blocks, sorted (freed since the last flush included). */
   readonly free: readonly number[];
-  /** Blocks holding the committed free list: neither free nor allocated. */
+  /** Blocks holding the committed free list (or a failed commit's): neither free nor allocated. */
   readonly freeListPages: readonly number[];
   /** Number of commits (flushes that changed the allocator) this file has seen. */
   readonly seq: number;
@@ -153,6 +153,11 @@ export class BlockFile {
   readonly #reused = new Set<number>();
   /** Pages holding the committed free list. */
   #metaPages: number[];
+  /**
+   * Pages of a commit whose header write failed part way: that header may yet be on disk, so
+   * they stay untouched until a later commit replaces it, and are free from then on.
+   */
+  #limbo: number[] = [];
   #metaSet: Set<number>;
   #control: Uint8Array;
   #seq: number;
@@ -493,7 +498,7 @@ export class BlockFile {
     }
     const perPage = entriesPerPage(this.blockSize);
     const pages: number[] = [];
-    let total = this.#free.length + this.#pending.length + this.#metaPages.length;
+    let total = this.#free.length + this.#pending.length + this.#metaPages.length + this.#limbo.length;
     let headerStarted = false;
     try {
       while (pages.length < Math.ceil(total / perPage)) {
@@ -506,7 +511,7 @@ export class BlockFile {
           pages.push(this.#grow(1));
         }
       }
-      const entries = [...this.#free, ...this.#pending, ...this.#metaPages];
+      const entries = [...this.#free, ...this.#pending, ...this.#metaPages, ...this.#limbo];
       const seq = this.#seq + 1;
       for (let i = 0; i < pages.length; i++) {
         const chunk = entries.slice(i * perPage, (i + 1) * perPage);
@@ -525,6 +530,8 @@ export class BlockFile {
       headerStarted = true;
       this.#engine.writeDurable(SLOT_OFFSETS[seq % 2]!, encodeHeader(header));
       for (const offset of this.#metaPages) this.#freeSet.add(offset);
+      for (const offset of this.#limbo) this.#freeSet.add(offset);
+      this.#limbo = [];
       this.#free = entries;
       this.#pending = [];
       this.#reused.clear();
@@ -535,11 +542,15 @@ export class BlockFile {
       this.#metaDirty = false;
     } catch (error) {
       // Nothing was committed: the pages taken for the free list are free again. Once the header
-      // write has begun it may yet reach the disk, so those pages stay out of use (leaked until
-      // the next open) rather than risk overwriting a free list that becomes the committed one.
-      if (!headerStarted) for (const offset of pages) {
-        this.#free.push(offset);
-        this.#freeSet.add(offset);
+      // write has begun it may yet reach the disk, so those pages wait in limbo for the next commit.
+      for (const offset of pages) {
+        if (headerStarted) {
+          this.#limbo.push(offset);
+          this.#metaSet.add(offset);
+        } else {
+          this.#free.push(offset);
+          this.#freeSet.add(offset);
+        }
       }
       throw error;
     }
@@ -559,7 +570,7 @@ export class BlockFile {
       size: this.#highWater,
       firstBlock: this.#first,
       free: [...this.#freeSet].sort((a, b) => a - b),
-      freeListPages: [...this.#metaPages].sort((a, b) => a - b),
+      freeListPages: [...this.#metaPages, ...this.#limbo].sort((a, b) => a - b),
       seq: this.#seq,
       liveLeases: this.#liveLeases,
     };

@@ -38,7 +38,7 @@ export class MmapEngine implements Engine {
   }
 
   #roundReserve(bytes: number): number {
-    return Math.ceil(bytes / WINDOW_BYTES) * WINDOW_BYTES;
+    return Math.ceil(bytes / this.#blockSize) * this.#blockSize;
   }
 
   #call<T>(fn: () => T, what: string): T {
