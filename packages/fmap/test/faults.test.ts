@@ -16,9 +16,15 @@ const built = existsSync(fileURLToPath(new URL('../dist/index.js', import.meta.u
 /** A FileIo whose writes or fdatasyncs fail (EIO) while `failing` is set, then recover. */
 class FlakyIo implements FileIo {
   failing: 'write' | 'datasync' | undefined;
-  read = nodeFileIo.read;
-  truncate = nodeFileIo.truncate;
-  size = nodeFileIo.size;
+  read(fd: number, dst: Uint8Array, position: number): number {
+    return nodeFileIo.read(fd, dst, position);
+  }
+  truncate(fd: number, length: number): void {
+    nodeFileIo.truncate(fd, length);
+  }
+  size(fd: number): number {
+    return nodeFileIo.size(fd);
+  }
   write(fd: number, src: Uint8Array, position: number): void {
     if (this.failing === 'write') throw Object.assign(new Error('EIO: injected'), { code: 'EIO' });
     nodeFileIo.write(fd, src, position);
