@@ -6,12 +6,13 @@ import { benchCommand } from './commands/bench.js';
 import { copyCommand } from './commands/copy.js';
 import { infoCommand } from './commands/info.js';
 import { mapCommand } from './commands/map.js';
+import { mirrorCommand } from './commands/mirror.js';
 import { serveCommand } from './commands/serve.js';
 import { xenstoredCommand } from './commands/xenstored.js';
 import { describeError } from './describe-error.js';
 import { SPEC_HELP } from './spec-help.js';
 
-export const COMMANDS: readonly Command[] = [serveCommand, copyCommand, infoCommand, mapCommand, xenstoredCommand, benchCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, copyCommand, mirrorCommand, infoCommand, mapCommand, xenstoredCommand, benchCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
