@@ -1,0 +1,501 @@
+import type { BlockDevice, BlockInfo } from '@blk/core';
+import { BackRing } from './back-ring.js';
+import {
+  decodeRequest,
+  encodeResponse,
+  readSegment,
+  SEGMENT_SIZE,
+  type BlkifSegment,
+  type DiscardRequest,
+  type IndirectRequest,
+  type RwRequest,
+} from './blkif-codec.js';
+import { BlkifOp, BlkifStatus, PAGE_SIZE, SECTOR_BYTES } from './blkif-constants.js';
+import type { EventChannel } from './event-channel.js';
+import { GrantMapper } from './grant-mapper.js';
+import { GrantError } from './grant-table.js';
+import {
+  checkDirect,
+  checkDiscard,
+  checkIndirect,
+  checkSegments,
+  isRefusal,
+  refuse,
+  type Refusal,
+  type RequestLimits,
+} from './request-validation.js';
+import type { SharedDomain } from './shared-domain.js';
+
+export interface BlkbackOptions {
+  /** The device served. Its methods are only called with requests that passed validation. */
+  readonly device: BlockDevice;
+  /** The geometry advertised to the frontend (the device's `getInfo()` at connect time). */
+  readonly info: BlockInfo;
+  /** The frontend's memory, grant table and event channels. */
+  readonly frontend: SharedDomain;
+  /** This backend's domain id: grants must be made out to it. */
+  readonly domid: number;
+  /** Grant references of the ring pages, in order. */
+  readonly ringRefs: readonly number[];
+  /** The frontend's event channel port, to bind. */
+  readonly eventChannel: number;
+  /** Keep grants mapped between requests (both sides agreed on `feature-persistent`). */
+  readonly persistent?: boolean;
+  /** Largest indirect request accepted; 0 refuses indirect requests with EOPNOTSUPP. */
+  readonly maxIndirectSegments?: number;
+  /** Offer WRITE_BARRIER (needs `device.flush`). Default: whenever the device can flush. */
+  readonly barrier?: boolean;
+  /**
+   * Before sleeping, keep looking at the ring this long (µs) for the next request. Saves the
+   * wake-up latency under load at the cost of CPU; 0 (default) sleeps at once.
+   */
+  readonly pollMicros?: number;
+  /** Requests taken before yielding to other work of this thread (other rings). Default 64. */
+  readonly batch?: number;
+  /** Called once if the frontend corrupts the ring so that serving must stop. */
+  readonly onBroken?: (reason: string) => void;
+}
+
+/** Counters for diagnostics and tests. */
+export interface BlkbackStats {
+  requests: number;
+  okay: number;
+  errors: number;
+  unsupported: number;
+  /** The reason for the most recent refusal or failure. */
+  lastError: string | undefined;
+}
+
+const GRANT_REASONS: Record<number, string> = {
+  [GrantError.BAD_REF]: 'invalid grant reference',
+  [GrantError.NOT_GRANTED]: 'grant not active',
+  [GrantError.WRONG_DOMAIN]: 'grant made out to another domain',
+  [GrantError.READ_ONLY]: 'read-only grant for a page the backend must write',
+  [GrantError.BAD_FRAME]: 'grant names a frame outside the domain',
+  [GrantError.TOO_MANY_MAPPINGS]: 'grant mapped too often',
+};
+
+function grantRefusal(ref: number, code: number): Refusal {
+  return refuse(`grant ${ref}: ${GRANT_REASONS[code] ?? 'unmappable'}`);
+}
+
+/** Failure to connect a ring: bad ring grants or event channel. */
+export class BlkbackConnectError extends Error {
+  override readonly name = 'BlkbackConnectError';
+}
+
+const yieldToMacrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Serves one blkif ring for any BlockDevice. Each request is decoded out of its slot once (the
+ * private copy), validated (operation, segment counts, first/last sectors, device range and sector
+ * grid, grant references and their read-only flag) and answered: OKAY, ERROR, or EOPNOTSUPP for
+ * what was not offered. Nothing the frontend puts in the ring can make it throw, touch a page that
+ * was not granted to it, or run more than `batch` requests before other rings get a turn.
+ */
+export class Blkback {
+  readonly stats: BlkbackStats = { requests: 0, okay: 0, errors: 0, unsupported: 0, lastError: undefined };
+  readonly #device: BlockDevice;
+  readonly #limits: RequestLimits;
+  readonly #frontend: SharedDomain;
+  readonly #ring: BackRing;
+  readonly #ringRefs: readonly number[];
+  readonly #channel: EventChannel;
+  readonly #mapper: GrantMapper;
+  readonly #pollMicros: number;
+  readonly #batch: number;
+  readonly #onBroken: ((reason: string) => void) | undefined;
+  readonly #served: Promise<void>;
+  #inflight = 0;
+  #idleWaiters: { target: number; resolve: () => void }[] = [];
+  #stopping = false;
+  #abandoned = false;
+  #released = false;
+  #pushScheduled = false;
+  #sinceYield = 0;
+  #fence: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  private constructor(options: BlkbackOptions, ring: BackRing, channel: EventChannel, limits: RequestLimits) {
+    this.#device = options.device;
+    this.#frontend = options.frontend;
+    this.#ring = ring;
+    this.#ringRefs = options.ringRefs;
+    this.#channel = channel;
+    this.#limits = limits;
+    this.#mapper = new GrantMapper(options.frontend.grants, options.domid, options.persistent ?? false);
+    this.#pollMicros = options.pollMicros ?? 0;
+    this.#batch = Math.max(1, options.batch ?? 64);
+    this.#onBroken = options.onBroken;
+    this.#served = this.#serve();
+  }
+
+  /**
+   * Maps the ring (its pages must be granted to `domid`, writable, on consecutive frames), binds
+   * the event channel and starts serving. Throws BlkbackConnectError, with nothing left mapped,
+   * when the frontend's ring keys do not hold up.
+   */
+  static start(options: BlkbackOptions): Blkback {
+    const { frontend, domid, ringRefs, info, device } = options;
+    const order = Math.log2(ringRefs.length);
+    if (!Number.isInteger(order) || order > 4) throw new BlkbackConnectError(`${ringRefs.length} ring pages is not a power of two up to 16`);
+    const frames: number[] = [];
+    const undo = () => {
+      for (let i = 0; i < frames.length; i++) frontend.grants.unmap(ringRefs[i]!);
+    };
+    for (const ref of ringRefs) {
+      const frame = frontend.grants.map(ref, domid, true);
+      if (frame < 0) {
+        undo();
+        throw new BlkbackConnectError(`ring ${grantRefusal(ref, frame).reason}`);
+      }
+      frames.push(frame);
+      if (frame !== frames[0]! + frames.length - 1) {
+        undo();
+        throw new BlkbackConnectError('ring pages must be consecutive frames');
+      }
+    }
+    const channel = frontend.events.bindInterdomain(options.eventChannel, domid);
+    if (!channel) {
+      undo();
+      throw new BlkbackConnectError(`cannot bind event channel ${options.eventChannel}`);
+    }
+    const ring = new BackRing({ buffer: frontend.memory, byteOffset: frames[0]! * PAGE_SIZE, order });
+    const flush = device.supports.flush && typeof device.flush === 'function';
+    const limits: RequestLimits = {
+      sectors: info.sizeSectors * (info.sectorSize / SECTOR_BYTES),
+      sectorSize: info.sectorSize,
+      readOnly: !info.readWrite,
+      flush,
+      barrier: flush && (options.barrier ?? true),
+      discard: device.supports.discard && typeof device.discard === 'function',
+      maxIndirectSegments: options.maxIndirectSegments ?? 0,
+    };
+    return new Blkback(options, ring, channel, limits);
+  }
+
+  /** Slots in the ring being served. */
+  get ringEntries(): number {
+    return this.#ring.entries;
+  }
+
+  /** Requests handed to the device and not yet answered. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /** Resolves when serving has stopped (after `close`, or when the frontend broke the ring). */
+  get served(): Promise<void> {
+    return this.#served;
+  }
+
+  /**
+   * Stops taking requests, lets those in flight finish (at most `timeoutMs`, default 30 s), then
+   * unmaps everything and unbinds the event channel. If the device never finishes, the pages it
+   * was given stay mapped (so the frontend cannot reuse them) and late completions are dropped.
+   */
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.#closing ??= this.#close(options.timeoutMs ?? 30_000);
+    return this.#closing;
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
+    this.#stopping = true;
+    this.#channel.interrupt();
+    await this.#served;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      this.#settledTo(0).then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    this.#push();
+    if (!drained) {
+      this.#abandoned = true;
+      return;
+    }
+    this.#release();
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#mapper.releaseAll();
+    for (const ref of this.#ringRefs) this.#frontend.grants.unmap(ref);
+    this.#channel.close();
+    this.#frontend.events.unbind(this.#channel.port);
+  }
+
+  #settledTo(target: number): Promise<void> {
+    if (this.#inflight <= target) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push({ target, resolve }));
+  }
+
+  async #serve(): Promise<void> {
+    const ring = this.#ring;
+    const channel = this.#channel;
+    while (!this.#stopping) {
+      if (this.#fence) {
+        await this.#fence;
+        continue;
+      }
+      const seen = channel.value;
+      const pending = ring.pendingRequests();
+      if (pending > 0) {
+        for (let i = 0; i < pending && !this.#fence && !this.#stopping; i++) this.#processOne();
+        this.#sinceYield += pending;
+        if (this.#sinceYield >= this.#batch) {
+          this.#sinceYield = 0;
+          this.#push();
+          await yieldToMacrotasks();
+        } else {
+          // Lets completions that are already settled (in-memory devices) write their responses.
+          await Promise.resolve();
+        }
+        continue;
+      }
+      this.#push();
+      if (ring.broken !== undefined) break;
+      this.#sinceYield = 0;
+      if (this.#poll()) continue;
+      if (ring.finalCheckForRequests()) continue;
+      if (ring.broken !== undefined) break;
+      await channel.wait(seen);
+    }
+    if (ring.broken !== undefined) {
+      this.#stopping = true;
+      this.stats.lastError = ring.broken;
+      this.#onBroken?.(ring.broken);
+    }
+  }
+
+  #poll(): boolean {
+    if (this.#pollMicros <= 0) return false;
+    const ring = this.#ring;
+    const deadline = performance.now() + this.#pollMicros / 1000;
+    do {
+      if (ring.pendingRequests() > 0) return true;
+    } while (performance.now() < deadline && ring.broken === undefined);
+    return false;
+  }
+
+  #processOne(): void {
+    const ring = this.#ring;
+    const request = decodeRequest(ring.view, ring.takeRequestSlot());
+    this.stats.requests++;
+    const op = request.operation === BlkifOp.INDIRECT ? (request as IndirectRequest).indirectOp : request.operation;
+    let work: Promise<unknown> | Refusal;
+    try {
+      work = this.#start(request as RwRequest);
+    } catch (error) {
+      work = refuse(`backend failure: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (isRefusal(work)) {
+      this.#answer(request.id, request.idHigh, op, work.status, work.reason);
+      return;
+    }
+    this.#inflight++;
+    work.then(
+      () => {
+        this.#finish(request.id, request.idHigh, op, BlkifStatus.OKAY, undefined);
+      },
+      (error: unknown) => {
+        this.#finish(request.id, request.idHigh, op, BlkifStatus.ERROR, error instanceof Error ? error.message : String(error));
+      },
+    );
+  }
+
+  #finish(id: number, idHigh: number, op: number, status: number, reason: string | undefined): void {
+    this.#inflight--;
+    if (!this.#abandoned) this.#answer(id, idHigh, op, status, reason);
+    if (this.#idleWaiters.length > 0) {
+      const ready = this.#idleWaiters.filter((w) => this.#inflight <= w.target);
+      this.#idleWaiters = this.#idleWaiters.filter((w) => this.#inflight > w.target);
+      for (const w of ready) w.resolve();
+    }
+  }
+
+  #answer(id: number, idHigh: number, op: number, status: number, reason: string | undefined): void {
+    if (status === BlkifStatus.OKAY) this.stats.okay++;
+    else {
+      if (status === BlkifStatus.EOPNOTSUPP) this.stats.unsupported++;
+      else this.stats.errors++;
+      this.stats.lastError = reason;
+    }
+    const ring = this.#ring;
+    encodeResponse(ring.view, ring.claimResponseSlot(), id, idHigh, op, status);
+    if (!this.#pushScheduled) {
+      this.#pushScheduled = true;
+      queueMicrotask(this.#push);
+    }
+  }
+
+  readonly #push = (): void => {
+    this.#pushScheduled = false;
+    if (this.#abandoned) return;
+    if (this.#ring.pushResponses()) this.#channel.notify();
+  };
+
+  /** Starts the work for one request, or refuses it. Never touches the device for a refused request. */
+  #start(request: RwRequest): Promise<unknown> | Refusal {
+    const limits = this.#limits;
+    switch (request.operation) {
+      case BlkifOp.READ:
+      case BlkifOp.WRITE: {
+        const write = request.operation === BlkifOp.WRITE;
+        return checkDirect(limits, request.nrSegments, write, false) ?? this.#dataIo(write, request.sector, request.segments);
+      }
+      case BlkifOp.FLUSH_DISKCACHE: {
+        if (!limits.flush) return refuse('flush was not offered', BlkifStatus.EOPNOTSUPP);
+        if (request.nrSegments === 0) return this.#device.flush!();
+        const refusal = checkDirect(limits, request.nrSegments, true, false);
+        if (refusal) return refusal;
+        const io = this.#dataIo(true, request.sector, request.segments);
+        return isRefusal(io) ? io : io.then(() => this.#device.flush!());
+      }
+      case BlkifOp.WRITE_BARRIER:
+        if (!limits.barrier) return refuse('barrier was not offered', BlkifStatus.EOPNOTSUPP);
+        return this.#barrier(request);
+      case BlkifOp.DISCARD: {
+        const { flag, sector, nrSectors } = request as unknown as DiscardRequest;
+        const refusal = checkDiscard(limits, flag, sector, nrSectors);
+        if (refusal) return refusal;
+        const units = limits.sectorSize / SECTOR_BYTES;
+        return nrSectors === 0 ? Promise.resolve() : this.#device.discard!(sector / units, nrSectors / units);
+      }
+      case BlkifOp.INDIRECT:
+        return this.#indirect(request as unknown as IndirectRequest);
+      default:
+        return refuse(`operation ${request.operation} is not supported`, BlkifStatus.EOPNOTSUPP);
+    }
+  }
+
+  /**
+   * WRITE_BARRIER: every request taken before it completes first, none taken after it starts
+   * until it is done; its data (if any) is written and then flushed.
+   */
+  #barrier(request: RwRequest): Promise<unknown> | Refusal {
+    if (request.nrSegments > 0) {
+      const refusal = checkDirect(this.#limits, request.nrSegments, true, false) ?? checkSegments(this.#limits, request.sector, request.segments);
+      if (isRefusal(refusal)) return refusal;
+    }
+    const run = async () => {
+      // This request is itself counted in flight once `#start` returns.
+      await Promise.resolve();
+      await this.#settledTo(1);
+      if (request.nrSegments > 0) {
+        const io = this.#dataIo(true, request.sector, request.segments);
+        if (isRefusal(io)) throw new Error(io.reason);
+        await io;
+      }
+      await this.#device.flush!();
+    };
+    const fence = run();
+    this.#fence = fence.then(
+      () => {
+        this.#fence = undefined;
+      },
+      () => {
+        this.#fence = undefined;
+      },
+    );
+    return fence;
+  }
+
+  #indirect(request: IndirectRequest): Promise<unknown> | Refusal {
+    const pages = checkIndirect(this.#limits, request.indirectOp, request.nrSegments);
+    if (isRefusal(pages)) return pages;
+    const temporary: number[] = [];
+    const frames: number[] = [];
+    for (let i = 0; i < pages; i++) {
+      const ref = request.indirectGrefs[i]!;
+      const frame = this.#mapper.map(ref, false, temporary);
+      if (frame < 0) {
+        this.#mapper.release(temporary);
+        return grantRefusal(ref, frame);
+      }
+      frames.push(frame);
+    }
+    // Read each descriptor once into private memory, then let the pages go.
+    const view = this.#frontend.view;
+    const segments: BlkifSegment[] = new Array<BlkifSegment>(request.nrSegments);
+    for (let i = 0; i < request.nrSegments; i++) {
+      const frame = frames[i >> 9]!;
+      segments[i] = readSegment(view, frame * PAGE_SIZE + (i & 511) * SEGMENT_SIZE);
+    }
+    this.#mapper.release(temporary);
+    return this.#dataIo(request.indirectOp === BlkifOp.WRITE, request.sector, segments);
+  }
+
+  /**
+   * Maps the segments' grants (writable for a read: the backend writes into them), merges pages
+   * that follow each other in memory, and runs the device I/O straight on the granted memory.
+   * Segments that do not line up with the device's sector size go through a bounce buffer.
+   */
+  #dataIo(write: boolean, sector: number, segments: readonly BlkifSegment[]): Promise<unknown> | Refusal {
+    const count = checkSegments(this.#limits, sector, segments);
+    if (isRefusal(count)) return count;
+    const temporary: number[] = [];
+    const starts: number[] = [];
+    const ends: number[] = [];
+    for (const { gref, firstSect, lastSect } of segments) {
+      const frame = this.#mapper.map(gref, !write, temporary);
+      if (frame < 0) {
+        this.#mapper.release(temporary);
+        return grantRefusal(gref, frame);
+      }
+      const start = frame * PAGE_SIZE + firstSect * SECTOR_BYTES;
+      const end = frame * PAGE_SIZE + (lastSect + 1) * SECTOR_BYTES;
+      if (ends.length > 0 && ends[ends.length - 1] === start) ends[ends.length - 1] = end;
+      else {
+        starts.push(start);
+        ends.push(end);
+      }
+    }
+    const memory = this.#frontend.bytes;
+    const { sectorSize } = this.#limits;
+    const views: Uint8Array[] = [];
+    let aligned = true;
+    for (let i = 0; i < starts.length; i++) {
+      views.push(memory.subarray(starts[i], ends[i]));
+      if ((ends[i]! - starts[i]!) % sectorSize !== 0) aligned = false;
+    }
+    const deviceSector = (sector * SECTOR_BYTES) / sectorSize;
+    let io: Promise<unknown>;
+    try {
+      io = aligned ? this.#direct(write, deviceSector, views) : this.#bounced(write, deviceSector, views, count * SECTOR_BYTES);
+    } catch (error) {
+      io = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    if (temporary.length === 0) return io;
+    const release = () => {
+      this.#mapper.release(temporary);
+    };
+    return io.then(release, (error: unknown) => {
+      release();
+      throw error;
+    });
+  }
+
+  #direct(write: boolean, sector: number, views: Uint8Array[]): Promise<unknown> {
+    return write ? this.#device.write(sector, views) : this.#device.read(sector, views);
+  }
+
+  async #bounced(write: boolean, sector: number, views: readonly Uint8Array[], bytes: number): Promise<void> {
+    const bounce = new Uint8Array(bytes);
+    let at = 0;
+    if (write) {
+      for (const v of views) {
+        bounce.set(v, at);
+        at += v.byteLength;
+      }
+      await this.#device.write(sector, [bounce]);
+      return;
+    }
+    await this.#device.read(sector, [bounce]);
+    for (const v of views) {
+      v.set(bounce.subarray(at, at + v.byteLength));
+      at += v.byteLength;
+    }
+  }
+}

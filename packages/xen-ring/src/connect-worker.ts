@@ -1,0 +1,125 @@
+import { BlockError } from '@blk/core';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import type { BackendWorkerData, BackendWorkerMessage } from './backend-worker.js';
+import { Blkfront, type BlkfrontOptions } from './blkfront.js';
+import { resolveDeviceDescription, type DeviceDescription } from './device-description.js';
+import { MemoryXenbusStore } from './memory-xenbus-store.js';
+import { SharedDomain } from './shared-domain.js';
+import { serveStoreOverPort } from './store-port.js';
+import { createVbd, removeVbd } from './toolstack.js';
+import type { XenbusStore } from './xenbus-store.js';
+
+export interface ConnectWorkerOptions {
+  /** Where `device.module` is resolved from: the caller's `import.meta.url` (default: the working directory). */
+  readonly from?: string | URL;
+  /** The xenstore both sides use (default: a fresh in-memory one). A @blk/xenstore client works. */
+  readonly store?: XenbusStore;
+  readonly frontendDomid?: number;
+  readonly backendDomid?: number;
+  readonly devid?: number;
+  /** Pages of frontend memory shared with the worker (default 8192 = 32 MiB, reserved lazily by the OS). */
+  readonly domainPages?: number;
+  readonly ringPageOrder?: number;
+  readonly maxIndirectSegments?: number;
+  readonly persistent?: boolean;
+  readonly poolPages?: number;
+  readonly chunkPages?: number;
+  /** How long (µs) the backend keeps looking at the ring before sleeping (default 50). */
+  readonly pollMicros?: number;
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+  /** Sees the Worker once it is started (diagnostics, tests). */
+  readonly onWorker?: (worker: Worker) => void;
+  /** Receives the backend's log lines (frontends it refused, broken rings). */
+  readonly onLog?: (message: string) => void;
+}
+
+const DEFAULT_POLL_MICROS = 50;
+
+/**
+ * The one-call setup: starts a worker thread that builds the described device and serves it with
+ * Blkback, runs the XenBus handshake, and returns the connected Blkfront. `disconnect()` on it
+ * closes the frontend, removes the device from the store and ends the worker (terminated if it
+ * does not end within 5 s). The worker does not keep the process alive while the device is idle.
+ */
+export async function connectWorker(description: DeviceDescription, options: ConnectWorkerOptions = {}): Promise<Blkfront> {
+  const resolved = resolveDeviceDescription(description, options.from);
+  const store = options.store ?? new MemoryXenbusStore();
+  const frontendDomid = options.frontendDomid ?? 1;
+  const backendDomid = options.backendDomid ?? 0;
+  const domain = SharedDomain.create({ domid: frontendDomid, frames: options.domainPages ?? 8192 });
+  const vbd = await createVbd(store, {
+    frontendDomid,
+    backendDomid,
+    ...(options.devid === undefined ? {} : { devid: options.devid }),
+    params: resolved.url,
+  });
+  const channel = new MessageChannel();
+  const served = serveStoreOverPort(store, channel.port1);
+  const data: BackendWorkerData = {
+    domain: domain.descriptor,
+    backendPath: vbd.backendPath,
+    domid: backendDomid,
+    device: resolved,
+    storePort: channel.port2,
+    pollMicros: options.pollMicros ?? DEFAULT_POLL_MICROS,
+    ...(options.maxIndirectSegments === undefined ? {} : { maxIndirectSegments: options.maxIndirectSegments }),
+    ...(options.persistent === undefined ? {} : { persistent: options.persistent }),
+  };
+  const worker = new Worker(new URL('./backend-worker.js', import.meta.url), { workerData: data, transferList: [channel.port2] });
+  options.onWorker?.(worker);
+  const gone = new AbortController();
+  let failure: Error | undefined;
+  const exited = new Promise<void>((resolve) => {
+    worker.once('exit', () => {
+      gone.abort();
+      resolve();
+    });
+  });
+  worker.on('error', (error) => {
+    failure ??= error;
+    gone.abort();
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.on('message', (message: BackendWorkerMessage) => {
+      if (message.type === 'ready') resolve();
+      else if (message.type === 'error') reject(new BlockError('INVALID_ARGUMENT', `backend device: ${message.message}`));
+      else if (message.type === 'log') options.onLog?.(message.message);
+    });
+    void exited.then(() => {
+      reject(BlockError.io('backend worker exited during setup', failure));
+    });
+  });
+  const teardown = async () => {
+    await removeVbd(store, vbd).catch(() => undefined);
+    worker.postMessage({ type: 'close' });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000)))]);
+    clearTimeout(timer);
+    await worker.terminate();
+    served.close();
+  };
+  try {
+    await ready;
+    const front = await Blkfront.connect({
+      store,
+      domain,
+      devid: vbd.devid,
+      backendGone: gone.signal,
+      afterDisconnect: teardown,
+      ...pick(options, ['ringPageOrder', 'maxIndirectSegments', 'persistent', 'poolPages', 'chunkPages', 'signal', 'timeoutMs']),
+    });
+    worker.unref();
+    channel.port1.unref();
+    return front;
+  } catch (error) {
+    await teardown();
+    throw error;
+  }
+}
+
+function pick<K extends keyof ConnectWorkerOptions>(options: ConnectWorkerOptions, keys: readonly K[]): Partial<BlkfrontOptions> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) if (options[key] !== undefined) out[key] = options[key];
+  return out as Partial<BlkfrontOptions>;
+}

@@ -1,0 +1,442 @@
+import { BlockError } from '@blk/core';
+import { RESPONSE, RW, SEGMENT_SIZE, writeDiscard, writeIndirectHeader, writeRwHeader, writeSegment } from './blkif-codec.js';
+import { BlkifOp, BlkifStatus, MAX_DIRECT_SEGMENTS, PAGE_SIZE, SECTOR_SHIFT, SEGMENTS_PER_INDIRECT_PAGE } from './blkif-constants.js';
+import type { EventChannel } from './event-channel.js';
+import { FrameAllocator } from './frame-allocator.js';
+import type { FrontRing } from './front-ring.js';
+import type { SharedDomain } from './shared-domain.js';
+
+/** One caller request (read, write, flush, discard), carried by one or more ring requests. */
+export class Operation {
+  readonly buffers: readonly Uint8Array[];
+  pending = 0;
+  error: BlockError | undefined;
+  readonly resolve: () => void;
+  readonly reject: (error: BlockError) => void;
+
+  constructor(buffers: readonly Uint8Array[], resolve: () => void, reject: (error: BlockError) => void) {
+    this.buffers = buffers;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+}
+
+/** One ring request: `bytes` of data at byte `offset` of its operation's buffers. */
+export class Part {
+  readonly op: number;
+  /** In 512-byte units. */
+  readonly sector: number;
+  readonly bytes: number;
+  /** For discard, in 512-byte units. */
+  readonly nrSectors: number;
+  readonly owner: Operation;
+  readonly offset: number;
+  /** Pool slots: the data pages, then the indirect pages. */
+  slots: number[] = [];
+  dataPages = 0;
+  /** Grant references to end when the request completes (without persistent grants). */
+  grefs: number[] = [];
+
+  constructor(op: number, sector: number, bytes: number, nrSectors: number, owner: Operation, offset: number) {
+    this.op = op;
+    this.sector = sector;
+    this.bytes = bytes;
+    this.nrSectors = nrSectors;
+    this.owner = owner;
+    this.offset = offset;
+  }
+}
+
+export interface RingClientOptions {
+  readonly domain: SharedDomain;
+  readonly backendDomid: number;
+  readonly ring: FrontRing;
+  readonly channel: EventChannel;
+  /** Frames of `domain` reserved for data and indirect pages. */
+  readonly poolFrames: readonly number[];
+  /** Grant every pool page once, writable, and keep the grants (`feature-persistent`). */
+  readonly persistent: boolean;
+  /** Most segments in one request: up to 11 direct, more only with indirect requests. */
+  readonly maxSegments: number;
+  /** The `handle` field (virtual device number, low 16 bits). */
+  readonly handle: number;
+}
+
+/**
+ * The frontend's request engine: request ids, the page pool and its grants, copies between the
+ * caller's buffers and granted pages, the ring, and event-channel waits for responses (out of
+ * order, matched by id). Parts that find no free slot or pages wait in order.
+ */
+export class RingClient {
+  readonly #domain: SharedDomain;
+  readonly #backendDomid: number;
+  readonly #ring: FrontRing;
+  readonly #channel: EventChannel;
+  readonly #persistent: boolean;
+  readonly #maxSegments: number;
+  readonly #handle: number;
+  readonly #poolFrames: readonly number[];
+  readonly #pool: FrameAllocator;
+  readonly #poolGrefs: number[] = [];
+  readonly #parts: (Part | undefined)[];
+  readonly #freeIds: number[] = [];
+  #queue: Part[] = [];
+  #queueHead = 0;
+  #quarantine: { ref: number; slot: number }[] = [];
+  #watching = false;
+  #failure: BlockError | undefined;
+  #idleWaiters: (() => void)[] = [];
+  readonly #keepAlive: NodeJS.Timeout;
+
+  constructor(options: RingClientOptions) {
+    this.#domain = options.domain;
+    this.#backendDomid = options.backendDomid;
+    this.#ring = options.ring;
+    this.#channel = options.channel;
+    this.#persistent = options.persistent;
+    this.#maxSegments = options.maxSegments;
+    this.#handle = options.handle & 0xffff;
+    this.#poolFrames = options.poolFrames;
+    this.#pool = new FrameAllocator(options.poolFrames.length);
+    this.#parts = new Array<Part | undefined>(options.ring.entries).fill(undefined);
+    for (let id = options.ring.entries - 1; id >= 0; id--) this.#freeIds.push(id);
+    if (this.#persistent) {
+      for (const frame of options.poolFrames) {
+        const ref = this.#domain.grants.allocateRef();
+        if (ref === undefined) throw new Error('grant table too small for the page pool');
+        this.#domain.grants.grantAccess(ref, this.#backendDomid, frame, false);
+        this.#poolGrefs.push(ref);
+      }
+    }
+    // Atomics.waitAsync does not keep the event loop alive; this timer does while work is pending.
+    this.#keepAlive = setInterval(() => undefined, 1 << 30);
+    this.#keepAlive.unref();
+  }
+
+  /** Slots in the ring. */
+  get entries(): number {
+    return this.#ring.entries;
+  }
+
+  get domain(): SharedDomain {
+    return this.#domain;
+  }
+
+  /** Requests on the ring plus those waiting for room. */
+  get busy(): number {
+    return this.#ring.outstanding + this.#queue.length - this.#queueHead;
+  }
+
+  /** Pages of the pool that could not be taken back because the backend still maps them. */
+  get quarantined(): number {
+    return this.#quarantine.length;
+  }
+
+  get failure(): BlockError | undefined {
+    return this.#failure;
+  }
+
+  /** Queues the parts of an operation and sends what fits. */
+  submit(parts: readonly Part[]): void {
+    if (this.#failure) {
+      const owner = parts[0]?.owner;
+      owner?.reject(this.#failure);
+      return;
+    }
+    if (this.busy === 0) this.#keepAlive.ref();
+    for (const part of parts) {
+      part.owner.pending++;
+      this.#queue.push(part);
+    }
+    this.#pump();
+  }
+
+  /** Resolves when nothing is on the ring or queued. */
+  idle(): Promise<void> {
+    if (this.busy === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Fails every request on the ring or queued with `error`; later submissions fail the same way. */
+  fail(error: BlockError): void {
+    this.#failure ??= error;
+    const failed = new Set<Operation>();
+    for (let id = 0; id < this.#parts.length; id++) {
+      const part = this.#parts[id];
+      if (part) failed.add(part.owner);
+    }
+    for (let i = this.#queueHead; i < this.#queue.length; i++) failed.add(this.#queue[i]!.owner);
+    this.#queue = [];
+    this.#queueHead = 0;
+    for (const op of failed) {
+      op.pending = -1;
+      op.reject(error);
+    }
+    this.#settleIdle();
+  }
+
+  /**
+   * Takes back the grants of the pool and of whatever is still in flight (the backend must have
+   * unmapped them, i.e. closed its end). Returns the grants it could not end.
+   */
+  release(): number {
+    clearInterval(this.#keepAlive);
+    let stuck = 0;
+    const grants = this.#domain.grants;
+    for (const ref of this.#poolGrefs) {
+      if (grants.endAccess(ref)) grants.freeRef(ref);
+      else stuck++;
+    }
+    this.#poolGrefs.length = 0;
+    for (const part of this.#parts) {
+      if (!part) continue;
+      for (const ref of part.grefs) {
+        if (grants.endAccess(ref)) grants.freeRef(ref);
+        else stuck++;
+      }
+    }
+    this.#retryQuarantine();
+    stuck += this.#quarantine.length;
+    return stuck;
+  }
+
+  #pump(): void {
+    const queue = this.#queue;
+    let issued = false;
+    while (this.#queueHead < queue.length && this.#ring.freeSlots > 0) {
+      const part = queue[this.#queueHead]!;
+      if (part.owner.pending < 0) {
+        this.#queueHead++;
+        continue;
+      }
+      if (!this.#issue(part)) break;
+      this.#queueHead++;
+      issued = true;
+      // Publish at once: the backend starts on this part while the next one is copied.
+      if (this.#ring.pushRequests()) this.#channel.notify();
+    }
+    if (this.#queueHead === queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    } else if (this.#queueHead > 1024) {
+      this.#queue = queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+    if (issued && !this.#watching) void this.#watch();
+  }
+
+  /** Puts one part on the ring; false (nothing changed) when pages or grants are short. */
+  #issue(part: Part): boolean {
+    const dataPages = (part.bytes + PAGE_SIZE - 1) >> 12;
+    const indirectPages = dataPages > MAX_DIRECT_SEGMENTS ? Math.ceil(dataPages / SEGMENTS_PER_INDIRECT_PAGE) : 0;
+    let slots: number[] = [];
+    if (dataPages + indirectPages > 0) {
+      if (this.#quarantine.length > 0) this.#retryQuarantine();
+      const got = this.#pool.allocate(dataPages + indirectPages);
+      if (!got) return false;
+      slots = got;
+    }
+    const frames = this.#poolFrames;
+    const write = part.op !== BlkifOp.READ;
+    let grefs: number[];
+    if (this.#persistent) {
+      grefs = slots.map((slot) => this.#poolGrefs[slot]!);
+    } else {
+      grefs = [];
+      const grants = this.#domain.grants;
+      for (let i = 0; i < slots.length; i++) {
+        const ref = grants.allocateRef();
+        if (ref === undefined) {
+          for (const r of grefs) {
+            grants.endAccess(r);
+            grants.freeRef(r);
+          }
+          this.#pool.release(slots);
+          return false;
+        }
+        // Data the backend only reads, and indirect pages, are granted read-only.
+        grants.grantAccess(ref, this.#backendDomid, frames[slots[i]!]!, write || i >= dataPages);
+        grefs.push(ref);
+      }
+      part.grefs = grefs;
+    }
+    part.slots = slots;
+    part.dataPages = dataPages;
+    if (write && dataPages > 0) this.#copy(part, true);
+
+    const id = this.#freeIds.pop()!;
+    this.#parts[id] = part;
+    const ring = this.#ring;
+    const view = ring.view;
+    const at = ring.claimRequestSlot();
+    if (part.op === BlkifOp.DISCARD) {
+      writeDiscard(view, at, 0, this.#handle, id, part.sector, part.nrSectors);
+    } else if (indirectPages === 0) {
+      writeRwHeader(view, at, part.op, dataPages, this.#handle, id, part.sector);
+      for (let i = 0; i < dataPages; i++) writeSegment(view, at + RW.SEGMENTS + i * SEGMENT_SIZE, grefs[i]!, 0, lastSect(part.bytes, i));
+    } else {
+      const memory = this.#domain.view;
+      for (let i = 0; i < dataPages; i++) {
+        const page = frames[slots[dataPages + (i >> 9)]!]!;
+        writeSegment(memory, page * PAGE_SIZE + (i & 511) * SEGMENT_SIZE, grefs[i]!, 0, lastSect(part.bytes, i));
+      }
+      writeIndirectHeader(view, at, part.op, dataPages, this.#handle, id, part.sector, grefs.slice(dataPages));
+    }
+    return true;
+  }
+
+  /** Copies the part's bytes between its operation's buffers and its pages, a run of frames at a time. */
+  #copy(part: Part, toPages: boolean): void {
+    const memory = this.#domain.bytes;
+    const frames = this.#poolFrames;
+    const buffers = part.owner.buffers;
+    const slots = part.slots;
+    // Find where the part starts in the buffer list.
+    let b = 0;
+    let inBuffer = part.offset;
+    while (b < buffers.length && inBuffer >= buffers[b]!.byteLength) inBuffer -= buffers[b++]!.byteLength;
+    let remaining = part.bytes;
+    let page = 0;
+    while (remaining > 0) {
+      // A run of consecutive frames is one contiguous piece of memory.
+      let run = 1;
+      while (page + run < part.dataPages && frames[slots[page + run]!] === frames[slots[page]!]! + run) run++;
+      let memAt = frames[slots[page]!]! * PAGE_SIZE;
+      let runBytes = Math.min(run * PAGE_SIZE, remaining);
+      remaining -= runBytes;
+      page += run;
+      while (runBytes > 0) {
+        const buffer = buffers[b]!;
+        const n = Math.min(runBytes, buffer.byteLength - inBuffer);
+        if (toPages) memory.set(n === buffer.byteLength ? buffer : buffer.subarray(inBuffer, inBuffer + n), memAt);
+        else buffer.set(memory.subarray(memAt, memAt + n), inBuffer);
+        memAt += n;
+        runBytes -= n;
+        inBuffer += n;
+        if (inBuffer === buffer.byteLength) {
+          b++;
+          inBuffer = 0;
+        }
+      }
+    }
+  }
+
+  async #watch(): Promise<void> {
+    this.#watching = true;
+    const ring = this.#ring;
+    const channel = this.#channel;
+    try {
+      while (ring.outstanding > 0 && this.#failure === undefined) {
+        const seen = channel.value;
+        this.#drain();
+        if (ring.outstanding === 0 || this.#failure !== undefined) break;
+        if (ring.finalCheckForResponses()) continue;
+        if (ring.broken !== undefined) {
+          this.fail(BlockError.io(`blkback is broken: ${ring.broken}`));
+          break;
+        }
+        await channel.wait(seen);
+      }
+    } finally {
+      this.#watching = false;
+    }
+  }
+
+  #drain(): void {
+    const ring = this.#ring;
+    const view = ring.view;
+    let n = ring.pendingResponses();
+    let freed = false;
+    while (n > 0) {
+      for (; n > 0; n--) {
+        const at = ring.takeResponseSlot();
+        const id = view.getUint32(at + RESPONSE.ID, true);
+        const idHigh = view.getUint32(at + RESPONSE.ID + 4, true);
+        const status = view.getInt16(at + RESPONSE.STATUS, true);
+        const part = idHigh === 0 && id < this.#parts.length ? this.#parts[id] : undefined;
+        if (!part) {
+          this.fail(BlockError.io(`blkback answered unknown request id ${idHigh * 2 ** 32 + id}`));
+          return;
+        }
+        this.#parts[id] = undefined;
+        this.#freeIds.push(id);
+        this.#complete(part, status);
+        freed = true;
+      }
+      n = ring.pendingResponses();
+    }
+    if (ring.broken !== undefined) {
+      this.fail(BlockError.io(`blkback is broken: ${ring.broken}`));
+      return;
+    }
+    if (freed) this.#pump();
+    this.#settleIdle();
+  }
+
+  #complete(part: Part, status: number): void {
+    const owner = part.owner;
+    if (status === BlkifStatus.OKAY && part.op === BlkifOp.READ && owner.pending > 0 && owner.error === undefined) this.#copy(part, false);
+    this.#releasePages(part);
+    if (owner.pending < 0) return;
+    if (status !== BlkifStatus.OKAY && owner.error === undefined) {
+      owner.error =
+        status === BlkifStatus.EOPNOTSUPP
+          ? new BlockError('UNSUPPORTED', `blkback does not support operation ${part.op}`)
+          : BlockError.io(`blkback failed operation ${part.op} at sector ${part.sector} (status ${status})`);
+    }
+    if (--owner.pending === 0) {
+      if (owner.error) owner.reject(owner.error);
+      else owner.resolve();
+    }
+  }
+
+  #releasePages(part: Part): void {
+    if (part.slots.length === 0) return;
+    if (this.#persistent) {
+      this.#pool.release(part.slots);
+      return;
+    }
+    const grants = this.#domain.grants;
+    const free: number[] = [];
+    for (let i = 0; i < part.grefs.length; i++) {
+      const ref = part.grefs[i]!;
+      if (grants.endAccess(ref)) {
+        grants.freeRef(ref);
+        free.push(part.slots[i]!);
+      } else {
+        // The backend still maps it: the page must not be reused until it lets go.
+        this.#quarantine.push({ ref, slot: part.slots[i]! });
+      }
+    }
+    part.grefs = [];
+    this.#pool.release(free);
+  }
+
+  #retryQuarantine(): void {
+    const grants = this.#domain.grants;
+    const still: { ref: number; slot: number }[] = [];
+    const free: number[] = [];
+    for (const entry of this.#quarantine) {
+      if (grants.endAccess(entry.ref)) {
+        grants.freeRef(entry.ref);
+        free.push(entry.slot);
+      } else still.push(entry);
+    }
+    this.#quarantine = still;
+    this.#pool.release(free);
+  }
+
+  #settleIdle(): void {
+    if (this.busy > 0) return;
+    this.#keepAlive.unref();
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+/** Last 512-byte sector used in page `i` of a `bytes`-long transfer (only the last page may be partial). */
+function lastSect(bytes: number, i: number): number {
+  const left = bytes - i * PAGE_SIZE;
+  return left >= PAGE_SIZE ? 7 : ((left - 1) >> SECTOR_SHIFT) & 7;
+}
