@@ -178,7 +178,7 @@ export async function clientHandshake(channel: Channel, options: ClientHandshake
         size = info.size;
         exportFlags = info.flags;
       } else if (info.type === Info.BLOCK_SIZE) {
-        blockSizes = info;
+        blockSizes = { minimum: info.minimum, preferred: info.preferred, maximum: info.maximum };
       } else if (info.type === Info.DESCRIPTION) {
         description = info.text;
       }

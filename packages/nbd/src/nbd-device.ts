@@ -87,15 +87,20 @@ export class NbdDevice implements BlockDevice {
       concurrent: (flags & F.CAN_MULTI_CONN) !== 0,
     });
     // Optional methods exist exactly when their flag is set.
-    const self = this as unknown as Record<string, unknown>;
-    if (!this.supports.flush) self.flush = undefined;
-    if (!this.supports.discard) self.discard = undefined;
-    if (!this.supports.writeZeroes) self.writeZeroes = undefined;
-    if (!seek) {
-      self.seekMapped = undefined;
-      self.seekUnmapped = undefined;
+    if (this.supports.flush) this.flush = () => this.#flush();
+    if (this.supports.discard) this.discard = (sector, count) => this.#discard(sector, count);
+    if (this.supports.writeZeroes) this.writeZeroes = (sector, count) => this.#writeZeroes(sector, count);
+    if (seek) {
+      this.seekMapped = (sector) => this.#seekMapped(sector);
+      this.seekUnmapped = (sector) => this.#seekUnmapped(sector);
     }
   }
+
+  readonly flush?: () => Promise<void>;
+  readonly discard?: (sector: number, count: number) => Promise<void>;
+  readonly writeZeroes?: (sector: number, count: number) => Promise<void>;
+  readonly seekMapped?: (sector: number) => Promise<number>;
+  readonly seekUnmapped?: (sector: number) => Promise<number>;
 
   #live(): BlockInfo {
     if (this.#closed) throw BlockError.disconnected('NBD device');
@@ -156,19 +161,19 @@ export class NbdDevice implements BlockDevice {
     );
   }
 
-  async flush(): Promise<void> {
+  async #flush(): Promise<void> {
     this.#live();
     await this.#connection().request(Command.FLUSH, 0, 0, 0, 'flush');
   }
 
-  async discard(sector: number, count: number): Promise<void> {
+  async #discard(sector: number, count: number): Promise<void> {
     const info = this.#live();
     if (!info.readWrite) throw BlockError.readOnly('NBD export');
     checkRange(info, sector, count);
     await this.#writeLike(() => this.#ranges(Command.TRIM, 0, sector, count, U32_MAX, 'discard'));
   }
 
-  async writeZeroes(sector: number, count: number): Promise<void> {
+  async #writeZeroes(sector: number, count: number): Promise<void> {
     const info = this.#live();
     if (!info.readWrite) throw BlockError.readOnly('NBD export');
     checkRange(info, sector, count);
@@ -233,13 +238,13 @@ export class NbdDevice implements BlockDevice {
     return sizeSectors;
   }
 
-  async seekMapped(sector: number): Promise<number> {
+  async #seekMapped(sector: number): Promise<number> {
     const info = this.#live();
     checkSeek(info, sector);
     return this.#walk(sector, (start, _end, zero) => (zero ? undefined : Math.floor(start / info.sectorSize)));
   }
 
-  async seekUnmapped(sector: number): Promise<number> {
+  async #seekUnmapped(sector: number): Promise<number> {
     const info = this.#live();
     checkSeek(info, sector);
     const { sectorSize } = info;

@@ -20,7 +20,9 @@ export function useServer(options: Partial<NbdServerOptions> & { exports?: NbdSe
   let remove: (() => void) | undefined;
   beforeAll(async () => {
     const dir = makeTempDir('blk-nbd-');
-    remove = dir.remove;
+    remove = () => {
+      dir.remove();
+    };
     fixture.dir = dir.path;
     fixture.server = createServer({ exports: {}, ...options, onError: (e) => fixture.errors.push(e) });
     fixture.path = join(dir.path, 'nbd.sock');
