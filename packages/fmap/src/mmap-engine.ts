@@ -73,6 +73,12 @@ export class MmapEngine implements Engine {
     }
   }
 
+  /** The window holding all of [position, position+length), or undefined when it spans two. */
+  #within(position: number, length: number): Uint8Array | undefined {
+    const index = Math.floor(position / WINDOW_BYTES);
+    return Math.floor((position + length - 1) / WINDOW_BYTES) === index ? this.#window(index) : undefined;
+  }
+
   #dirty(position: number, length: number): void {
     if (position < this.#dirtyLow) this.#dirtyLow = position;
     if (position + length > this.#dirtyHigh) this.#dirtyHigh = position + length;
@@ -113,11 +119,22 @@ export class MmapEngine implements Engine {
   }
 
   read(position: number, dst: Uint8Array): void {
+    const window = this.#within(position, dst.length);
+    if (window) {
+      const at = position % WINDOW_BYTES;
+      dst.set(window.subarray(at, at + dst.length));
+      return;
+    }
     this.#each(position, dst.length, (window, at, done, n) => dst.set(window.subarray(at, at + n), done));
   }
 
   write(position: number, src: Uint8Array): void {
     this.#dirty(position, src.length);
+    const window = this.#within(position, src.length);
+    if (window) {
+      window.set(src, position % WINDOW_BYTES);
+      return;
+    }
     this.#each(position, src.length, (window, at, done, n) => window.set(src.subarray(done, done + n), at));
   }
 
@@ -131,6 +148,12 @@ export class MmapEngine implements Engine {
 
   zero(position: number, length: number): void {
     this.#dirty(position, length);
+    const window = this.#within(position, length);
+    if (window) {
+      const at = position % WINDOW_BYTES;
+      window.fill(0, at, at + length);
+      return;
+    }
     this.#each(position, length, (window, at, _done, n) => window.fill(0, at, at + n));
   }
 

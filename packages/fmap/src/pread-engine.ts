@@ -22,6 +22,8 @@ export class PreadEngine implements Engine {
   readonly #blockSize: number;
   readonly #maxBlocks: number;
   readonly #cache = new Map<number, CachedBlock>();
+  /** Indices of dirty cached blocks, so sync does not walk the whole cache. */
+  readonly #dirty = new Set<number>();
   #capacity: number;
   #fileSize: number;
 
@@ -93,6 +95,7 @@ export class PreadEngine implements Engine {
       const entry = this.#block(first + i, true);
       entry.bytes.set(src.subarray(i * this.#blockSize, (i + 1) * this.#blockSize));
       entry.dirty = true;
+      this.#dirty.add(first + i);
     }
   }
 
@@ -112,6 +115,7 @@ export class PreadEngine implements Engine {
       const entry = this.#block(first + i, true);
       entry.bytes.fill(0);
       entry.dirty = true;
+      this.#dirty.add(first + i);
     }
   }
 
@@ -127,6 +131,7 @@ export class PreadEngine implements Engine {
       const bytes = run.length === 1 ? run[0]!.bytes : Buffer.concat(run.map((entry) => entry.bytes));
       const position = indices[i]! * this.#blockSize;
       this.#call(() => this.#io.write(this.#fd, bytes, position), `write of ${bytes.length} bytes at ${position}`);
+      for (let k = i; k < j; k++) this.#dirty.delete(indices[k]!);
       for (const entry of run) entry.dirty = false;
       if (position + bytes.length > this.#fileSize) this.#fileSize = position + bytes.length;
       i = j;
@@ -141,9 +146,7 @@ export class PreadEngine implements Engine {
   }
 
   sync(): void {
-    const dirty: number[] = [];
-    for (const [index, entry] of this.#cache) if (entry.dirty) dirty.push(index);
-    if (dirty.length > 0) this.#writeBack(dirty);
+    if (this.#dirty.size > 0) this.#writeBack([...this.#dirty]);
     this.#extendFile();
   }
 
@@ -159,12 +162,18 @@ export class PreadEngine implements Engine {
 
   truncate(bytes: number): void {
     this.#call(() => this.#io.truncate(this.#fd, bytes), `truncate to ${bytes} bytes`);
-    for (const index of [...this.#cache.keys()]) if (index * this.#blockSize >= bytes) this.#cache.delete(index);
+    for (const index of [...this.#cache.keys()]) {
+      if (index * this.#blockSize >= bytes) {
+        this.#cache.delete(index);
+        this.#dirty.delete(index);
+      }
+    }
     this.#fileSize = bytes;
     this.#capacity = bytes;
   }
 
   close(): void {
     this.#cache.clear();
+    this.#dirty.clear();
   }
 }
