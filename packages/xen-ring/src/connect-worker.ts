@@ -24,7 +24,10 @@ export interface ConnectWorkerOptions {
   readonly persistent?: boolean;
   readonly poolPages?: number;
   readonly chunkPages?: number;
-  /** How long (µs) the backend keeps looking at the ring before sleeping (default 50). */
+  /**
+   * How long (µs) each side keeps looking at the ring for more work before it sleeps and waits to
+   * be notified (default 100): cross-thread wake-ups are what limits small requests.
+   */
   readonly pollMicros?: number;
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
@@ -34,7 +37,7 @@ export interface ConnectWorkerOptions {
   readonly onLog?: (message: string) => void;
 }
 
-const DEFAULT_POLL_MICROS = 50;
+const DEFAULT_POLL_MICROS = 100;
 
 /**
  * The one-call setup: starts a worker thread that builds the described device and serves it with
@@ -103,6 +106,7 @@ export async function connectWorker(description: DeviceDescription, options: Con
     await ready;
     const front = await Blkfront.connect({
       store,
+      pollMicros: options.pollMicros ?? DEFAULT_POLL_MICROS,
       domain,
       devid: vbd.devid,
       backendGone: gone.signal,

@@ -28,6 +28,11 @@ export interface FrontendHandshakeOptions {
   readonly poolPages?: number;
   /** The ring's first index (tests start near 2^32 to cross the wrap). */
   readonly ringStart?: number;
+  /**
+   * While requests are in flight, keep looking for responses from the event loop this long (µs)
+   * before sleeping until the backend notifies (default 100). 0 sleeps at once.
+   */
+  readonly pollMicros?: number;
   /** Aborts the handshake. */
   readonly signal?: AbortSignal;
   /** Bound on each wait for the backend (default 30 s). */
@@ -187,7 +192,7 @@ export async function connectFrontend(options: FrontendHandshakeOptions): Promis
   });
   let client: RingClient;
   try {
-    client = new RingClient({ domain, backendDomid, ring, channel, poolFrames, persistent, maxSegments: segments, handle: options.devid ?? DEFAULT_DEVID });
+    client = new RingClient({ domain, backendDomid, ring, channel, poolFrames, persistent, maxSegments: segments, handle: options.devid ?? DEFAULT_DEVID, pollMicros: options.pollMicros ?? 100 });
     await store.immediate((h) => writeState(h, path, XenbusState.Connected));
   } catch (error) {
     undo();

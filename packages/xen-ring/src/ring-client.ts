@@ -6,6 +6,11 @@ import { FrameAllocator } from './frame-allocator.js';
 import type { FrontRing } from './front-ring.js';
 import type { SharedDomain } from './shared-domain.js';
 
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Parts at least this large are published as soon as they are on the ring. */
+const EAGER_PUSH_BYTES = 64 * 1024;
+
 /** One caller request (read, write, flush, discard), carried by one or more ring requests. */
 export class Operation {
   readonly buffers: readonly Uint8Array[];
@@ -60,6 +65,8 @@ export interface RingClientOptions {
   readonly maxSegments: number;
   /** The `handle` field (virtual device number, low 16 bits). */
   readonly handle: number;
+  /** How long (µs) to keep looking for responses from the event loop before sleeping (default 0). */
+  readonly pollMicros?: number;
 }
 
 /**
@@ -73,8 +80,8 @@ export class RingClient {
   readonly #ring: FrontRing;
   readonly #channel: EventChannel;
   readonly #persistent: boolean;
-  readonly #maxSegments: number;
   readonly #handle: number;
+  readonly #pollMicros: number;
   readonly #poolFrames: readonly number[];
   readonly #pool: FrameAllocator;
   readonly #poolGrefs: number[] = [];
@@ -84,6 +91,7 @@ export class RingClient {
   #queueHead = 0;
   #quarantine: { ref: number; slot: number }[] = [];
   #watching = false;
+  #pushScheduled = false;
   #failure: BlockError | undefined;
   #idleWaiters: (() => void)[] = [];
   readonly #keepAlive: NodeJS.Timeout;
@@ -94,8 +102,8 @@ export class RingClient {
     this.#ring = options.ring;
     this.#channel = options.channel;
     this.#persistent = options.persistent;
-    this.#maxSegments = options.maxSegments;
     this.#handle = options.handle & 0xffff;
+    this.#pollMicros = options.pollMicros ?? 0;
     this.#poolFrames = options.poolFrames;
     this.#pool = new FrameAllocator(options.poolFrames.length);
     this.#parts = new Array<Part | undefined>(options.ring.entries).fill(undefined);
@@ -200,6 +208,11 @@ export class RingClient {
     return stuck;
   }
 
+  readonly #push = (): void => {
+    this.#pushScheduled = false;
+    if (this.#ring.pushRequests()) this.#channel.notify();
+  };
+
   #pump(): void {
     const queue = this.#queue;
     let issued = false;
@@ -212,8 +225,13 @@ export class RingClient {
       if (!this.#issue(part)) break;
       this.#queueHead++;
       issued = true;
-      // Publish at once: the backend starts on this part while the next one is copied.
-      if (this.#ring.pushRequests()) this.#channel.notify();
+      // A large part is published at once, so that the backend starts on it while the next one
+      // is copied; small ones are published together at the end of this turn, one kick at most.
+      if (part.bytes >= EAGER_PUSH_BYTES) this.#push();
+      else if (!this.#pushScheduled) {
+        this.#pushScheduled = true;
+        queueMicrotask(this.#push);
+      }
     }
     if (this.#queueHead === queue.length) {
       this.#queue = [];
@@ -326,10 +344,23 @@ export class RingClient {
     const ring = this.#ring;
     const channel = this.#channel;
     try {
+      let pollUntil = 0;
       while (ring.outstanding > 0 && this.#failure === undefined) {
         const seen = channel.value;
         this.#drain();
         if (ring.outstanding === 0 || this.#failure !== undefined) break;
+        // Poll a while from the event loop (other work still runs between looks) before asking
+        // for a notification: a wake-up across threads costs far more than a look at the ring.
+        if (this.#pollMicros > 0) {
+          const now = performance.now();
+          if (pollUntil === 0) pollUntil = now + this.#pollMicros / 1000;
+          if (now < pollUntil) {
+            await nextTurn();
+            if (ring.pendingResponses() > 0) pollUntil = 0;
+            continue;
+          }
+          pollUntil = 0;
+        }
         if (ring.finalCheckForResponses()) continue;
         if (ring.broken !== undefined) {
           this.fail(BlockError.io(`blkback is broken: ${ring.broken}`));
