@@ -22,6 +22,16 @@ export interface NbdSpec {
   readonly tls: boolean;
   /** The export name ('' is the server's default export). */
   readonly exportName: string;
+  /** TCP: the host (IPv6 without brackets) and port (default 10809). */
+  readonly host?: string;
+  readonly port?: number;
+  /** Unix: the socket path. */
+  readonly socket?: string;
+  /** TLS: the PSK identity (the URI's user), key file, certificate folder, peer verification. */
+  readonly username?: string;
+  readonly tlsPskFile?: string;
+  readonly tlsCertificates?: string;
+  readonly tlsVerifyPeer?: boolean;
 }
 
 export type DeviceSpec = MemorySpec | PathSpec | NbdSpec;
@@ -84,21 +94,47 @@ function decode(text: string, part: string, what: string): string {
 function parseNbd(text: string): NbdSpec {
   const match = NBD_URI.exec(text);
   if (!match) throw bad(text, 'not a valid NBD URI (scheme://[user@]host[:port][/export][?query])');
-  const [, protocol = '', , host = '', port, path = '', query = ''] = match;
+  const [, protocol = '', user, host = '', port, path = '', query = ''] = match;
   const scheme = NBD_SCHEMES.get(protocol.toLowerCase());
   if (!scheme) throw bad(text, `unsupported scheme '${protocol}' (nbd, nbds, nbd+unix, nbds+unix)`);
   // The export name is the path without its leading slash, percent-decoded (libnbd's rule).
   const exportName = decode(text, path.replace(/^\//, ''), 'export name');
   const params = new URLSearchParams(query);
+  const spec: { -readonly [K in keyof NbdSpec]: NbdSpec[K] } = { kind: 'nbd', uri: text, transport: scheme.transport, tls: scheme.tls, exportName };
+  for (const [key, value] of params) {
+    switch (key) {
+      case 'socket':
+        spec.socket = value;
+        break;
+      case 'tls-psk-file':
+        spec.tlsPskFile = value;
+        break;
+      case 'tls-certificates':
+        spec.tlsCertificates = value;
+        break;
+      case 'tls-verify-peer':
+        if (!/^(1|0|true|false|yes|no|on|off)$/i.test(value)) throw bad(text, `tls-verify-peer=${value} is not a boolean`);
+        spec.tlsVerifyPeer = /^(1|true|yes|on)$/i.test(value);
+        break;
+      default:
+        throw bad(text, `unsupported query parameter '${key}' (socket, tls-psk-file, tls-certificates, tls-verify-peer)`);
+    }
+  }
+  if (!scheme.tls && (spec.tlsPskFile !== undefined || spec.tlsCertificates !== undefined)) {
+    throw bad(text, `TLS parameters need the ${scheme.transport === 'unix' ? 'nbds+unix' : 'nbds'} scheme`);
+  }
+  if (user !== undefined && user !== '') spec.username = decode(text, user, 'user name');
   if (scheme.transport === 'unix') {
     if (host !== '' || port !== undefined) throw bad(text, `a Unix-socket URI has no host: write ${protocol}///EXPORT?socket=PATH`);
-    if (!params.get('socket')) throw bad(text, 'a Unix-socket URI needs ?socket=PATH');
+    if (!spec.socket) throw bad(text, 'a Unix-socket URI needs ?socket=PATH');
   } else {
     if (host === '') throw bad(text, 'needs a host, e.g. nbd://127.0.0.1:10809');
     if (port !== undefined && (!/^\d+$/.test(port) || Number(port) > 65535)) throw bad(text, `bad port '${port}'`);
-    if (params.has('socket')) throw bad(text, `socket= needs the ${scheme.tls ? 'nbds' : 'nbd'}+unix scheme`);
+    if (spec.socket !== undefined) throw bad(text, `socket= needs the ${scheme.tls ? 'nbds' : 'nbd'}+unix scheme`);
+    spec.host = host.replace(/^\[(.*)\]$/, '$1');
+    spec.port = port === undefined || port === '' ? 10809 : Number(port);
   }
-  return { kind: 'nbd', uri: text, transport: scheme.transport, tls: scheme.tls, exportName };
+  return spec;
 }
 
 /**

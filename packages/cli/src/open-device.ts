@@ -1,10 +1,11 @@
 import { access, rm } from 'node:fs/promises';
 import { readOnlyView, type BlockDevice } from '@blk/core';
 import { openFileDevice } from '@blk/fmap';
+import { connect as connectNbd, type ConnectOptions, type ClientTlsOptions } from '@blk/nbd';
 import { Ramdisk } from '@blk/ramdisk';
 import { connect as connectSimpleMem, destroy as destroySimpleMem } from '@blk/simple-mem';
 import { CliError, UsageError } from './cli-error.js';
-import { formatDeviceSpec, type DeviceSpec, type PathSpec } from './device-spec.js';
+import { formatDeviceSpec, type DeviceSpec, type NbdSpec, type PathSpec } from './device-spec.js';
 import { describeError } from './describe-error.js';
 
 export interface OpenOptions {
@@ -80,6 +81,31 @@ async function openFile(spec: PathSpec, options: OpenOptions): Promise<OpenedDev
   }
 }
 
+/** What @blk/nbd's connect needs, from the URI as `parseDeviceSpec` read it. */
+export function nbdConnectOptions(spec: NbdSpec): ConnectOptions {
+  const where = spec.socket !== undefined ? { path: spec.socket } : { host: spec.host ?? '127.0.0.1', port: spec.port ?? 10809 };
+  let tls: ClientTlsOptions | undefined;
+  if (spec.tls) {
+    tls = {
+      ...(spec.username === undefined ? {} : { username: spec.username }),
+      ...(spec.tlsPskFile === undefined ? {} : { pskFile: spec.tlsPskFile }),
+      ...(spec.tlsCertificates === undefined ? {} : { certificates: spec.tlsCertificates }),
+      ...(spec.tlsVerifyPeer === undefined ? {} : { verifyPeer: spec.tlsVerifyPeer }),
+    };
+  }
+  return { ...where, exportName: spec.exportName, ...(tls === undefined ? {} : { tls }) };
+}
+
+async function openNbd(spec: NbdSpec, options: OpenOptions): Promise<OpenedDevice> {
+  let device: BlockDevice;
+  try {
+    device = await connectNbd(nbdConnectOptions(spec));
+  } catch (error) {
+    throw new CliError(`cannot open ${spec.uri}: ${describeError(error)}`, undefined, { cause: error });
+  }
+  return opened(spec, options.readOnly === true ? readOnlyView(device) : device);
+}
+
 /** Opens the device a SPEC names. Fails with a CliError saying which SPEC and why. */
 export async function openDevice(spec: DeviceSpec, options: OpenOptions = {}): Promise<OpenedDevice> {
   const view = (device: BlockDevice) => (options.readOnly === true ? readOnlyView(device) : device);
@@ -98,6 +124,6 @@ export async function openDevice(spec: DeviceSpec, options: OpenOptions = {}): P
     case 'fmap':
       throw new UsageError(`fmap: devices are not available yet in this build of blk`);
     case 'nbd':
-      throw new UsageError(`NBD URIs are not available yet in this build of blk`);
+      return openNbd(spec, options);
   }
 }

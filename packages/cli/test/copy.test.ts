@@ -110,8 +110,8 @@ describe('blk copy', () => {
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines.length).toBeGreaterThanOrEqual(2);
     expect(lines.length).toBeLessThanOrEqual(10);
-    for (const line of lines) expect(line).toMatch(/^copy: \d+%  [\d.]+ \S+ \/ 8\.00 MiB  [\d.]+ \S+\/s  ETA \S+$/);
-    expect(lines.at(-1)).toMatch(/^copy: 100%  8\.00 MiB \/ 8\.00 MiB /);
+    for (const line of lines) expect(line).toMatch(/^copy: \d+% {2}[\d.]+ \S+ \/ 8\.00 MiB {2}[\d.]+ \S+\/s {2}ETA \S+$/);
+    expect(lines.at(-1)).toMatch(/^copy: 100% {2}8\.00 MiB \/ 8\.00 MiB /);
     const percents = lines.map((l) => Number(/^copy: (\d+)%/.exec(l)![1]));
     expect(percents).toEqual([...percents].sort((a, b) => a - b));
   });

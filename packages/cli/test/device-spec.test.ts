@@ -21,13 +21,26 @@ describe('parseDeviceSpec', () => {
       transport: 'tcp',
       tls: false,
       exportName: '',
+      host: '127.0.0.1',
+      port: 10809,
     });
+    expect(parseDeviceSpec('nbd://disk-host')).toMatchObject({ host: 'disk-host', port: 10809 });
     expect(parseDeviceSpec('nbd://example.com/disk%201')).toMatchObject({ transport: 'tcp', exportName: 'disk 1' });
-    expect(parseDeviceSpec('nbd://[::1]:10810/x')).toMatchObject({ transport: 'tcp', exportName: 'x' });
+    expect(parseDeviceSpec('nbd://[::1]:10810/x')).toMatchObject({ transport: 'tcp', exportName: 'x', host: '::1', port: 10810 });
     expect(parseDeviceSpec('nbd+unix:///?socket=/tmp/blk.sock')).toMatchObject({ transport: 'unix', tls: false, exportName: '' });
     expect(parseDeviceSpec('nbd+unix:///vm1?socket=/tmp/blk.sock')).toMatchObject({ transport: 'unix', exportName: 'vm1' });
     expect(parseDeviceSpec('nbds://alice@host/disk?tls-psk-file=keys.psk')).toMatchObject({ transport: 'tcp', tls: true, exportName: 'disk' });
-    expect(parseDeviceSpec('nbds+unix://alice@/?socket=/s&tls-psk-file=k')).toMatchObject({ transport: 'unix', tls: true });
+    expect(parseDeviceSpec('nbds+unix://alice@/?socket=/s&tls-psk-file=k')).toMatchObject({
+      transport: 'unix',
+      tls: true,
+      socket: '/s',
+      username: 'alice',
+      tlsPskFile: 'k',
+    });
+    expect(parseDeviceSpec('nbds://h/?tls-certificates=/etc/pki&tls-verify-peer=false')).toMatchObject({
+      tlsCertificates: '/etc/pki',
+      tlsVerifyPeer: false,
+    });
   });
 
   it.each([
@@ -56,6 +69,10 @@ describe('parseDeviceSpec', () => {
     ['nbd://host:port/', "bad port 'port'"],
     ['nbd://host:65536/', "bad port '65536'"],
     ['nbd:host', 'not a valid NBD URI'],
+    ['nbd://host/?colour=blue', "unsupported query parameter 'colour'"],
+    ['nbd://host/?tls-psk-file=k', 'TLS parameters need the nbds scheme'],
+    ['nbd+unix:///?socket=/s&tls-psk-file=k', 'TLS parameters need the nbds+unix scheme'],
+    ['nbds://host/?tls-verify-peer=maybe', 'tls-verify-peer=maybe is not a boolean'],
   ])('refuses %j (%s)', (text, why) => {
     expect(() => parseDeviceSpec(text)).toThrow(why);
   });

@@ -26,7 +26,7 @@ describe('blk mirror', () => {
     const r = await blk(['mirror', `file:${source}`, `file:${dst}`]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^mirror: file:\S+secondary\.img is in sync with file:\S+primary\.img \(16\.0 MiB\) after [\d.]+s\n$/);
-    expect(r.stderr).toMatch(/mirror: 100%  16\.0 MiB \/ 16\.0 MiB/);
+    expect(r.stderr).toMatch(/mirror: 100% {2}16\.0 MiB \/ 16\.0 MiB/);
     expect(readFileSync(dst).equals(content)).toBe(true);
   });
 

@@ -16,7 +16,7 @@ export async function startServe(args: readonly string[], env?: NodeJS.ProcessEn
     await waitFor(() => process.output().includes('Press Ctrl-C to stop.') || process.child.exitCode !== null, 'blk serve to be ready', 20_000);
   } catch (error) {
     await process.stop();
-    throw new Error(`${(error as Error).message}\n${process.output()}`);
+    throw new Error(`${(error as Error).message}\n${process.output()}`, { cause: error });
   }
   if (process.child.exitCode !== null) throw new Error(`blk serve exited ${process.child.exitCode}:\n${process.output()}`);
   const lines = process.output().split('\n');
