@@ -84,9 +84,10 @@ export class DevicePair {
   async #seekPrimary(op: 'seekMapped' | 'seekUnmapped', offset: number): Promise<number> {
     const { sectorSize, sizeSectors } = this.primaryInfo;
     const sector = Math.floor(offset / sectorSize);
-    const seek = this.primary[op];
-    if (!seek) return op === 'seekMapped' ? offset : this.bytes;
-    const answer = await seek.call(this.primary, sector).catch(blame('primary', `${op}(${sector})`));
+    const primary = this.primary;
+    if (!isSeekable(primary)) return op === 'seekMapped' ? offset : this.bytes;
+    const asked = op === 'seekMapped' ? primary.seekMapped(sector) : primary.seekUnmapped(sector);
+    const answer = await asked.catch(blame('primary', `${op}(${sector})`));
     if (!Number.isSafeInteger(answer) || answer < sector || answer > sizeSectors) {
       throw childError('primary', `${op}(${sector})`, new Error(`answer ${answer} is outside [${sector}, ${sizeSectors}]`));
     }

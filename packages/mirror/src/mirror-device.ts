@@ -5,6 +5,7 @@ import {
   checkRequest,
   checkSeek,
   isSeekable,
+  settled,
   toBlockError,
   zeroRange,
   type BlockInfo,
@@ -103,7 +104,7 @@ export class MirrorDevice {
   }
 
   getInfo(): Promise<BlockInfo> {
-    return this.#inFlight.run(async () => {
+    return settled(() => {
       this.#open();
       return { ...this.#info };
     });

@@ -34,6 +34,8 @@ export const DEFAULT_CHUNK_BYTES = 1 << 20;
 export const DEFAULT_CONCURRENCY = 4;
 const MAX_CONCURRENCY = 64;
 
+const shown = (value: unknown): string => (typeof value === 'number' ? String(value) : typeof value);
+
 function invalid(message: string): BlockError {
   return new BlockError('INVALID_ARGUMENT', `mirror: ${message}`);
 }
@@ -45,18 +47,18 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const { onProgress, chunkBytes, concurrency, throttle, disconnectChildren } = options as Record<keyof MirrorOptions, unknown>;
   if (onProgress !== undefined && typeof onProgress !== 'function') throw invalid('onProgress must be a function');
   if (chunkBytes !== undefined && (typeof chunkBytes !== 'number' || !Number.isSafeInteger(chunkBytes) || chunkBytes <= 0)) {
-    throw invalid(`chunkBytes must be a positive integer, got ${String(chunkBytes)}`);
+    throw invalid(`chunkBytes must be a positive integer, got ${shown(chunkBytes)}`);
   }
   if (
     concurrency !== undefined &&
     (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY)
   ) {
-    throw invalid(`concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${String(concurrency)}`);
+    throw invalid(`concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${shown(concurrency)}`);
   }
   if (throttle !== undefined && (typeof throttle !== 'object' || throttle === null)) throw invalid('throttle must be an object');
   const bytesPerSecond = (throttle as ThrottleOptions | undefined)?.bytesPerSecond;
   if (bytesPerSecond !== undefined && (typeof bytesPerSecond !== 'number' || !(bytesPerSecond > 0) || !Number.isFinite(bytesPerSecond))) {
-    throw invalid(`throttle.bytesPerSecond must be a positive finite number, got ${String(bytesPerSecond)}`);
+    throw invalid(`throttle.bytesPerSecond must be a positive finite number, got ${shown(bytesPerSecond)}`);
   }
   if (disconnectChildren !== undefined && typeof disconnectChildren !== 'boolean') throw invalid('disconnectChildren must be a boolean');
   return {

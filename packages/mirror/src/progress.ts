@@ -32,9 +32,9 @@ export class ProgressReporter {
 
   add(bytes: number): void {
     this.#done += bytes;
-    if (this.#done >= this.#total) return this.#report(100);
     // Below the total the answer stays under 100 even if the division rounds up.
-    this.#report(Math.min(99, Math.floor((this.#done / this.#total) * 100)));
+    const percent = this.#done >= this.#total ? 100 : Math.min(99, Math.floor((this.#done / this.#total) * 100));
+    this.#report(percent);
   }
 
   complete(): void {

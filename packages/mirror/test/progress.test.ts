@@ -20,14 +20,15 @@ describe('progress and state', () => {
     await scribble(primary, 1);
     const events: MirrorProgress[] = [];
     const states: string[] = [];
-    let mirror: Mirror | undefined;
-    mirror = await connect(primary, new Ramdisk({ sizeSectors: 1000 }), {
+    const seen: { mirror?: Mirror } = {};
+    const mirror = await connect(primary, new Ramdisk({ sizeSectors: 1000 }), {
       chunkBytes: 2048,
       onProgress: (e) => {
         events.push(e);
-        states.push(mirror?.state ?? 'unknown');
+        states.push(seen.mirror?.state ?? 'unknown');
       },
     });
+    seen.mirror = mirror;
     expect(mirror.state).toBe('copying');
     await mirror.synced;
     await settle();
@@ -41,13 +42,14 @@ describe('progress and state', () => {
   });
 
   it('sends the first event only after connect has returned the mirror', async () => {
-    let mirror: Mirror | undefined;
+    const seen: { mirror?: Mirror } = {};
     let sawMirror = false;
-    mirror = await connect(new Ramdisk({ sizeSectors: 64 }), new Ramdisk({ sizeSectors: 64 }), {
+    const mirror = await connect(new Ramdisk({ sizeSectors: 64 }), new Ramdisk({ sizeSectors: 64 }), {
       onProgress: () => {
-        sawMirror ||= mirror !== undefined;
+        sawMirror ||= seen.mirror !== undefined;
       },
     });
+    seen.mirror = mirror;
     await mirror.synced;
     expect(sawMirror).toBe(true);
     await mirror.disconnect();

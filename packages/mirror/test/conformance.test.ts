@@ -1,0 +1,84 @@
+import { readOnlyView, type BlockDevice } from '@blk/core';
+import { describeBlockDevice, withLatency, type DeviceFactory } from '@blk/conformance';
+import { Ramdisk } from '@blk/ramdisk';
+import { afterAll, describe, expect } from 'vitest';
+import { connect, type Mirror, type MirrorOptions } from '../src/index.js';
+import { restrict, seeded } from './helpers/devices.js';
+
+/** A device that reads zero everywhere but is fully mapped, so the copy has data to move. */
+async function zeroFilled(bytes: number, sectorSize: number): Promise<BlockDevice> {
+  const disk = new Ramdisk({ sizeSectors: bytes / sectorSize, sectorSize });
+  await disk.write(0, [new Uint8Array(bytes)]);
+  // Not sparse any more: a "fresh sparse device maps nothing" would be untrue.
+  return restrict(disk, ['sparse']);
+}
+
+function synced(make: () => BlockDevice[] | Promise<BlockDevice[]>, options: MirrorOptions = {}): DeviceFactory {
+  return async () => {
+    const [primary, secondary] = await make();
+    const mirror = await connect(primary!, secondary!, options);
+    await mirror.synced;
+    expect(mirror.state).toBe('synced');
+    return mirror;
+  };
+}
+
+/** The state of each copying mirror when the suite disconnected it: must still be `copying`. */
+const statesAtDisconnect: string[] = [];
+
+/** 2 MiB at 512 KiB/s: the copy runs, window after window, for about four seconds per device. */
+const COPYING_BYTES = 2 << 20;
+const SLOW: MirrorOptions = { chunkBytes: 4096, concurrency: 2, throttle: { bytesPerSecond: 512 * 1024 } };
+
+function copying(make: () => Promise<BlockDevice[]>): DeviceFactory {
+  return async () => {
+    const [primary, secondary] = await make();
+    const mirror: Mirror = await connect(primary!, secondary!, SLOW);
+    const disconnect = mirror.disconnect.bind(mirror);
+    let first = true;
+    mirror.disconnect = () => {
+      // Later calls see `failed`: a mirror disconnected before it synced has failed to sync.
+      if (first) statesAtDisconnect.push(mirror.state);
+      first = false;
+      return disconnect();
+    };
+    return mirror;
+  };
+}
+
+describe('copying fixtures', () => {
+  afterAll(() => {
+    expect(statesAtDisconnect.length).toBeGreaterThan(100);
+    expect(statesAtDisconnect.filter((s) => s !== 'copying')).toEqual([]);
+  });
+
+  describeBlockDevice('Mirror 512 → 512 while copying', copying(async () => [await zeroFilled(COPYING_BYTES, 512), new Ramdisk({ sizeSectors: COPYING_BYTES / 512 })]));
+  describeBlockDevice('Mirror 512 → 4096 while copying', copying(async () => [await zeroFilled(COPYING_BYTES, 512), new Ramdisk({ sizeSectors: COPYING_BYTES / 4096, sectorSize: 4096 })]));
+  describeBlockDevice('Mirror 4096 → 512 while copying', copying(async () => [await zeroFilled(COPYING_BYTES, 4096), new Ramdisk({ sizeSectors: COPYING_BYTES / 512 })]));
+  let seed = 1;
+  describeBlockDevice(
+    'Mirror onto a slow secondary while copying',
+    copying(async () => [
+      await zeroFilled(COPYING_BYTES, 512),
+      withLatency(new Ramdisk({ sizeSectors: COPYING_BYTES / 512 }), { maxMs: 2, random: seeded(seed++) }),
+    ]),
+  );
+  describeBlockDevice(
+    'Mirror of plain devices (no seek, discard, writeZeroes or flush) while copying',
+    copying(async () => {
+      const plain = ['seek', 'sparse', 'discard', 'writeZeroes', 'flush', 'resize'] as const;
+      return [restrict(await zeroFilled(COPYING_BYTES, 512), plain), restrict(new Ramdisk({ sizeSectors: COPYING_BYTES / 512 }), plain)];
+    }),
+  );
+});
+
+describeBlockDevice('Mirror 512 → 512 after sync', synced(() => [new Ramdisk({ sizeSectors: 256 }), new Ramdisk({ sizeSectors: 256 })]));
+describeBlockDevice(
+  'Mirror 512 → 4096 after sync',
+  synced(() => [new Ramdisk({ sizeSectors: 512, pageSize: 4096 }), new Ramdisk({ sizeSectors: 64, sectorSize: 4096 })]),
+);
+describeBlockDevice(
+  'Mirror 4096 → 512 after sync, small chunks',
+  synced(() => [new Ramdisk({ sizeSectors: 48, sectorSize: 4096 }), new Ramdisk({ sizeSectors: 384 })], { chunkBytes: 3 * 4096 }),
+);
+describeBlockDevice('Mirror of a read-only primary after sync', synced(() => [readOnlyView(new Ramdisk({ sizeSectors: 64 })), new Ramdisk({ sizeSectors: 64 })]));
