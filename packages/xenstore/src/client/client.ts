@@ -67,8 +67,9 @@ function wakeNeeded(state: WaitState, signal: AbortSignal | undefined): boolean 
   return state.dirty || signal?.aborted === true || state.failure !== undefined;
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms` milliseconds; under one millisecond (timers cannot do less) just yields to I/O. */
+function backOff(ms: number): Promise<void> {
+  return new Promise((resolve) => (ms < 1 ? setImmediate(resolve) : setTimeout(resolve, ms)));
 }
 
 /**
@@ -161,8 +162,9 @@ export class Client {
       } finally {
         this.#leave();
       }
-      // Back off a little once it is clear others keep winning, so the retries do not livelock.
-      if (attempt >= 3) await delay(Math.random() * Math.min(2 ** (attempt - 3), 32));
+      // Retry at once at first (each round of conflicts has a winner); once others keep winning,
+      // back off a random, growing time so that contenders spread out.
+      if (attempt >= 8) await backOff(Math.random() * Math.min(2 ** (attempt - 8), 32));
     }
     throw new XenstoreError('EAGAIN', `transaction still conflicting after ${maxAttempts} attempts`);
   }

@@ -22,7 +22,7 @@ export class FrameWriter {
     this.#bytes += HEADER_SIZE + payload.length;
     if (!this.#scheduled) {
       this.#scheduled = true;
-      process.nextTick(() => {
+      setImmediate(() => {
         this.flush();
       });
     }

@@ -11,6 +11,12 @@ export function fromUtf8(bytes: Uint8Array): string {
 
 /** One char per byte: lossless for any bytes (the server keeps tokens and paths exactly as sent). */
 export function fromLatin1(bytes: Uint8Array): string {
+  // Short strings (paths, tokens) are built faster by hand than through a Buffer view.
+  if (bytes.length <= 64) {
+    let text = '';
+    for (const byte of bytes) text += String.fromCharCode(byte);
+    return text;
+  }
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
@@ -25,53 +31,54 @@ export function toBytes(value: Bytes): Uint8Array {
   return typeof value === 'string' ? encoder.encode(value) : value;
 }
 
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 function isAscii(text: string): boolean {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
   return true;
 }
 
-/** Each part followed by a NUL: `a\0b\0…`. */
-export function nulTerminated(...parts: readonly Bytes[]): Uint8Array {
-  // Paths and tokens are nearly always ASCII: copy char codes instead of running the UTF-8 encoder.
+/**
+ * `parts` each followed by a NUL, then `tail` (if given) with no terminator. Paths and tokens are
+ * nearly always ASCII: their char codes are copied directly instead of running the UTF-8 encoder.
+ */
+function encodeParts(parts: readonly Bytes[], tail: Bytes | undefined): Uint8Array {
   let total = parts.length;
   let ascii = true;
   for (const part of parts) {
     total += part.length;
-    if (typeof part === 'string' && ascii && !isAscii(part)) ascii = false;
+    if (ascii && typeof part === 'string' && !isAscii(part)) ascii = false;
   }
-  if (!ascii) return nulTerminated(...parts.map(toBytes));
+  if (tail !== undefined) {
+    total += tail.length;
+    if (ascii && typeof tail === 'string' && !isAscii(tail)) ascii = false;
+  }
+  if (!ascii) return encodeParts(parts.map(toBytes), tail === undefined ? undefined : toBytes(tail));
   const out = new Uint8Array(total);
   let at = 0;
   for (const part of parts) {
-    if (typeof part === 'string') {
-      for (let i = 0; i < part.length; i++) out[at + i] = part.charCodeAt(i);
-    } else {
-      out.set(part, at);
-    }
-    at += part.length + 1;
+    at = put(out, at, part) + 1;
   }
+  if (tail !== undefined) put(out, at, tail);
   return out;
+}
+
+/** Copies an ASCII string or bytes into `out` at `at`; returns the end offset. */
+function put(out: Uint8Array, at: number, part: Bytes): number {
+  if (typeof part === 'string') {
+    for (let i = 0; i < part.length; i++) out[at + i] = part.charCodeAt(i);
+  } else {
+    out.set(part, at);
+  }
+  return at + part.length;
+}
+
+/** Each part followed by a NUL: `a\0b\0…`. */
+export function nulTerminated(...parts: readonly Bytes[]): Uint8Array {
+  return encodeParts(parts, undefined);
 }
 
 /** The parts NUL-terminated, then `tail` with no terminator (WRITE's `path\0value`). */
 export function withRawTail(parts: readonly Bytes[], tail: Bytes): Uint8Array {
-  if (typeof tail === 'string' && isAscii(tail)) {
-    // nulTerminated leaves a NUL after the tail; drop it.
-    return nulTerminated(...parts, tail).subarray(0, -1);
-  }
-  const head = nulTerminated(...parts);
-  const rest = toBytes(tail);
-  return concat([head, rest], head.length + rest.length);
+  return encodeParts(parts, tail);
 }
 
 export interface SplitPayload {
