@@ -1,6 +1,7 @@
-// fs2's fmap scenarios on both engines, plus 4 KiB random block I/O through leases, each
-// interleaved (A B A B …) with the anchor in the same run: raw fs.readSync / fs.writeSync of
-// 4 KiB blocks at random offsets of a 64 MiB file. Run: pnpm --filter @blk/fmap bench
+// fs2's fmap scenarios on both engines, plus 4 KiB random block I/O through leases and through
+// the file device, each interleaved (A B A B …) with the anchor in the same run: raw
+// fs.readSync / fs.writeSync of 4 KiB blocks at random offsets of the 64 MiB data area of the
+// same file. Run: pnpm --filter @blk/fmap bench
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -22,14 +23,21 @@ const random = () => {
   return (seed >>> 0) / 2 ** 32;
 };
 
-// The anchor file: 64 MiB of data, read and written with plain positioned syscalls.
-const anchorPath = join(temp.path, 'anchor.bin');
-const anchorFd = openSync(anchorPath, 'w+');
-const chunk = Buffer.alloc(1 << 20, 7);
-for (let i = 0; i < (DATA_BLOCKS * BLOCK) / chunk.length; i++) writeSync(anchorFd, chunk, 0, chunk.length, i * chunk.length);
 const scratch = Buffer.alloc(BLOCK);
-const anchorRead = () => rate(() => readSync(anchorFd, scratch, 0, BLOCK, Math.floor(random() * DATA_BLOCKS) * BLOCK), 1, MIN_MS);
-const anchorWrite = () => rate(() => writeSync(anchorFd, scratch, 0, BLOCK, Math.floor(random() * DATA_BLOCKS) * BLOCK), 1, MIN_MS);
+
+/** The anchor: plain positioned 4 KiB syscalls on the file under test, over its 64 MiB data area. */
+function rawAnchor(path: string, first: number) {
+  const fd = openSync(path, 'r+');
+  const at = () => first + Math.floor(random() * DATA_BLOCKS) * BLOCK;
+  return {
+    read: () => rate(() => readSync(fd, scratch, 0, BLOCK, at()), 1, MIN_MS),
+    write: () => rate(() => writeSync(fd, scratch, 0, BLOCK, at()), 1, MIN_MS),
+    close: () => {
+      closeSync(fd);
+    },
+  };
+}
+type Anchor = ReturnType<typeof rawAnchor>;
 
 type Engine = 'pread' | 'mmap';
 const engines: Engine[] = nativeStatus().available ? ['pread', 'mmap'] : ['pread'];
@@ -38,10 +46,11 @@ function fresh(engine: Engine): BlockFile {
   return BlockFile.create(join(temp.path, `bench-${serial++}.fmap`), { blockSize: BLOCK, engine, lock: false });
 }
 
-/** A file with DATA_BLOCKS allocated blocks, for random I/O. */
+/** A file with DATA_BLOCKS allocated blocks of real data, for random I/O. */
 function dataFile(engine: Engine): { file: BlockFile; first: number } {
   const file = fresh(engine);
   const first = file.allocateBlocks(DATA_BLOCKS);
+  for (let i = 0; i < DATA_BLOCKS; i++) file.do(first + i * BLOCK, 1, (b) => b.fill(7));
   file.flush();
   return { file, first };
 }
@@ -55,12 +64,14 @@ interface Scenario {
 
 let sink = 0;
 
-function scenarios(engine: Engine): { list: Scenario[]; close(): void } {
+function scenarios(engine: Engine): { list: Scenario[]; anchor: Anchor; close(): void } {
   const data = dataFile(engine);
+  const anchor = rawAnchor(data.file.path!, data.first);
   const steady = fresh(engine);
   for (let i = 0; i < 1000; i++) steady.allocate();
   const control = new Uint8Array(64).fill(3);
   const close = () => {
+    anchor.close();
     data.file.close();
     steady.close();
   };
@@ -146,14 +157,14 @@ function scenarios(engine: Engine): { list: Scenario[]; close(): void } {
         }, 1, MIN_MS),
     },
   ];
-  return { list, close };
+  return { list, anchor, close };
 }
 
-async function deviceScenarios(): Promise<{ list: Scenario[]; close(): Promise<void> }> {
+async function deviceScenarios(): Promise<{ list: Scenario[]; anchor: Anchor; close(): Promise<void> }> {
   const path = join(temp.path, 'device.img');
-  closeSync(openSync(path, 'w'));
   const device = await openFileDevice(path, { create: true, sizeSectors: DATA_BLOCKS * 8 });
-  await device.resize(DATA_BLOCKS * 8);
+  await device.write(0, [new Uint8Array(DATA_BLOCKS * BLOCK).fill(7)]);
+  const anchor = rawAnchor(path, 0);
   const blocking = await openFileDevice(path, { io: 'sync' });
   const buffer = new Uint8Array(BLOCK).fill(1);
   const sector = () => Math.floor(random() * DATA_BLOCKS) * 8;
@@ -165,7 +176,9 @@ async function deviceScenarios(): Promise<{ list: Scenario[]; close(): Promise<v
   ];
   return {
     list,
+    anchor,
     close: async () => {
+      anchor.close();
       await device.disconnect();
       await blocking.disconnect();
     },
@@ -177,14 +190,14 @@ const nsPerOp: Record<string, number> = {};
 for (const engine of engines) {
   const set = scenarios(engine);
   for (const scenario of set.list) {
-    const anchor = scenario.anchor === 'read' ? anchorRead : anchorWrite;
+    const anchor = scenario.anchor === 'read' ? set.anchor.read : set.anchor.write;
     const { subject, anchor: anchorSamples } = await interleave(ROUNDS, scenario.sample, anchor);
     const name = `[${engine}] ${scenario.name}`;
     rows.push({
       name,
       unit: 'ops/s',
       value: median(subject),
-      anchor: `fs.${scenario.anchor}Sync 4 KiB`,
+      anchor: `fs.${scenario.anchor}Sync 4 KiB, same file`,
       anchorValue: median(anchorSamples),
       higherIsBetter: true,
     });
@@ -194,13 +207,13 @@ for (const engine of engines) {
 }
 const device = await deviceScenarios();
 for (const scenario of device.list) {
-  const anchor = scenario.anchor === 'read' ? anchorRead : anchorWrite;
+  const anchor = scenario.anchor === 'read' ? device.anchor.read : device.anchor.write;
   const { subject, anchor: anchorSamples } = await interleave(ROUNDS, scenario.sample, anchor);
   rows.push({
     name: scenario.name,
     unit: 'ops/s',
     value: median(subject),
-    anchor: `fs.${scenario.anchor}Sync 4 KiB`,
+    anchor: `fs.${scenario.anchor}Sync 4 KiB, same file`,
     anchorValue: median(anchorSamples),
     higherIsBetter: true,
   });
@@ -225,5 +238,4 @@ for (const [name, ns] of Object.entries(nsPerOp)) {
 }
 console.log(`\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, ${ROUNDS} interleaved rounds, medians`);
 console.log(`(checksum ${sink & 1})`);
-closeSync(anchorFd);
 temp.remove();

@@ -139,6 +139,8 @@ export class MmapEngine implements Engine {
   }
 
   equals(position: number, src: Uint8Array): boolean {
+    const window = this.#within(position, src.length);
+    if (window) return Buffer.from(window.buffer, window.byteOffset + (position % WINDOW_BYTES), src.length).equals(src);
     let same = true;
     this.#each(position, src.length, (window, at, done, n) => {
       if (same) same = Buffer.from(window.buffer, window.byteOffset + at, n).equals(src.subarray(done, done + n));

@@ -3,15 +3,20 @@ import type { FileIo } from './file-io.js';
 import { ioError } from './fmap-error.js';
 
 interface CachedBlock {
+  /** Block index, or -1 for a slot that holds nothing. */
+  index: number;
   readonly bytes: Uint8Array;
   dirty: boolean;
+  /** Set on each use; the clock hand clears it and evicts slots found clear. */
+  referenced: boolean;
 }
 
 /** Largest single write when dirty neighbours are coalesced. */
 const RUN_BYTES = 1 << 20;
 
 /**
- * Positioned reads and writes with a write-back block cache (least recently used first out).
+ * Positioned reads and writes with a write-back block cache (CLOCK eviction: a hit only sets a
+ * flag, so hot blocks cost one Map lookup; slots and their buffers are reused, never freed).
  * Growth is only recorded: the file is extended (ftruncate) when dirty data is handed over, so
  * a full disk shows up as an E_IO error from sync/flush, never as a signal.
  */
@@ -21,7 +26,9 @@ export class PreadEngine implements Engine {
   readonly #io: FileIo;
   readonly #blockSize: number;
   readonly #maxBlocks: number;
-  readonly #cache = new Map<number, CachedBlock>();
+  readonly #where = new Map<number, CachedBlock>();
+  #slots: CachedBlock[] = [];
+  #hand = 0;
   /** Indices of dirty cached blocks, so sync does not walk the whole cache. */
   readonly #dirty = new Set<number>();
   #capacity: number;
@@ -54,32 +61,43 @@ export class PreadEngine implements Engine {
 
   /** The cached block `index`, read from the file on a miss unless `whole` says it will be overwritten. */
   #block(index: number, whole: boolean): CachedBlock {
-    const hit = this.#cache.get(index);
+    const hit = this.#where.get(index);
     if (hit) {
-      this.#cache.delete(index);
-      this.#cache.set(index, hit);
+      hit.referenced = true;
       return hit;
     }
-    const entry: CachedBlock = { bytes: new Uint8Array(this.#blockSize), dirty: false };
-    const position = index * this.#blockSize;
-    if (!whole && position < this.#fileSize) {
-      this.#call(() => this.#io.read(this.#fd, entry.bytes, position), `read of block ${position}`);
+    let slot: CachedBlock;
+    if (this.#slots.length < this.#maxBlocks) {
+      slot = { index: -1, bytes: new Uint8Array(this.#blockSize), dirty: false, referenced: false };
+      this.#slots.push(slot);
+    } else {
+      slot = this.#victim();
+      if (slot.dirty) this.#writeBack([slot.index]);
+      if (slot.index >= 0) this.#where.delete(slot.index);
+      slot.index = -1;
     }
-    this.#cache.set(index, entry);
-    if (this.#cache.size > this.#maxBlocks) this.#evict();
-    return entry;
+    const position = index * this.#blockSize;
+    if (!whole) {
+      let got = 0;
+      if (position < this.#fileSize) got = this.#call(() => this.#io.read(this.#fd, slot.bytes, position), `read of block ${position}`);
+      slot.bytes.fill(0, got);
+    }
+    slot.index = index;
+    slot.referenced = true;
+    this.#where.set(index, slot);
+    return slot;
   }
 
-  #evict(): void {
-    const excess = this.#cache.size - this.#maxBlocks;
-    const victims: number[] = [];
-    for (const index of this.#cache.keys()) {
-      if (victims.length >= Math.max(excess, 1)) break;
-      victims.push(index);
+  /** The next slot the clock hand finds unreferenced (clearing the flags it passes). */
+  #victim(): CachedBlock {
+    const slots = this.#slots;
+    for (let step = 0; step <= 2 * slots.length; step++) {
+      const slot = slots[this.#hand]!;
+      this.#hand = (this.#hand + 1) % slots.length;
+      if (!slot.referenced) return slot;
+      slot.referenced = false;
     }
-    const dirty = victims.filter((index) => this.#cache.get(index)!.dirty);
-    if (dirty.length > 0) this.#writeBack(dirty);
-    for (const index of victims) this.#cache.delete(index);
+    return slots[this.#hand]!;
   }
 
   read(position: number, dst: Uint8Array): void {
@@ -127,7 +145,7 @@ export class PreadEngine implements Engine {
     while (i < indices.length) {
       let j = i + 1;
       while (j < indices.length && indices[j] === indices[j - 1]! + 1 && (j - i) * this.#blockSize < RUN_BYTES) j++;
-      const run = indices.slice(i, j).map((index) => this.#cache.get(index)!);
+      const run = indices.slice(i, j).map((index) => this.#where.get(index)!);
       const bytes = run.length === 1 ? run[0]!.bytes : Buffer.concat(run.map((entry) => entry.bytes));
       const position = indices[i]! * this.#blockSize;
       this.#call(() => this.#io.write(this.#fd, bytes, position), `write of ${bytes.length} bytes at ${position}`);
@@ -162,10 +180,13 @@ export class PreadEngine implements Engine {
 
   truncate(bytes: number): void {
     this.#call(() => this.#io.truncate(this.#fd, bytes), `truncate to ${bytes} bytes`);
-    for (const index of [...this.#cache.keys()]) {
-      if (index * this.#blockSize >= bytes) {
-        this.#cache.delete(index);
-        this.#dirty.delete(index);
+    for (const slot of this.#slots) {
+      if (slot.index >= 0 && slot.index * this.#blockSize >= bytes) {
+        this.#where.delete(slot.index);
+        this.#dirty.delete(slot.index);
+        slot.index = -1;
+        slot.dirty = false;
+        slot.referenced = false;
       }
     }
     this.#fileSize = bytes;
@@ -173,7 +194,8 @@ export class PreadEngine implements Engine {
   }
 
   close(): void {
-    this.#cache.clear();
+    this.#where.clear();
+    this.#slots = [];
     this.#dirty.clear();
   }
 }
