@@ -12,6 +12,10 @@ export {
   type NbdSpec,
   type PathSpec,
 } from './device-spec.js';
-export { openDevice, type OpenOptions, type OpenedDevice } from './open-device.js';
+export { nbdConnectOptions, openDevice, type OpenOptions, type OpenedDevice } from './open-device.js';
+export { formatNbdUri, type NbdEndpoint, type NbdUriTls } from './nbd-uri.js';
+export { clientHints, type HintedExport } from './client-hints.js';
+export { parseBenchRecords, verdictOf, type BenchRecord } from './bench-rows.js';
+export { renderBenchTable } from './bench-table.js';
 export { ProgressBar, type ProgressMode, type ProgressOptions, type ProgressStream } from './progress-bar.js';
 export { shellQuote } from './shell-quote.js';

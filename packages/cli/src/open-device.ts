@@ -4,7 +4,7 @@ import { openFileDevice } from '@blk/fmap';
 import { connect as connectNbd, type ConnectOptions, type ClientTlsOptions } from '@blk/nbd';
 import { Ramdisk } from '@blk/ramdisk';
 import { connect as connectSimpleMem, destroy as destroySimpleMem } from '@blk/simple-mem';
-import { CliError, UsageError } from './cli-error.js';
+import { CliError } from './cli-error.js';
 import { formatDeviceSpec, type DeviceSpec, type NbdSpec, type PathSpec } from './device-spec.js';
 import { describeError } from './describe-error.js';
 
@@ -122,7 +122,8 @@ export async function openDevice(spec: DeviceSpec, options: OpenOptions = {}): P
     case 'file':
       return openFile(spec, options);
     case 'fmap':
-      throw new UsageError(`fmap: devices are not available yet in this build of blk`);
+      // @blk/fmap has BlockFile (an allocator) and a raw-file device, but no disk stored in a BlockFile yet.
+      throw new CliError(`cannot open ${formatDeviceSpec(spec)}: fmap: disks are not available yet (@blk/fmap has no BlockFile-backed device to open)`);
     case 'nbd':
       return openNbd(spec, options);
   }
