@@ -121,10 +121,15 @@ export class Channel {
   }
 
   /**
-   * Swaps the stream for the TLS socket `wrap` builds on it and waits for the TLS handshake.
-   * Bytes the peer sent before TLS and we have not read are a protocol violation: refused.
+   * Swaps the stream for the TLS socket `wrap` builds on it and waits for the TLS handshake, then
+   * runs `check` on the secured socket (a throw fails the handshake). Bytes the peer sent before
+   * TLS that were not read yet are a protocol violation (plaintext injection): refused.
    */
-  async startTls(wrap: (raw: Duplex) => TLSSocket, secureEvent: 'secure' | 'secureConnect'): Promise<void> {
+  async startTls(
+    wrap: (raw: Duplex) => TLSSocket,
+    secureEvent: 'secure' | 'secureConnect',
+    check?: (secure: TLSSocket) => void,
+  ): Promise<void> {
     if (this.reader.length > 0) throw new Error('plaintext bytes arrived after STARTTLS');
     const raw = this.#stream;
     this.#detach(raw);
@@ -133,6 +138,8 @@ export class Channel {
     if (this.#corked) this.#uncork();
     const secure = wrap(raw);
     this.#stream = secure;
+    this.#attach(secure);
+    if (secure.destroyed) this.#handleClose();
     await new Promise<void>((resolve, reject) => {
       const fail = (error: Error) => {
         cleanup();
@@ -154,8 +161,12 @@ export class Channel {
       secure.once('error', fail);
       secure.once('close', closed);
     });
-    this.#attach(secure);
-    if (secure.destroyed) this.#handleClose();
+    try {
+      check?.(secure);
+    } catch (e) {
+      secure.destroy();
+      throw e;
+    }
   }
 
   /** Ends the stream after queued writes (a soft close). */

@@ -1,6 +1,4 @@
 import { BlockError } from '@blk/core';
-import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import type { Channel } from './channel.js';
 import {
   BASE_ALLOCATION,
@@ -28,6 +26,7 @@ import {
   replyName,
   type BlockSizes,
 } from './option-codec.js';
+import type { ClientTls } from './tls-config.js';
 import { readU64 } from './transmission-codec.js';
 
 /** Option replies longer than this are refused (a hostile LIST reply once overflowed qemu's stack). */
@@ -35,8 +34,8 @@ const MAX_OPTION_REPLY_BYTES = 64 << 10;
 
 export interface ClientHandshakeOptions {
   readonly exportName: string;
-  /** Wraps the raw stream in TLS after STARTTLS; TLS is required when given. */
-  readonly tls?: (raw: Duplex) => TLSSocket;
+  /** TLS after STARTTLS; TLS is required when given. */
+  readonly tls?: ClientTls;
   readonly structuredReplies: boolean;
   readonly blockStatus: boolean;
 }
@@ -136,8 +135,15 @@ export async function clientHandshake(channel: Channel, options: ClientHandshake
 
   if (options.tls) {
     const reply = await simpleOption(Option.STARTTLS);
-    if (reply.type !== Reply.ACK) throw replyError('STARTTLS', reply);
-    await channel.startTls(options.tls, 'secureConnect');
+    if (reply.type !== Reply.ACK) throw new BlockError('UNSUPPORTED', replyError('the server refused STARTTLS', reply).message);
+    const { tls } = options;
+    await channel.startTls(
+      (raw) => tls.wrap(raw),
+      'secureConnect',
+      (secure) => {
+        tls.check(secure);
+      },
+    );
     secure = true;
   }
 

@@ -43,15 +43,17 @@ export interface ClientTlsOptions {
   readonly servername?: string;
 }
 
-/** TLS 1.2 PSK suites; TLS 1.3 suites work with PSK as they are. */
-const PSK_CIPHERS = [
-  'PSK-AES256-GCM-SHA384',
-  'PSK-AES128-GCM-SHA256',
-  'PSK-CHACHA20-POLY1305',
-  'ECDHE-PSK-CHACHA20-POLY1305',
-  'DHE-PSK-AES256-GCM-SHA384',
-  'DHE-PSK-AES128-GCM-SHA256',
-].join(':');
+/**
+ * With a PSK: OpenSSL uses an external PSK in TLS 1.3 only under a SHA-256 suite (otherwise it
+ * silently falls back to certificates), and TLS 1.2 needs the PSK suites, which are off by default.
+ */
+const TLS13_SHA256 = 'TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256';
+const PSK12 = 'ECDHE-PSK-CHACHA20-POLY1305:DHE-PSK-AES256-GCM-SHA384:DHE-PSK-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256:PSK-CHACHA20-POLY1305';
+const CERT12 = tls.DEFAULT_CIPHERS.split(':')
+  .filter((c) => !c.startsWith('TLS_'))
+  .join(':');
+const PSK_ONLY_CIPHERS = `${TLS13_SHA256}:${PSK12}`;
+const PSK_AND_CERT_CIPHERS = `${TLS13_SHA256}:${PSK12}:${CERT12}`;
 
 /** Parses `identity:hexkey` lines (blank lines and `#` comments ignored). */
 export function parsePskFile(text: string): Map<string, Buffer> {
@@ -115,7 +117,7 @@ export function serverTls(options: ServerTlsOptions | undefined): ServerTls | un
   const secureContext = tls.createSecureContext({
     ...pem,
     minVersion: 'TLSv1.2',
-    ...(keys.size > 0 ? { ciphers: `${tls.DEFAULT_CIPHERS}:${PSK_CIPHERS}` } : {}),
+    ...(keys.size > 0 ? { ciphers: PSK_AND_CERT_CIPHERS } : {}),
   });
   return {
     mode: options.mode ?? 'require',
@@ -130,8 +132,19 @@ export function serverTls(options: ServerTlsOptions | undefined): ServerTls | un
   };
 }
 
-/** A function that wraps the raw connection after the server acknowledged STARTTLS. */
-export function clientTls(options: ClientTlsOptions, host: string | undefined): (raw: Duplex) => tls.TLSSocket {
+export interface ClientTls {
+  /** Wraps the raw connection after the server acknowledged STARTTLS. */
+  wrap(raw: Duplex): tls.TLSSocket;
+  /** Throws when the finished handshake must not be trusted. */
+  check(secure: tls.TLSSocket): void;
+}
+
+/**
+ * The client side. With a PSK and no CA, only a PSK handshake is accepted: a server that answers
+ * with a certificate instead (it did not know our identity) is refused. With a CA, the server's
+ * certificate must be signed by it and, over TCP, name the host.
+ */
+export function clientTls(options: ClientTlsOptions, host: string | undefined): ClientTls {
   let psk = options.psk;
   if (!psk && options.pskFile !== undefined) {
     const identity = options.username ?? userInfo().username;
@@ -140,24 +153,38 @@ export function clientTls(options: ClientTlsOptions, host: string | undefined): 
     psk = { identity, key };
   }
   const pem = pemOptions(options.certificates, 'client', options);
+  if (!psk && pem.ca === undefined && options.verifyPeer !== false) {
+    throw new Error('TLS needs a PSK (pskFile/psk), a CA certificate (certificates/ca), or verifyPeer: false');
+  }
   const verifyPeer = options.verifyPeer ?? true;
   const servername = options.servername ?? host;
   const connectOptions: tls.ConnectionOptions = {
     ...pem,
     minVersion: 'TLSv1.2',
-    rejectUnauthorized: verifyPeer && !psk,
+    // Verification happens in `check`, which knows whether a PSK handshake was expected.
+    rejectUnauthorized: false,
     ...(servername !== undefined && !/^[\d.:]+$/.test(servername) ? { servername } : {}),
+    // A Unix socket has no host name: the chain is still verified, the name is not.
+    checkServerIdentity: (_name, cert) => (servername === undefined ? undefined : tls.checkServerIdentity(servername, cert)),
   };
   if (psk) {
     const { identity, key } = psk;
-    connectOptions.ciphers = `${tls.DEFAULT_CIPHERS}:${PSK_CIPHERS}`;
+    // Without a CA only a PSK handshake can be trusted, so only PSK suites are offered.
+    connectOptions.ciphers = pem.ca === undefined ? PSK_ONLY_CIPHERS : PSK_AND_CERT_CIPHERS;
     connectOptions.pskCallback = () => ({ identity, psk: Buffer.from(key) });
   }
-  if (servername === undefined) {
-    // A Unix socket has no host name: the chain is still verified, the name is not.
-    connectOptions.checkServerIdentity = () => undefined;
-  } else {
-    connectOptions.checkServerIdentity = (_name, cert) => tls.checkServerIdentity(servername, cert);
-  }
-  return (raw) => tls.connect({ ...connectOptions, socket: raw });
+  return {
+    wrap: (raw) => tls.connect({ ...connectOptions, socket: raw }),
+    check: (secure) => {
+      const certificate = secure.getPeerCertificate();
+      const usedCertificate = Object.keys(certificate).length > 0;
+      if (!usedCertificate) {
+        if (psk) return;
+        throw new Error('the server sent no certificate');
+      }
+      if (!verifyPeer) return;
+      if (pem.ca === undefined) throw new Error('the server did not accept our PSK identity and offered a certificate instead');
+      if (!secure.authorized) throw new Error(`the server certificate is not trusted: ${String(secure.authorizationError)}`);
+    },
+  };
 }

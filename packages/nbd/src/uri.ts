@@ -28,26 +28,38 @@ function parseBoolean(value: string, name: string): boolean {
   throw new TypeError(`NBD URI: ${name}=${value} is not a boolean`);
 }
 
+/** scheme://[user@][host][:port][/path][?query] — libnbd URIs may have a user without a host. */
+const URI_PATTERN = /^([a-z][a-z0-9+.-]*):\/\/(?:([^@/?#]*)@)?(\[[^\]]*\]|[^:/?#]*)(?::(\d*))?(\/[^?#]*)?(?:\?([^#]*))?(?:#.*)?$/i;
+
+function decode(text: string, what: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new TypeError(`NBD URI: bad percent-encoding in the ${what}`);
+  }
+}
+
 /**
  * Parses `nbd://host[:port]/[export]`, `nbds://…`, `nbd+unix:///[export]?socket=PATH` and
  * `nbds+unix://[user@]/[export]?socket=PATH&tls-psk-file=F`; query keys `socket`,
  * `tls-certificates`, `tls-psk-file`, `tls-verify-peer`. Throws TypeError on anything else.
  */
 export function parseUri(text: string): NbdUri {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new TypeError(`not an NBD URI: ${text}`);
-  }
-  const scheme = SCHEMES[url.protocol];
-  if (!scheme) throw new TypeError(`unsupported NBD URI scheme '${url.protocol}' (nbd, nbds, nbd+unix, nbds+unix)`);
+  const match = URI_PATTERN.exec(text);
+  if (!match) throw new TypeError(`not an NBD URI: ${text}`);
+  const [, schemeName = '', user, hostPart = '', portText, path = '', query] = match;
+  const scheme = SCHEMES[`${schemeName.toLowerCase()}:`];
+  if (!scheme) throw new TypeError(`unsupported NBD URI scheme '${schemeName}' (nbd, nbds, nbd+unix, nbds+unix)`);
   const out: { -readonly [K in keyof NbdUri]: NbdUri[K] } = {
     tls: scheme.tls,
-    exportName: decodeURIComponent(url.pathname.replace(/^\//, '')),
+    exportName: decode(path.replace(/^\//, ''), 'export name'),
   };
-  if (url.username) out.username = decodeURIComponent(url.username);
-  for (const [key, value] of url.searchParams) {
+  if (user !== undefined && user !== '') out.username = decode(user, 'user name');
+  for (const pair of query ? query.split('&') : []) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const key = decode(eq < 0 ? pair : pair.slice(0, eq), 'query');
+    const value = decode(eq < 0 ? '' : pair.slice(eq + 1), 'query');
     switch (key) {
       case 'socket':
         out.path = value;
@@ -65,14 +77,17 @@ export function parseUri(text: string): NbdUri {
         throw new TypeError(`NBD URI: unsupported query parameter '${key}'`);
     }
   }
+  const host = decode(hostPart.replace(/^\[(.*)\]$/, '$1'), 'host');
   if (scheme.unix) {
-    if (out.path === undefined) throw new TypeError('NBD URI: nbd+unix needs ?socket=PATH');
-    if (url.hostname !== '') throw new TypeError('NBD URI: nbd+unix takes no host');
+    if (out.path === undefined || out.path === '') throw new TypeError('NBD URI: nbd+unix needs ?socket=PATH');
+    if (host !== '' || portText !== undefined) throw new TypeError('NBD URI: nbd+unix takes no host or port');
   } else {
     if (out.path !== undefined) throw new TypeError('NBD URI: socket= is only for nbd+unix');
-    if (url.hostname === '') throw new TypeError('NBD URI: missing host');
-    out.host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    out.port = url.port === '' ? DEFAULT_PORT : Number(url.port);
+    if (host === '') throw new TypeError('NBD URI: missing host');
+    out.host = host;
+    const port = portText === undefined || portText === '' ? DEFAULT_PORT : Number(portText);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`NBD URI: bad port '${portText ?? ''}'`);
+    out.port = port;
   }
   return out;
 }

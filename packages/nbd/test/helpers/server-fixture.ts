@@ -2,7 +2,7 @@ import type { BlockDevice } from '@blk/core';
 import { makeTempDir } from '@blk/test-kit';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { createServer, type NbdServer, type NbdServerOptions } from '../../src/index.js';
+import { createServer, type NbdExport, type NbdServer, type NbdServerOptions } from '../../src/index.js';
 
 export interface ServerFixture {
   readonly server: NbdServer;
@@ -39,7 +39,7 @@ export function useServer(options: Partial<NbdServerOptions> & { exports?: NbdSe
 let counter = 0;
 
 /** Registers `device` under a fresh name and returns the name. */
-export function exportFresh(fixture: ServerFixture, device: BlockDevice | { device: BlockDevice; readOnly?: boolean }): string {
+export function exportFresh(fixture: ServerFixture, device: BlockDevice | NbdExport): string {
   const name = `export-${++counter}`;
   fixture.server.setExport(name, device);
   return name;
