@@ -505,3 +505,53 @@ describe('suspend() and resume()', () => {
     await c.close();
   });
 });
+
+describe('client edge cases', () => {
+  it('events of a settled wait never reach onWatch listeners', async () => {
+    let unwatched = false;
+    const fake = new FakeServer((frame, server) => {
+      const [path, token] = text(frame.payload).split('\0') as [string, string];
+      if (frame.type === T.READ) server.reply(frame, new TextEncoder().encode('v'));
+      else if (frame.type === T.WATCH) {
+        server.ok(frame);
+        server.event(path, token);
+      } else if (frame.type === T.UNWATCH) {
+        server.ok(frame);
+        // A change that raced the UNWATCH: its event arrives after the wait settled.
+        server.event(path, token);
+        unwatched = true;
+      } else server.ok(frame);
+    });
+    const c = await connect({ stream: fake.clientSide });
+    const seen: string[] = [];
+    c.onWatch((e) => seen.push(e.token));
+    let n = 0;
+    expect(
+      await c.wait(async (x) => {
+        await x.read('/late');
+        if (++n < 2) throw new Eagain();
+        return n;
+      }),
+    ).toBe(2);
+    await settle();
+    expect(unwatched).toBe(true);
+    expect(seen).toEqual([]);
+    await c.close();
+  });
+
+  it('a transaction whose connection dies mid-body rejects with ENOTCONN and is not retried', async () => {
+    const c = await connect({ path: h.socket });
+    let runs = 0;
+    const outcome = code(
+      c.transaction(async (x) => {
+        runs++;
+        await x.read('/tool');
+        await h.server.close();
+        await x.write('/after', 'x');
+      }),
+    );
+    expect(await outcome).toBe('ENOTCONN');
+    expect(runs).toBe(1);
+    await c.close();
+  });
+});

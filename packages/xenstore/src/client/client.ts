@@ -38,6 +38,9 @@ interface WaitState {
 
 const DEFAULT_ATTEMPTS = 100;
 
+/** Tokens of `wait`'s own watches; their events never reach `onWatch` listeners. */
+const WAIT_TOKEN_PREFIX = 'blk.wait:';
+
 function openSocket(path: string): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ path });
@@ -179,7 +182,7 @@ export class Client {
     const { signal } = options;
     if (signal?.aborted) throw abortReason(signal);
     if (this.#closed) throw new XenstoreError('ENOTCONN', 'client is closed');
-    const token = `${this.#nextToken++}:blk.wait`;
+    const token = `${WAIT_TOKEN_PREFIX}${this.#nextToken++}`;
     const state: WaitState = { watched: new Set(), dirty: false, wake: undefined, failure: undefined };
     this.#routes.set(token, state);
     const { watched } = state;
@@ -307,6 +310,8 @@ export class Client {
       state.wake?.();
       return;
     }
+    // A late event for a wait that has settled.
+    if (event.token.startsWith(WAIT_TOKEN_PREFIX)) return;
     for (const listener of this.#listeners) listener(event);
   }
 
