@@ -242,8 +242,9 @@ export class Blkback {
       const seen = channel.value;
       const pending = ring.pendingRequests();
       if (pending > 0) {
-        for (let i = 0; i < pending && !this.#fence && !this.#stopping; i++) this.#processOne();
-        this.#sinceYield += pending;
+        const take = Math.min(pending, this.#batch - this.#sinceYield);
+        for (let i = 0; i < take && !this.#fence && !this.#stopping; i++) this.#processOne();
+        this.#sinceYield += take;
         if (this.#sinceYield >= this.#batch) {
           this.#sinceYield = 0;
           this.#push();
