@@ -32,5 +32,5 @@ export { formatPermission, parsePermission, toPermission, type Access, type Perm
 export { canonicalize, domainPath, isValidPath } from './paths.js';
 export { Client, connect, type ConnectOptions, type TransactionOptions, type WaitOptions, type WatchListener } from './client/client.js';
 export { Handle } from './client/handle.js';
-export { createServer, Server, type NodeInfo, type ServerOptions } from './server/server.js';
+export { createServer, Server, type NodeInfo, type ServerOptions, type ServerStats } from './server/server.js';
 export { DEFAULT_QUOTAS, type Quotas } from './server/quotas.js';

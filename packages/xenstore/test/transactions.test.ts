@@ -113,11 +113,14 @@ describe('transactions (server)', () => {
   it('closing a connection aborts its transactions', async () => {
     const a = h.raw();
     const tx = await start(a);
+    await start(a);
     await reply(a, T.WRITE, '/closed\0x', tx);
+    expect(h.server.stats().transactions).toBe(2);
     a.close();
     const b = h.raw();
     await settle();
     expect(await reply(b, T.READ, z('/closed'))).toBe('ENOENT\0');
+    expect(h.server.stats()).toMatchObject({ transactions: 0, connections: 1 });
   });
 
   it('two racing read-modify-write transactions never lose an increment', async () => {

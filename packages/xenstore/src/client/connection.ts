@@ -59,11 +59,6 @@ export class Connection {
     return this.#closedWith !== undefined;
   }
 
-  /** Requests awaiting their reply. */
-  get inFlight(): number {
-    return this.#pending.size;
-  }
-
   /**
    * Sends one request; resolves with `decode(reply payload)` (decoding as the reply arrives saves a
    * promise per request), rejects with the server's error or what `decode` throws.

@@ -1,10 +1,6 @@
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8');
 
-export function utf8(text: string): Uint8Array {
-  return encoder.encode(text);
-}
-
 export function fromUtf8(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }

@@ -47,10 +47,6 @@ export class Domains {
     }
   }
 
-  introducedDomains(): number[] {
-    return [...this.#introduced.keys()];
-  }
-
   targetOf(domid: number): number | undefined {
     return this.#targets.get(domid);
   }

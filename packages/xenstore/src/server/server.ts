@@ -21,6 +21,15 @@ export interface ServerOptions {
   readonly log?: (message: string) => void;
 }
 
+/** Counts for monitoring and tests. */
+export interface ServerStats {
+  readonly connections: number;
+  /** Open transactions over all connections (each holds a snapshot). */
+  readonly transactions: number;
+  readonly watches: number;
+  readonly nodes: number;
+}
+
 /** A node as `Server.node` shows it. */
 export interface NodeInfo {
   readonly value: Uint8Array;
@@ -143,6 +152,16 @@ export class Server {
   /** Open connections (socket and in-process). */
   get connections(): number {
     return this.#core.connections.size;
+  }
+
+  stats(): ServerStats {
+    let transactions = 0;
+    let watches = 0;
+    for (const c of this.#core.connections) {
+      transactions += c.transactions.size;
+      watches += c.watches.length;
+    }
+    return { connections: this.#core.connections.size, transactions, watches, nodes: this.#core.store.size };
   }
 
   /** Stops listening, drops every connection, waits for the tree to reach the disk. Idempotent. */
