@@ -31,7 +31,7 @@ export const LISTEN_OPTIONS = {
   verbose: { type: 'boolean', short: 'v' },
 } as const;
 
-export const LISTEN_HELP = `  -p, --port N            TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
+export const LISTEN_HELP = `  -p, --port N            TCP port (default $BLK_PORT, else ${DEFAULT_PORT}; 0 picks a free one)
   --host HOST             address to listen on (default ${DEFAULT_HOST})
   -U, --socket PATH       listen on a Unix socket instead of TCP
   -s, --stdio             serve one client on stdin/stdout (libnbd's nbd_connect_command)
@@ -62,7 +62,13 @@ export function listenChoice(command: string, values: ListenValues, env: Io['env
   if (values.stdio === true) return { kind: 'stdio' };
   const fds = inheritedSocketFds(env);
   if (fds.length > 0 && values.port === undefined && values.host === undefined) return { kind: 'inherited', fds };
-  const port = values.port === undefined ? DEFAULT_PORT : portArgument(command, values.port);
+  const envPort = env.BLK_PORT === undefined || env.BLK_PORT === '' ? undefined : env.BLK_PORT;
+  const port =
+    values.port !== undefined
+      ? portArgument(command, values.port)
+      : envPort !== undefined
+        ? portArgument(`${command}: BLK_PORT`, envPort)
+        : DEFAULT_PORT;
   if (values.host === '') throw new UsageError(`${command}: --host needs an address`);
   return { kind: 'tcp', host: values.host ?? DEFAULT_HOST, port };
 }

@@ -13,6 +13,13 @@ describe('where serve listens', () => {
     expect(listenChoice('serve', { stdio: true }, {})).toEqual({ kind: 'stdio' });
   });
 
+  it('takes the default port from BLK_PORT, so pnpm start can run beside another server', () => {
+    expect(listenChoice('serve', {}, { BLK_PORT: '0' })).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 0 });
+    expect(listenChoice('serve', {}, { BLK_PORT: '' })).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 10809 });
+    expect(listenChoice('serve', { port: '7' }, { BLK_PORT: '0' })).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 7 });
+    expect(() => listenChoice('serve', {}, { BLK_PORT: 'http' })).toThrow("serve: BLK_PORT: bad port 'http'");
+  });
+
   it('takes inherited sockets only when they are meant for this process', () => {
     const env = { LISTEN_PID: String(process.pid), LISTEN_FDS: '2' };
     expect(listenChoice('serve', {}, env)).toEqual({ kind: 'inherited', fds: [3, 4] });

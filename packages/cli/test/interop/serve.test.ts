@@ -25,7 +25,8 @@ describeWithPeers('blk serve with real NBD clients', ['nbdinfo', 'qemu-img', 'nb
   afterAll(() => dir.remove());
 
   it('the main job: blk serve ram:1GiB answers the nbdinfo and qemu-img lines it prints, and SIGINT stops it with exit 0', async () => {
-    const serve = await startServe(['ram:1GiB', '--port', '0']);
+    // Exactly what pnpm start runs, with BLK_PORT=0 so the test takes a free port, not 10809.
+    const serve = await startServe(['ram:1GiB'], { ...process.env, BLK_PORT: '0' });
     try {
       expect(serve.process.output()).toContain('blk serve: ram:1GiB (1.00 GiB, read-write) as the default export');
       expect(serve.uris).toHaveLength(1);
