@@ -555,3 +555,23 @@ describe('client edge cases', () => {
     await c.close();
   });
 });
+
+describe('resume edge cases', () => {
+  it('sets the other watches again when one fails, releases the client, then reports the failure', async () => {
+    await dom0.immediate(async (x) => {
+      await x.mkdir('/local/domain/12');
+      await x.setperms('/local/domain/12', ['n12']);
+    });
+    const guest = await h.client(12);
+    await guest.immediate(async (x) => {
+      await x.watch('a', 't');
+      await x.watch('b', 't');
+    });
+    await dom0.immediate((x) => x.debug(['quota', 'set', 'watches', '1']));
+    await guest.suspend();
+    await expect(guest.resume(h.server.connectAs(12))).rejects.toMatchObject({ code: 'E2BIG' });
+    expect(guest.suspended).toBe(false);
+    expect(await guest.immediate((x) => x.read('a').catch((e: unknown) => (e as { code: string }).code))).toBe('ENOENT');
+    expect(await watchesOf(12)).toBe(1);
+  });
+});

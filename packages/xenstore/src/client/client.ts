@@ -226,7 +226,8 @@ export class Client {
     } finally {
       signal?.removeEventListener('abort', onAbort);
       this.#routes.delete(token);
-      for (const path of watched) await this.#unwatchQuietly(path, token);
+      // Best effort: the wait's own outcome (a result, or a quota error) must not be masked.
+      for (const path of watched) await this.#unwatchQuietly(path, token).catch(() => undefined);
     }
   }
 
@@ -259,8 +260,17 @@ export class Client {
       if (this.#path === undefined) throw new XenstoreError('ENOTCONN', 'connection lost; pass a new stream to resume');
       this.#connection = this.#attach(await openSocket(this.#path));
     }
+    let failure: Error | undefined;
     if (replaced) {
-      for (const w of [...this.#watches.values()]) decodeOk(await this.#send(requests.watch(w.path, w.token, w.depth), 0));
+      // Set every watch again even if one fails (say, a quota); the first failure is reported.
+      for (const w of [...this.#watches.values()]) {
+        try {
+          decodeOk(await this.#send(requests.watch(w.path, w.token, w.depth), 0));
+        } catch (error) {
+          failure ??= error instanceof Error ? error : new Error(String(error));
+          this.#watches.delete(`${w.path}\0${w.token}`);
+        }
+      }
       // A wait's watches died with the old connection: forget them and re-run, which sets them again.
       for (const state of this.#routes.values()) {
         state.watched.clear();
@@ -271,6 +281,7 @@ export class Client {
     const suspended = this.#suspended;
     this.#suspended = undefined;
     suspended?.resolve();
+    if (failure !== undefined) throw failure;
   }
 
   /** Closes the connection. Pending requests and waits reject with ENOTCONN. Idempotent. */
