@@ -54,6 +54,7 @@ Examples:
 
     const src = await openDevice(srcSpec, { readOnly: true });
     let dst: OpenedDevice | undefined;
+    let copied = false;
     const stop = catchStopSignals();
     try {
       const srcInfo = await src.device.getInfo();
@@ -77,6 +78,7 @@ Examples:
           },
         });
         await dst.device.flush?.();
+        copied = true;
       } catch (error) {
         bar.abandon();
         const signalName = stop.received();
@@ -117,6 +119,8 @@ Examples:
       return EXIT.OK;
     } finally {
       stop.dispose();
+      // A file made for a copy that never completed must not look like one.
+      if (!copied && dst?.created === true) await dst.discardCreated();
       await Promise.all([src.close(), dst?.close()]);
     }
   },

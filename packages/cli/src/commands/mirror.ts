@@ -87,6 +87,7 @@ Examples:
     let dst: OpenedDevice | undefined;
     let mirror: Mirror | undefined;
     let running: RunningServer | undefined;
+    let synced = false;
     const stop = catchStopSignals();
     try {
       const srcInfo = await src.device.getInfo();
@@ -126,6 +127,7 @@ Examples:
 
       const outcome = await race(mirror, stop);
       if (outcome === 'synced') {
+        synced = true;
         await flushBoth(mirror, dst);
         if (!quiet) io.stdout.write(`mirror: ${formatDeviceSpec(dstSpec)} is in sync with ${formatDeviceSpec(srcSpec)} (${formatBytes(bytes)}) after ${bar.elapsedSeconds().toFixed(2)}s\n`);
         if (running === undefined) return EXIT.OK;
@@ -149,6 +151,7 @@ Examples:
     } finally {
       stop.dispose();
       await mirror?.disconnect();
+      if (!synced && dst?.created === true) await dst.discardCreated();
       await Promise.all([src.close(), dst?.close()]);
     }
   },
