@@ -99,7 +99,12 @@ function parseNbd(text: string): NbdSpec {
   if (!scheme) throw bad(text, `unsupported scheme '${protocol}' (nbd, nbds, nbd+unix, nbds+unix)`);
   // The export name is the path without its leading slash, percent-decoded (libnbd's rule).
   const exportName = decode(text, path.replace(/^\//, ''), 'export name');
-  const params = new URLSearchParams(query);
+  // Percent-decoding only, as libnbd does: URLSearchParams would turn a '+' in a path into a space.
+  const params = query === '' ? [] : query.split('&').map((pair): [string, string] => {
+    const eq = pair.indexOf('=');
+    const key = eq < 0 ? pair : pair.slice(0, eq);
+    return [decode(text, key, 'query'), decode(text, eq < 0 ? '' : pair.slice(eq + 1), 'query')];
+  });
   const spec: { -readonly [K in keyof NbdSpec]: NbdSpec[K] } = { kind: 'nbd', uri: text, transport: scheme.transport, tls: scheme.tls, exportName };
   for (const [key, value] of params) {
     switch (key) {

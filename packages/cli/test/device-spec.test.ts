@@ -29,6 +29,7 @@ describe('parseDeviceSpec', () => {
     expect(parseDeviceSpec('nbd://[::1]:10810/x')).toMatchObject({ transport: 'tcp', exportName: 'x', host: '::1', port: 10810 });
     expect(parseDeviceSpec('nbd+unix:///?socket=/tmp/blk.sock')).toMatchObject({ transport: 'unix', tls: false, exportName: '' });
     expect(parseDeviceSpec('nbd+unix:///vm1?socket=/tmp/blk.sock')).toMatchObject({ transport: 'unix', exportName: 'vm1' });
+    expect(parseDeviceSpec('nbd+unix:///?socket=/tmp/a+b%20c.sock')).toMatchObject({ socket: '/tmp/a+b c.sock' });
     expect(parseDeviceSpec('nbds://alice@host/disk?tls-psk-file=keys.psk')).toMatchObject({ transport: 'tcp', tls: true, exportName: 'disk' });
     expect(parseDeviceSpec('nbds+unix://alice@/?socket=/s&tls-psk-file=k')).toMatchObject({
       transport: 'unix',
