@@ -20,6 +20,9 @@ export interface CopyWindow {
 export class CopyPlanner {
   #cursor = 0;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Where the mapped run or hole the cursor is in was last seen to end (hints, see CopyWindow). */
+  #mappedUntil = 0;
+  #holeUntil = 0;
 
   constructor(
     private readonly pair: DevicePair,
@@ -45,14 +48,17 @@ export class CopyPlanner {
     const dataEnd = Math.min(bytes, start + this.chunk);
     let window: CopyWindow = { start, end: dataEnd, hole: false };
     if (this.pair.primarySeekable) {
-      const unmapped = await this.pair.primaryUnmappedFrom(start);
-      if (unmapped > start) {
-        window = { start, end: Math.min(dataEnd, ceilTo(unmapped, grain)), hole: false };
-      } else {
-        const holeEnd = floorTo(await this.pair.primaryMappedFrom(start), grain);
-        // A zero run shorter than one sector of the coarser device is copied as data.
-        if (holeEnd > start) window = { start, end: Math.min(holeEnd, start + this.holeCap), hole: true };
+      // One seek per run, not per window: a device may answer in time proportional to the run.
+      if (start >= this.#mappedUntil && start >= this.#holeUntil) {
+        this.#mappedUntil = await this.pair.primaryUnmappedFrom(start);
+        if (this.#mappedUntil === start) this.#holeUntil = floorTo(await this.pair.primaryMappedFrom(start), grain);
       }
+      if (this.#mappedUntil > start) {
+        window = { start, end: Math.min(dataEnd, ceilTo(this.#mappedUntil, grain)), hole: false };
+      } else if (this.#holeUntil > start) {
+        window = { start, end: Math.min(this.#holeUntil, start + this.holeCap), hole: true };
+      }
+      // Otherwise the zero run is shorter than one sector of the coarser device: copied as data.
     }
     this.#cursor = window.end;
     return window;

@@ -3,16 +3,24 @@ export class InFlight {
   #count = 0;
   #waiters: (() => void)[] = [];
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  enter(): void {
     this.#count++;
+  }
+
+  leave(): void {
+    if (--this.#count > 0) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Runs `work` counted as in flight. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    this.enter();
     try {
       return await work();
     } finally {
-      if (--this.#count === 0) {
-        const waiters = this.#waiters;
-        this.#waiters = [];
-        for (const wake of waiters) wake();
-      }
+      this.leave();
     }
   }
 

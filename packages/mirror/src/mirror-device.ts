@@ -36,6 +36,9 @@ function attempt(op: () => Promise<void>): Promise<void> {
   }
 }
 
+const noFailure = (): undefined => undefined;
+const asFailure = (error: unknown): { error: unknown } => ({ error });
+
 const passOn =
   (what: string) =>
   (cause: unknown): never => {
@@ -110,70 +113,59 @@ export class MirrorDevice {
     });
   }
 
-  read(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
-    return this.#inFlight.run(async () => {
-      this.#open();
-      checkRequest(this.#info, sector, buffers);
-      await this.#pair.primary.read(this.#primarySector(sector), buffers).catch(passOn('read'));
-    });
+  async read(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
+    this.#open();
+    checkRequest(this.#info, sector, buffers);
+    this.#inFlight.enter();
+    try {
+      await this.#pair.primary.read(this.#primarySector(sector), buffers);
+    } catch (e) {
+      passOn('read')(e);
+    } finally {
+      this.#inFlight.leave();
+    }
   }
 
   write(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
-    return this.#inFlight.run(async () => {
-      this.#open();
-      const count = checkRequest(this.#info, sector, buffers);
-      this.#writable();
-      if (count === 0) return;
-      await this.#exclusive(sector, count, (start, end) => {
-        const { primary, secondary, primaryInfo, secondaryInfo } = this.#pair;
-        return this.#mirrored(
-          start,
-          end,
-          'write',
-          () => primary.write(start / primaryInfo.sectorSize, buffers),
-          () => secondary.write(start / secondaryInfo.sectorSize, buffers),
-        );
-      });
-    });
+    const { primary, secondary, primaryInfo, secondaryInfo } = this.#pair;
+    return this.#change('write', () => checkRequest(this.#info, sector, buffers), sector, (start) => [
+      () => primary.write(start / primaryInfo.sectorSize, buffers),
+      () => secondary.write(start / secondaryInfo.sectorSize, buffers),
+    ]);
   }
 
   writeZeroes(sector: number, count: number): Promise<void> {
-    return this.#inFlight.run(async () => {
-      this.#open();
+    const { primary, secondary, primaryInfo, secondaryInfo } = this.#pair;
+    const check = () => {
       checkRange(this.#info, sector, count);
-      this.#writable();
-      if (count === 0) return;
-      await this.#exclusive(sector, count, (start, end) => {
-        const { primary, secondary, primaryInfo, secondaryInfo } = this.#pair;
-        const zero = (device: typeof primary, info: BlockInfo) => () =>
-          zeroRange(device, start / info.sectorSize, (end - start) / info.sectorSize);
-        return this.#mirrored(start, end, 'writeZeroes', zero(primary, primaryInfo), zero(secondary, secondaryInfo));
-      });
-    });
+      return count;
+    };
+    return this.#change('writeZeroes', check, sector, (start, end) => [
+      () => zeroRange(primary, start / primaryInfo.sectorSize, (end - start) / primaryInfo.sectorSize),
+      () => zeroRange(secondary, start / secondaryInfo.sectorSize, (end - start) / secondaryInfo.sectorSize),
+    ]);
   }
 
   discard(sector: number, count: number): Promise<void> {
-    return this.#inFlight.run(async () => {
-      this.#open();
+    const { primary, secondary, primaryInfo, secondaryInfo } = this.#pair;
+    const check = () => {
       checkRange(this.#info, sector, count);
-      this.#writable();
-      if (count === 0) return;
-      await this.#exclusive(sector, count, async (start, end) => {
-        const { primary, secondary, primaryInfo, secondaryInfo } = this.#pair;
-        const ps = primaryInfo.sectorSize;
-        const discardPrimary = () => primary.discard!(start / ps, (end - start) / ps);
-        if (this.supports.discardZeroes) {
-          const ss = secondaryInfo.sectorSize;
-          await this.#mirrored(start, end, 'discard', discardPrimary, () => zeroRange(secondary, start / ss, (end - start) / ss));
-          return;
-        }
-        // The primary's discarded range now reads as anything; the secondary takes what it reads.
-        await attempt(discardPrimary).catch(async (cause: unknown) => {
+      return count;
+    };
+    return this.#change('discard', check, sector, (start, end) => {
+      const discardPrimary = () => primary.discard!(start / primaryInfo.sectorSize, (end - start) / primaryInfo.sectorSize);
+      if (this.supports.discardZeroes) {
+        return [discardPrimary, () => zeroRange(secondary, start / secondaryInfo.sectorSize, (end - start) / secondaryInfo.sectorSize)];
+      }
+      // The primary's discarded range now reads as anything: the secondary takes what it reads,
+      // so this is a discard followed by a repair rather than two halves side by side.
+      return [
+        async () => {
+          await discardPrimary();
           await this.#repair(start, end);
-          passOn('discard')(cause);
-        });
-        await this.#repair(start, end);
-      });
+        },
+        () => Promise.resolve(),
+      ];
     });
   }
 
@@ -259,26 +251,49 @@ export class MirrorDevice {
   }
 
   /**
-   * Runs a client change on both children at once. Resolves when both have it, or when only the
-   * secondary failed (the mirror then fails); rejects with the primary's error after repairing the
-   * range on the secondary.
+   * A client change: validated (`check` returns its sector count), then, holding the region lock
+   * on its bytes, run on both children at once by the two halves `plan` returns. Resolves when
+   * both have it, or when only the secondary failed (the mirror then fails); rejects with the
+   * primary's error after repairing the range on the secondary. Once failed, only the primary half
+   * runs.
    */
-  async #mirrored(
-    start: number,
-    end: number,
+  async #change(
     what: string,
-    onPrimary: () => Promise<void>,
-    onSecondary: () => Promise<void>,
+    check: () => number,
+    sector: number,
+    plan: (start: number, end: number) => [onPrimary: () => Promise<void>, onSecondary: () => Promise<void>],
   ): Promise<void> {
-    if (this.#state === 'failed') {
-      await attempt(onPrimary).catch(passOn(what));
-      return;
-    }
-    const [p, s] = await Promise.allSettled([attempt(onPrimary), attempt(onSecondary)]);
-    if (s.status === 'rejected') this.#fail(childError('secondary', `${what} of bytes [${start}, ${end})`, s.reason));
-    if (p.status === 'rejected') {
-      await this.#repair(start, end);
-      passOn(what)(p.reason);
+    this.#open();
+    const count = check();
+    this.#writable();
+    if (count === 0) return;
+    const start = sector * this.#info.sectorSize;
+    const end = start + count * this.#info.sectorSize;
+    const [onPrimary, onSecondary] = plan(start, end);
+    this.#inFlight.enter();
+    try {
+      const held = this.#lock.acquire(start, end);
+      const release = typeof held === 'function' ? held : await held;
+      try {
+        if (this.#state === 'failed') {
+          await attempt(onPrimary).catch(passOn(what));
+          return;
+        }
+        // Both halves get a handler at once, so neither can become an unhandled rejection.
+        const primaryDone = attempt(onPrimary).then(noFailure, asFailure);
+        const secondaryDone = attempt(onSecondary).then(noFailure, asFailure);
+        const secondaryFailure = await secondaryDone;
+        if (secondaryFailure) this.#fail(childError('secondary', `${what} of bytes [${start}, ${end})`, secondaryFailure.error));
+        const primaryFailure = await primaryDone;
+        if (primaryFailure) {
+          await this.#repair(start, end);
+          passOn(what)(primaryFailure.error);
+        }
+      } finally {
+        release();
+      }
+    } finally {
+      this.#inFlight.leave();
     }
   }
 
@@ -289,16 +304,6 @@ export class MirrorDevice {
       await this.#pair.copyRange(start, end, new Uint8Array(Math.min(this.#chunk, end - start)));
     } catch (e) {
       this.#fail(toBlockError(e, 'mirror repair failed'));
-    }
-  }
-
-  async #exclusive(sector: number, count: number, work: (start: number, end: number) => Promise<void>): Promise<void> {
-    const start = sector * this.#info.sectorSize;
-    const release = await this.#lock.acquire(start, start + count * this.#info.sectorSize);
-    try {
-      await work(start, start + count * this.#info.sectorSize);
-    } finally {
-      release();
     }
   }
 

@@ -20,12 +20,15 @@ export class RegionLock {
   /** Waiting claims in arrival order. */
   readonly #waiting: Claim[] = [];
 
-  /** Resolves with the release function once no earlier claim overlaps [start, end). */
-  acquire(start: number, end: number): Promise<Release> {
+  /**
+   * The release function once no earlier claim overlaps [start, end): at once when nothing does
+   * (no promise, so an uncontended client write does not pay for a turn), else a promise of it.
+   */
+  acquire(start: number, end: number): Release | Promise<Release> {
     const claim: Claim = { start, end };
     if (!this.#held.some((h) => overlaps(h, claim)) && !this.#waiting.some((w) => overlaps(w, claim))) {
       this.#held.push(claim);
-      return Promise.resolve(this.#releaser(claim));
+      return this.#releaser(claim);
     }
     return new Promise<Release>((resolve) => {
       claim.grant = resolve;
