@@ -4,7 +4,7 @@ import { MAX_INDIRECT_SEGMENTS, SECTOR_BYTES, VDISK_READONLY } from './blkif-con
 import type { SharedDomain } from './shared-domain.js';
 import { MAX_RING_PAGE_ORDER } from './shared-ring.js';
 import { readFrontendRing, writeBackendDevice, writeBackendTransport } from './xenbus-keys.js';
-import { readState, writeState, XenbusState, type XenbusStateValue } from './xenbus-state.js';
+import { readState, writeState, writeStateIfPresent, XenbusState, type XenbusStateValue } from './xenbus-state.js';
 import { notYet, readOptional, type XenbusHandle, type XenbusStore } from './xenbus-store.js';
 
 export interface BlkbackServiceOptions {
@@ -39,6 +39,11 @@ export interface BlkbackService {
   readonly done: Promise<void>;
   /** The ring server while a frontend is connected. */
   readonly blkback: Blkback | undefined;
+  /**
+   * Re-reads the device's size and publishes it (`sectors`), for a device that was resized while
+   * served; the connected frontend picks the new size up. Sector size changes are not supported.
+   */
+  refresh(): Promise<void>;
   /** Stops serving: the connected frontend (if any) sees Closed. */
   close(): Promise<void>;
 }
@@ -71,6 +76,15 @@ export function serveBlkback(options: BlkbackServiceOptions): BlkbackService {
     get blkback() {
       return state.blkback;
     },
+    async refresh() {
+      const info = await options.device.getInfo();
+      state.blkback?.resized(info);
+      await options.store.immediate(async (h) => {
+        if ((await readState(h, options.backendPath)) !== undefined) {
+          await h.write(`${options.backendPath}/sectors`, String(info.sizeSectors * (info.sectorSize / SECTOR_BYTES)));
+        }
+      });
+    },
     async close() {
       stop.abort();
       await done;
@@ -82,9 +96,11 @@ async function runBackend(options: BlkbackServiceOptions, signal: AbortSignal, s
   const { store, backendPath, device } = options;
   const domid = options.domid ?? 0;
   const report = (message: string) => options.onError?.(message);
-  const setState = async (h: XenbusHandle, value: XenbusStateValue) => {
-    await writeState(h, backendPath, value);
-    options.onState?.(value);
+  /** Writes our state unless the toolstack has removed the directory meanwhile (never recreate it). */
+  const setState = async (value: XenbusStateValue) => {
+    const written = await writeStateIfPresent(store, backendPath, value);
+    if (written) options.onState?.(value);
+    return written;
   };
   /** Waits on `fn`; GONE when the backend directory disappears, undefined when stopped. */
   const waitFor = async <T>(fn: (h: XenbusHandle) => Promise<T | undefined>, extra?: AbortSignal): Promise<T | typeof GONE | undefined> => {
@@ -177,7 +193,7 @@ async function runBackend(options: BlkbackServiceOptions, signal: AbortSignal, s
 
       if (state.blkback) {
         const blkback = state.blkback;
-        await store.immediate((h) => setState(h, XenbusState.Connected));
+        await setState(XenbusState.Connected);
         const broken = new AbortController();
         void blkback.served.then(() => {
           broken.abort();
@@ -196,13 +212,13 @@ async function runBackend(options: BlkbackServiceOptions, signal: AbortSignal, s
         await store.immediate((h) => h.write(`${backendPath}/error`, problem ?? 'connect failed')).catch(() => undefined);
       }
 
-      await store.immediate((h) => setState(h, XenbusState.Closing));
+      await setState(XenbusState.Closing);
       const closed = await waitFor(async (h) => {
         const front = await readState(h, frontendPath);
         return front === undefined || front === XenbusState.Closed || front === XenbusState.Initialising ? (front ?? 'vanished') : undefined;
       });
       if (closed === GONE || closed === undefined) return;
-      await store.immediate((h) => setState(h, XenbusState.Closed));
+      await setState(XenbusState.Closed);
       if (closed === 'vanished') return;
       const again = await waitFor(async (h) => {
         const front = await readState(h, frontendPath);
@@ -217,11 +233,7 @@ async function runBackend(options: BlkbackServiceOptions, signal: AbortSignal, s
       state.blkback = undefined;
     }
     if (signal.aborted) {
-      await store
-        .immediate(async (h) => {
-          if ((await readState(h, backendPath)) !== undefined) await setState(h, XenbusState.Closed);
-        })
-        .catch(() => undefined);
+      await setState(XenbusState.Closed).catch(() => undefined);
     }
   }
 }

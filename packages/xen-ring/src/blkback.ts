@@ -96,7 +96,7 @@ const yieldToMacrotasks = (): Promise<void> => new Promise((resolve) => setImmed
 export class Blkback {
   readonly stats: BlkbackStats = { requests: 0, okay: 0, errors: 0, unsupported: 0, lastError: undefined };
   readonly #device: BlockDevice;
-  readonly #limits: RequestLimits;
+  #limits: RequestLimits;
   readonly #frontend: SharedDomain;
   readonly #ring: BackRing;
   readonly #ringRefs: readonly number[];
@@ -172,6 +172,14 @@ export class Blkback {
       maxIndirectSegments: options.maxIndirectSegments ?? 0,
     };
     return new Blkback(options, ring, channel, limits);
+  }
+
+  /**
+   * Takes a new device size (after the device grew or shrank): requests are checked against it
+   * from now on. The caller tells the frontend (`sectors` key); see BlkbackService.refresh.
+   */
+  resized(info: BlockInfo): void {
+    this.#limits = { ...this.#limits, sectors: info.sizeSectors * (info.sectorSize / SECTOR_BYTES) };
   }
 
   /** Slots in the ring being served. */

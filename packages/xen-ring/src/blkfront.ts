@@ -154,7 +154,8 @@ export class Blkfront implements BlockDevice {
     this.#stopWatching.abort();
     const keepAlive = setInterval(() => undefined, 1 << 30);
     try {
-      await disconnectFrontend(this.#store, this.#connection);
+      // A backend known to be gone will not answer: do not wait for it to close its end.
+      await disconnectFrontend(this.#store, this.#connection, this.#lost ? 0 : 5_000);
       await this.#afterDisconnect?.().catch(() => undefined);
     } finally {
       clearInterval(keepAlive);

@@ -69,7 +69,12 @@ export async function connectWorker(description: DeviceDescription, options: Con
     ...(options.maxIndirectSegments === undefined ? {} : { maxIndirectSegments: options.maxIndirectSegments }),
     ...(options.persistent === undefined ? {} : { persistent: options.persistent }),
   };
-  const worker = new Worker(new URL('./backend-worker.js', import.meta.url), { workerData: data, transferList: [channel.port2] });
+  const worker = new Worker(new URL('./backend-worker.js', import.meta.url), {
+    workerData: data,
+    transferList: [channel.port2],
+    // Workers inherit the process's flags; `--input-type` (node -e) would make this one fail.
+    execArgv: process.execArgv.filter((arg) => !arg.startsWith('--input-type')),
+  });
   options.onWorker?.(worker);
   const gone = new AbortController();
   let failure: Error | undefined;

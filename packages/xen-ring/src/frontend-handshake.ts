@@ -7,7 +7,7 @@ import type { SharedDomain } from './shared-domain.js';
 import { ringEntries } from './shared-ring.js';
 import { DEFAULT_DEVID } from './toolstack.js';
 import { readBackendDevice, readBackendTransport, writeFrontendRing, type BackendDevice, type BackendTransport } from './xenbus-keys.js';
-import { readState, writeState, XenbusState } from './xenbus-state.js';
+import { readState, writeState, writeStateIfPresent, XenbusState } from './xenbus-state.js';
 import { notYet, readOptional, type XenbusStore } from './xenbus-store.js';
 
 export interface FrontendHandshakeOptions {
@@ -208,17 +208,19 @@ export async function connectFrontend(options: FrontendHandshakeOptions): Promis
  */
 export async function disconnectFrontend(store: XenbusStore, connection: FrontendConnection, timeoutMs = 5_000): Promise<void> {
   const { path, backendPath } = connection;
-  await store.immediate((h) => writeState(h, path, XenbusState.Closing)).catch(() => undefined);
-  await store
-    .wait(
-      async (h) => {
-        const state = await readState(h, backendPath);
-        if (state === undefined || state === XenbusState.Closing || state === XenbusState.Closed || state === XenbusState.InitWait) return;
-        throw notYet('backend still connected');
-      },
-      { signal: AbortSignal.timeout(timeoutMs) },
-    )
-    .catch(() => undefined);
+  await writeStateIfPresent(store, path, XenbusState.Closing).catch(() => undefined);
+  if (timeoutMs > 0) {
+    await store
+      .wait(
+        async (h) => {
+          const state = await readState(h, backendPath);
+          if (state === undefined || state === XenbusState.Closing || state === XenbusState.Closed || state === XenbusState.InitWait) return;
+          throw notYet('backend still connected');
+        },
+        { signal: AbortSignal.timeout(timeoutMs) },
+      )
+      .catch(() => undefined);
+  }
   const stuck = connection.client.release();
   const domain = connection.client.domain;
   let ringFree = true;
@@ -230,5 +232,5 @@ export async function disconnectFrontend(store: XenbusStore, connection: Fronten
   if (stuck === 0) domain.frames.release(connection.poolFrames);
   connection.channel.close();
   domain.events.free(connection.channel.port);
-  await store.immediate((h) => writeState(h, path, XenbusState.Closed)).catch(() => undefined);
+  await writeStateIfPresent(store, path, XenbusState.Closed).catch(() => undefined);
 }

@@ -37,7 +37,7 @@ export { Blkback, BlkbackConnectError, type BlkbackOptions, type BlkbackStats } 
 export { Blkfront, type BlkfrontNegotiated, type BlkfrontOptions } from './blkfront.js';
 export type { FrontendHandshakeOptions } from './frontend-handshake.js';
 export { serveBlkback, type BlkbackService, type BlkbackServiceOptions } from './backend-handshake.js';
-export { XenbusState, parseXenbusState, readState, writeState, xenbusStateName, type XenbusStateValue } from './xenbus-state.js';
+export { XenbusState, parseXenbusState, readState, writeState, writeStateIfPresent, xenbusStateName, type XenbusStateValue } from './xenbus-state.js';
 export { hasXenbusCode, isNotYet, notYet, readOptional, rmIfPresent, type XenbusHandle, type XenbusStore } from './xenbus-store.js';
 export {
   readBackendDevice,

@@ -161,7 +161,7 @@ export class RingClient {
 
   /** Resolves when nothing is on the ring or queued. */
   idle(): Promise<void> {
-    if (this.busy === 0) return Promise.resolve();
+    if (this.busy === 0 || this.#failure) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -458,7 +458,7 @@ export class RingClient {
   }
 
   #settleIdle(): void {
-    if (this.busy > 0) return;
+    if (this.busy > 0 && !this.#failure) return;
     this.#keepAlive.unref();
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];

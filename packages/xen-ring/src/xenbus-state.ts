@@ -1,4 +1,4 @@
-import { readOptional, type XenbusHandle } from './xenbus-store.js';
+import { readOptional, type XenbusHandle, type XenbusStore } from './xenbus-store.js';
 
 /** XenbusState values, written as decimal strings in `<dir>/state`. */
 export const XenbusState = Object.freeze({
@@ -35,4 +35,16 @@ export async function readState(h: XenbusHandle, dir: string): Promise<XenbusSta
 
 export function writeState(h: XenbusHandle, dir: string, state: XenbusStateValue): Promise<void> {
   return h.write(`${dir}/state`, String(state));
+}
+
+/**
+ * Writes `dir/state` in a transaction unless the node is gone (the toolstack removed the device):
+ * a late state write must not recreate a removed directory. Returns whether it wrote.
+ */
+export function writeStateIfPresent(store: XenbusStore, dir: string, state: XenbusStateValue): Promise<boolean> {
+  return store.transaction(async (h) => {
+    if ((await readState(h, dir)) === undefined) return false;
+    await writeState(h, dir, state);
+    return true;
+  });
 }

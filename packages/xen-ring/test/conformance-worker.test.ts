@@ -1,0 +1,9 @@
+import { describeBlockDevice } from '@blk/conformance';
+// The worker entry only exists built: the suite runs against what consumers get.
+import { connectWorker } from '../dist/index.js';
+
+const ramdisk = (options: object) => () =>
+  connectWorker({ module: '@blk/ramdisk', export: 'Ramdisk', options }, { from: import.meta.url });
+
+describeBlockDevice('Blkfront ↔ Blkback in a worker, 512', ramdisk({ sizeSectors: 256 }), { modelRuns: 10 });
+describeBlockDevice('Blkfront ↔ Blkback in a worker, 4096', ramdisk({ sizeSectors: 64, sectorSize: 4096 }), { modelRuns: 10 });
