@@ -174,6 +174,19 @@ export class Channel {
     if (!this.#stream.writableEnded && !this.#stream.destroyed) this.#stream.end();
   }
 
+  /** Sends what is queued, then closes; drops the connection if it is not closed within `graceMs`. */
+  close(graceMs: number): void {
+    if (this.#corked) this.#uncork();
+    this.end();
+    const timer = setTimeout(() => {
+      this.destroy();
+    }, graceMs);
+    timer.unref();
+    void this.#whenClosed.then(() => {
+      clearTimeout(timer);
+    });
+  }
+
   /** Drops the connection at once. */
   destroy(): void {
     this.#stream.destroy();

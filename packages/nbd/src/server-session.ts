@@ -62,7 +62,7 @@ export class ServerSession {
   #stopped = false;
   #shuttingDown = false;
   #finished = false;
-  #closeTimer: NodeJS.Timeout | undefined;
+  #closing = false;
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
 
@@ -107,7 +107,6 @@ export class ServerSession {
     if (this.#finished) return;
     this.#finished = true;
     this.#stopped = true;
-    clearTimeout(this.#closeTimer);
     this.#channel.stream.off('drain', this.#pump);
     this.#resolveDone();
   }
@@ -119,13 +118,10 @@ export class ServerSession {
   }
 
   #closeWhenIdle(): void {
-    if (!this.#stopped || this.#inFlight > 0 || this.#finished || this.#closeTimer !== undefined) return;
-    this.#channel.end();
-    // A peer that never closes its side is dropped.
-    this.#closeTimer = setTimeout(() => {
-      this.#channel.destroy();
-    }, this.#limits.closeGraceMs);
-    this.#closeTimer.unref();
+    if (!this.#stopped || this.#inFlight > 0 || this.#finished || this.#closing) return;
+    this.#closing = true;
+    // A peer that never closes its side is dropped after the grace time.
+    this.#channel.close(this.#limits.closeGraceMs);
   }
 
   #violation(message: string): void {

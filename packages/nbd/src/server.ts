@@ -126,12 +126,8 @@ export class NbdServer {
       const negotiated = await serverHandshake(channel, this.#context);
       clearTimeout(deadline);
       if (!negotiated) {
-        channel.end();
-        const timer = setTimeout(() => {
-          channel.destroy();
-        }, this.#limits.closeGraceMs);
+        channel.close(this.#limits.closeGraceMs);
         await channel.whenClosed();
-        clearTimeout(timer);
         return;
       }
       const session = new ServerSession(channel, negotiated, this.#limits, this.#onError);
@@ -139,7 +135,9 @@ export class NbdServer {
       await session.run();
     } catch (e) {
       if (!(e instanceof ChannelClosedError)) this.#onError(e instanceof Error ? e : new Error(String(e)));
-      channel.destroy();
+      // A refusal may have a reply queued (ERR_TOO_BIG, the ACK before a bad STARTTLS): send it, then close.
+      channel.close(1000);
+      await channel.whenClosed();
     } finally {
       clearTimeout(deadline);
       this.#connections.delete(connection);
