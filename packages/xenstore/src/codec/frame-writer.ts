@@ -12,8 +12,15 @@ export class FrameWriter {
   #bytes = 0;
   #scheduled = false;
 
-  constructor(sink: (bytes: Uint8Array) => void) {
+  readonly #schedule: (flush: () => void) => void;
+
+  /**
+   * `schedule` decides when a pending batch goes out: `process.nextTick` (right after the current
+   * callback and its promise jobs) or `setImmediate` (after the event loop's other I/O callbacks).
+   */
+  constructor(sink: (bytes: Uint8Array) => void, schedule: (flush: () => void) => void = process.nextTick) {
     this.#sink = sink;
+    this.#schedule = schedule;
   }
 
   push(type: number, reqId: number, txId: number, payload: Uint8Array): void {
@@ -22,7 +29,7 @@ export class FrameWriter {
     this.#bytes += HEADER_SIZE + payload.length;
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(() => {
+      this.#schedule(() => {
         this.flush();
       });
     }

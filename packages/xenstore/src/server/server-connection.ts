@@ -43,9 +43,14 @@ export class ServerConnection {
     this.#stream = stream;
     this.domid = domid;
     this.#host = host;
-    this.#writer = new FrameWriter((bytes) => {
-      this.#write(bytes);
-    });
+    // Replies go out at the end of each input chunk (see #onData); events caused by other
+    // connections wait for the end of the event-loop turn, batching those from many requests.
+    this.#writer = new FrameWriter(
+      (bytes) => {
+        this.#write(bytes);
+      },
+      (flush) => setImmediate(flush),
+    );
     stream.on('data', (chunk: Uint8Array) => {
       this.#onData(chunk);
     });
@@ -137,6 +142,7 @@ export class ServerConnection {
       if (this.closed) return;
       this.#host.dispatch(this, frame);
     }
+    this.#writer.flush();
     if (error) {
       this.#host.log(`connection ${this.id} (domain ${this.domid}) dropped: ${error.message}`);
       this.close(error.message);
