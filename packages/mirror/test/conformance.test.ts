@@ -26,9 +26,12 @@ function synced(make: () => BlockDevice[] | Promise<BlockDevice[]>, options: Mir
 /** The state of each copying mirror when the suite disconnected it: must still be `copying`. */
 const statesAtDisconnect: string[] = [];
 
-/** 2 MiB at 512 KiB/s: the copy runs, window after window, for about four seconds per device. */
-const COPYING_BYTES = 2 << 20;
-const SLOW: MirrorOptions = { chunkBytes: 4096, concurrency: 2, throttle: { bytesPerSecond: 512 * 1024 } };
+/**
+ * 8 MiB at 256 KiB/s: a window every 16 ms or so, and the whole copy takes 32 s, longer than any
+ * test may run (30 s), so every device is still copying when the suite disconnects it.
+ */
+const COPYING_BYTES = 8 << 20;
+const SLOW: MirrorOptions = { chunkBytes: 4096, concurrency: 2, throttle: { bytesPerSecond: 256 * 1024 } };
 
 function copying(make: () => Promise<BlockDevice[]>): DeviceFactory {
   return async () => {

@@ -168,6 +168,21 @@ describe('discard and writeZeroes reach both children', () => {
     await mirror.disconnect();
   });
 
+  it('writeZeroes through the zeroing discard of a primary without writeZeroes, and zero writes on a plain secondary', async () => {
+    const primary = await dense(12);
+    const inner = await dense(13);
+    const secondary = restrict(inner, ['discard', 'writeZeroes', 'seek', 'sparse']);
+    const mirror = await connect(restrict(primary, ['writeZeroes']), secondary);
+    await mirror.synced;
+    await mirror.writeZeroes!(SIZE - 7, 7);
+    await mirror.discard!(0, 5);
+    const bytes = await contents(inner);
+    expect(isZero(bytes.subarray((SIZE - 7) * SS))).toBe(true);
+    expect(isZero(bytes.subarray(0, 5 * SS))).toBe(true);
+    expect(await compare(primary, inner)).toBe(0);
+    await mirror.disconnect();
+  });
+
   it('a discard that does not promise zeroes leaves the secondary with whatever the primary reads', async () => {
     const inner = await dense(11);
     // A primary whose discard leaves garbage behind (a legal discard without discardZeroes).
