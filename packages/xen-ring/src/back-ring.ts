@@ -11,6 +11,11 @@ export class BackRing extends SharedRing {
   /** Set when the frontend's producer index is impossible; the ring must not be served further. */
   broken: string | undefined;
 
+  /** A method rather than a property test, so that callers re-read it after ring operations. */
+  isBroken(): boolean {
+    return this.broken !== undefined;
+  }
+
   constructor(area: RingArea) {
     super(area);
     this.rspProdPvt = this.load(RSP_PROD);

@@ -96,6 +96,7 @@ async function runBackend(options: BlkbackServiceOptions, signal: AbortSignal, s
   const { store, backendPath, device } = options;
   const domid = options.domid ?? 0;
   const report = (message: string) => options.onError?.(message);
+  const stopped = () => signal.aborted;
   /** Writes our state unless the toolstack has removed the directory meanwhile (never recreate it). */
   const setState = async (value: XenbusStateValue) => {
     const written = await writeStateIfPresent(store, backendPath, value);
@@ -206,7 +207,7 @@ async function runBackend(options: BlkbackServiceOptions, signal: AbortSignal, s
         }, broken.signal);
         await blkback.close();
         state.blkback = undefined;
-        if (ended === GONE || signal.aborted) return;
+        if (ended === GONE || stopped()) return;
       } else {
         report(`cannot connect frontend ${frontendPath}: ${problem ?? 'unknown'}`);
         await store.immediate((h) => h.write(`${backendPath}/error`, problem ?? 'connect failed')).catch(() => undefined);

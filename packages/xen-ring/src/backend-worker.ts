@@ -32,7 +32,9 @@ export type BackendWorkerMessage =
   | { readonly type: 'closed' };
 
 /** Messages from the parent: `close` stops the service. */
-export type BackendWorkerCommand = { readonly type: 'close' };
+export interface BackendWorkerCommand {
+  readonly type: 'close';
+}
 
 async function main(port: MessagePort, data: BackendWorkerData): Promise<void> {
   const post = (message: BackendWorkerMessage) => {
@@ -66,8 +68,8 @@ async function main(port: MessagePort, data: BackendWorkerData): Promise<void> {
       post({ type: 'log', message });
     },
   });
-  const onCommand = (command: BackendWorkerCommand) => {
-    if (command.type === 'close') void service.close();
+  const onCommand = (_command: BackendWorkerCommand) => {
+    void service.close();
   };
   port.on('message', onCommand);
   post({ type: 'ready' });

@@ -251,7 +251,7 @@ export class Blkback {
       const pending = ring.pendingRequests();
       if (pending > 0) {
         const take = Math.min(pending, this.#batch - this.#sinceYield);
-        for (let i = 0; i < take && !this.#fence && !this.#stopping; i++) this.#processOne();
+        for (let i = 0; i < take && this.#mayTake(); i++) this.#processOne();
         this.#sinceYield += take;
         if (this.#sinceYield >= this.#batch) {
           this.#sinceYield = 0;
@@ -268,7 +268,7 @@ export class Blkback {
       this.#sinceYield = 0;
       if (this.#poll()) continue;
       if (ring.finalCheckForRequests()) continue;
-      if (ring.broken !== undefined) break;
+      if (ring.isBroken()) break;
       await channel.wait(seen);
     }
     if (ring.broken !== undefined) {
@@ -278,13 +278,18 @@ export class Blkback {
     }
   }
 
+  /** Whether the loop may take another request now (a barrier or close may have come up meanwhile). */
+  #mayTake(): boolean {
+    return this.#fence === undefined && !this.#stopping;
+  }
+
   #poll(): boolean {
     if (this.#pollMicros <= 0) return false;
     const ring = this.#ring;
     const deadline = performance.now() + this.#pollMicros / 1000;
     do {
       if (ring.pendingRequests() > 0) return true;
-    } while (performance.now() < deadline && ring.broken === undefined);
+    } while (performance.now() < deadline && !ring.isBroken());
     return false;
   }
 

@@ -116,7 +116,7 @@ export async function connectWorker(description: DeviceDescription, options: Con
       devid: vbd.devid,
       backendGone: gone.signal,
       afterDisconnect: teardown,
-      ...pick(options, ['ringPageOrder', 'maxIndirectSegments', 'persistent', 'poolPages', 'chunkPages', 'signal', 'timeoutMs']),
+      ...frontendOptions(options),
     });
     worker.unref();
     channel.port1.unref();
@@ -127,8 +127,11 @@ export async function connectWorker(description: DeviceDescription, options: Con
   }
 }
 
-function pick<K extends keyof ConnectWorkerOptions>(options: ConnectWorkerOptions, keys: readonly K[]): Partial<BlkfrontOptions> {
+/** The frontend's own options, those of `options` that are set. */
+function frontendOptions(options: ConnectWorkerOptions): Partial<BlkfrontOptions> {
   const out: Record<string, unknown> = {};
-  for (const key of keys) if (options[key] !== undefined) out[key] = options[key];
-  return out as Partial<BlkfrontOptions>;
+  for (const key of ['ringPageOrder', 'maxIndirectSegments', 'persistent', 'poolPages', 'chunkPages', 'signal', 'timeoutMs'] as const) {
+    if (options[key] !== undefined) out[key] = options[key];
+  }
+  return out;
 }

@@ -10,6 +10,11 @@ export class FrontRing extends SharedRing {
   /** Set when the backend published more responses than there are requests outstanding. */
   broken: string | undefined;
 
+  /** A method rather than a property test, so that callers re-read it after ring operations. */
+  isBroken(): boolean {
+    return this.broken !== undefined;
+  }
+
   /** Attaches to a ring that `initialise` has set up (the producers give the starting index). */
   constructor(area: RingArea) {
     super(area);

@@ -151,7 +151,7 @@ export async function connectFrontend(options: FrontendHandshakeOptions): Promis
         const state = await readState(h, backendPath);
         if (state === XenbusState.Connected) return;
         if (state === undefined || state === XenbusState.Closing || state === XenbusState.Closed) {
-          throw new Error(`backend went to ${state === undefined ? 'nothing' : state} instead of Connected`);
+          throw new Error(`backend went to ${String(state ?? 'nothing')} instead of Connected`);
         }
         throw notYet('backend not connected');
       },

@@ -103,7 +103,7 @@ class MemoryHandle implements XenbusHandle {
   }
 
   write(path: string, value: string): Promise<void> {
-    return this.#mutate({ op: 'write', path, value: String(value) });
+    return this.#mutate({ op: 'write', path, value });
   }
 
   rm(path: string): Promise<void> {
@@ -220,40 +220,41 @@ export class MemoryXenbusStore implements XenbusStore {
 
   async wait<T>(fn: (h: XenbusHandle) => Promise<T>, options: { signal?: AbortSignal } = {}): Promise<T> {
     const { signal } = options;
-    let touched = new Set<string>();
-    let dirty = false;
-    let wake: (() => void) | undefined;
+    // Shared with the listener, which runs between the awaits below.
+    const state: { touched: Set<string>; dirty: boolean; wake: (() => void) | undefined } = { touched: new Set(), dirty: false, wake: undefined };
     const listener = (paths: readonly string[]) => {
       for (const changed of paths) {
-        for (const path of touched) {
+        for (const path of state.touched) {
           if (within(path, changed) || within(changed, path)) {
-            dirty = true;
-            wake?.();
+            state.dirty = true;
+            state.wake?.();
             return;
           }
         }
       }
     };
-    const onAbort = () => wake?.();
+    const onAbort = () => state.wake?.();
+    const isDirty = () => state.dirty;
     this.#listeners.add(listener);
     signal?.addEventListener('abort', onAbort);
     try {
       for (;;) {
         signal?.throwIfAborted();
-        dirty = false;
-        touched = new Set();
-        const reads = touched;
+        state.dirty = false;
+        const reads = new Set<string>();
+        state.touched = reads;
         try {
           return await fn(this.#direct((path) => reads.add(path)));
         } catch (error) {
           if (!isNotYet(error)) throw error;
         }
-        if (!dirty) {
+        // A change may have come in while `fn` ran (the listener sets dirty between awaits).
+        if (!isDirty()) {
           await new Promise<void>((resolve) => {
-            wake = resolve;
+            state.wake = resolve;
             if (signal?.aborted) resolve();
           });
-          wake = undefined;
+          state.wake = undefined;
         }
       }
     } finally {

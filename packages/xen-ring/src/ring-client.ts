@@ -169,10 +169,7 @@ export class RingClient {
   fail(error: BlockError): void {
     this.#failure ??= error;
     const failed = new Set<Operation>();
-    for (let id = 0; id < this.#parts.length; id++) {
-      const part = this.#parts[id];
-      if (part) failed.add(part.owner);
-    }
+    for (const part of this.#parts) if (part) failed.add(part.owner);
     for (let i = this.#queueHead; i < this.#queue.length; i++) failed.add(this.#queue[i]!.owner);
     this.#queue = [];
     this.#queueHead = 0;
@@ -212,6 +209,10 @@ export class RingClient {
     this.#pushScheduled = false;
     if (this.#ring.pushRequests()) this.#channel.notify();
   };
+
+  #failed(): boolean {
+    return this.#failure !== undefined;
+  }
 
   #pump(): void {
     const queue = this.#queue;
@@ -345,10 +346,10 @@ export class RingClient {
     const channel = this.#channel;
     try {
       let pollUntil = 0;
-      while (ring.outstanding > 0 && this.#failure === undefined) {
+      while (ring.outstanding > 0 && !this.#failed()) {
         const seen = channel.value;
         this.#drain();
-        if (ring.outstanding === 0 || this.#failure !== undefined) break;
+        if (ring.outstanding === 0 || this.#failed()) break;
         // Poll a while from the event loop (other work still runs between looks) before asking
         // for a notification: a wake-up across threads costs far more than a look at the ring.
         if (this.#pollMicros > 0) {

@@ -81,7 +81,7 @@ describe('blkif x86_64 codec against hand-built byte images', () => {
     const decoded = decodeRequest(viewOf(bytes), 0);
     expect(decoded.operation).toBe(BlkifOp.READ);
     expect((decoded as { nrSegments: number }).nrSegments).toBe(255);
-    expect((decoded as { segments: unknown[] }).segments).toHaveLength(11);
+    expect((decoded as unknown as { segments: unknown[] }).segments).toHaveLength(11);
   });
 
   it('flush: the read/write layout with zero segments', () => {

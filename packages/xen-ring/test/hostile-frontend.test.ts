@@ -15,6 +15,9 @@ const turns = async (n: number) => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 
+/** Re-read after awaiting (the backend may have answered meanwhile). */
+const hasRoom = (front: RawFrontend) => front.ring.freeSlots > 0;
+
 function stamp(bytes: Uint8Array, marker: readonly number[]): void {
   for (let i = 0; i < bytes.length; i++) bytes[i] = marker[i % marker.length]!;
 }
@@ -99,7 +102,7 @@ describe('a hostile frontend', () => {
             if (front.ring.freeSlots === 0) {
               await turns(2);
               if (front.ring.pendingResponses() > 0) await front.responses(front.ring.pendingResponses());
-              if (front.ring.freeSlots === 0) continue;
+              if (!hasRoom(front)) continue;
             }
             const at = front.ring.claimRequestSlot();
             const view = front.ring.view;

@@ -122,16 +122,6 @@ describe('guards against a broken peer', () => {
   });
 });
 
-type Action =
-  | { readonly kind: 'produce'; readonly count: number }
-  | { readonly kind: 'pushRequests' }
-  | { readonly kind: 'consume'; readonly count: number }
-  | { readonly kind: 'respond'; readonly count: number }
-  | { readonly kind: 'pushResponses' }
-  | { readonly kind: 'collect'; readonly count: number }
-  | { readonly kind: 'backSleep' }
-  | { readonly kind: 'frontSleep' };
-
 const actions = fc.array(
   fc.oneof(
     fc.record({ kind: fc.constant('produce' as const), count: fc.integer({ min: 1, max: 40 }) }),

@@ -1,6 +1,5 @@
 import { isBlockError } from '@blk/core';
 import { expectBlockError, pattern } from '@blk/conformance';
-import { Ramdisk } from '@blk/ramdisk';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 // The worker entry only exists built: these run against what consumers get.

@@ -14,7 +14,7 @@ async function codeOf(promise: Promise<unknown>): Promise<unknown> {
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Runs the same checks on the in-memory store and on it carried over a MessagePort. */
-function storeTests(name: string, make: () => { outer: MemoryXenbusStore; store: XenbusStore; close(): void }) {
+function storeTests(name: string, make: () => { outer: MemoryXenbusStore; store: XenbusStore; close: () => void }) {
   describe(name, () => {
     it('reads what was written, lists children, fails ENOENT for missing nodes and removes subtrees', async () => {
       const { store, close } = make();
