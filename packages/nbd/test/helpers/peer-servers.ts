@@ -69,7 +69,7 @@ export async function startInetd(
   const listener = net.createServer({ pauseOnConnect: true }, (socket) => {
     const child = spawn(program, argsFor(++n), { stdio: [socket, socket, 'pipe'] });
     children.add(child);
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (output += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
     child.once('exit', () => children.delete(child));
     child.once('error', (e) => (output += String(e)));
     // The child holds the connection now.
