@@ -224,7 +224,7 @@ export class MirrorDevice {
         pair,
         planner: new CopyPlanner(pair, this.#chunk, pair.secondaryZeroesCheaply ? HOLE_WINDOW_BYTES : this.#chunk),
         lock: this.#lock,
-        throttle: new Throttle(this.#options.bytesPerSecond, this.#stop.signal),
+        throttle: new Throttle(this.#options, this.#stop.signal),
         chunk: this.#chunk,
         concurrency: this.#options.concurrency,
         signal: this.#stop.signal,

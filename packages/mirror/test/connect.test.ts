@@ -79,6 +79,8 @@ describe('connect refuses before anything is read or written', () => {
     ['throttle.bytesPerSecond -1', { throttle: { bytesPerSecond: -1 } }],
     ['throttle.bytesPerSecond Infinity', { throttle: { bytesPerSecond: Number.POSITIVE_INFINITY } }],
     ['throttle null', { throttle: null }],
+    ['throttle.sliceMs -1', { throttle: { sliceMs: -1 } }],
+    ['throttle.sliceMs NaN', { throttle: { sliceMs: Number.NaN } }],
     ['onProgress not a function', { onProgress: 'yes' }],
     ['disconnectChildren not a boolean', { disconnectChildren: 1 }],
     ['options null', null],

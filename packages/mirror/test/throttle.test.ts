@@ -28,7 +28,7 @@ describe('throttling', () => {
     await mirror.disconnect();
   });
 
-  it('by default yields to the event loop between windows, so client requests run during the copy', async () => {
+  it('by default yields to the event loop before every window, so client requests run during the copy', async () => {
     const bytes = 4 << 20;
     const primary = ramdisk(bytes, SS);
     await scribble(primary, 2);
@@ -43,6 +43,22 @@ describe('throttling', () => {
     // 64 windows take 64 turns of the event loop; ten client writes fit in between.
     expect(statesSeen.every((s) => s === 'copying')).toBe(true);
     await mirror.synced;
+    expect(await compare(primary, secondary)).toBe(0);
+    await mirror.disconnect();
+  });
+
+  it('with a time slice the copy still mirrors exactly while clients write', async () => {
+    const bytes = 4 << 20;
+    const primary = ramdisk(bytes, SS);
+    await scribble(primary, 3);
+    const secondary = ramdisk(bytes, SS);
+    const mirror = await connect(primary, secondary, { chunkBytes: 64 * 1024, throttle: { sliceMs: 2 } });
+    const writes: Promise<void>[] = [];
+    for (let i = 0; i < 10; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      writes.push(mirror.write(i * 64, [pattern(i * 64, 8, SS, i)]));
+    }
+    await Promise.all([mirror.synced, ...writes]);
     expect(await compare(primary, secondary)).toBe(0);
     await mirror.disconnect();
   });
