@@ -24,6 +24,8 @@ export interface BlkbackServiceOptions {
   readonly persistent?: boolean;
   /** See BlkbackOptions.pollMicros. */
   readonly pollMicros?: number;
+  /** See BlkbackOptions.blockingWait. */
+  readonly blockingWait?: boolean;
   /** See BlkbackOptions.batch. */
   readonly batch?: number;
   /** Stops the service (as `close`). */
@@ -183,6 +185,7 @@ async function runBackend(options: BlkbackServiceOptions, signal: AbortSignal, s
           persistent: offerPersistent && keys.persistent,
           maxIndirectSegments: maxIndirect,
           ...(options.pollMicros === undefined ? {} : { pollMicros: options.pollMicros }),
+          ...(options.blockingWait === undefined ? {} : { blockingWait: options.blockingWait }),
           ...(options.batch === undefined ? {} : { batch: options.batch }),
           onBroken: (reason) => {
             report(`frontend broke the ring: ${reason}`);

@@ -20,6 +20,7 @@ export interface BackendWorkerData {
   readonly maxIndirectSegments?: number;
   readonly persistent?: boolean;
   readonly pollMicros?: number;
+  readonly blockingWait?: boolean;
   readonly batch?: number;
 }
 
@@ -60,6 +61,7 @@ async function main(port: MessagePort, data: BackendWorkerData): Promise<void> {
     ...(data.maxIndirectSegments === undefined ? {} : { maxIndirectSegments: data.maxIndirectSegments }),
     ...(data.persistent === undefined ? {} : { persistent: data.persistent }),
     ...(data.pollMicros === undefined ? {} : { pollMicros: data.pollMicros }),
+    ...(data.blockingWait === undefined ? {} : { blockingWait: data.blockingWait }),
     ...(data.batch === undefined ? {} : { batch: data.batch }),
     onState: (state) => {
       post({ type: 'state', state });

@@ -82,6 +82,11 @@ export function readU64(view: DataView, at: number): number {
 
 /** Writes a non-negative integer below 2^64 (exactly, if it is a safe integer) as a u64. */
 export function writeU64(view: DataView, at: number, value: number): void {
+  if (value < TWO_32) {
+    view.setUint32(at, value, true);
+    view.setUint32(at + 4, 0, true);
+    return;
+  }
   view.setUint32(at, value % TWO_32, true);
   view.setUint32(at + 4, Math.floor(value / TWO_32) % TWO_32, true);
 }

@@ -26,9 +26,16 @@ export interface ConnectWorkerOptions {
   readonly chunkPages?: number;
   /**
    * How long (µs) each side keeps looking at the ring for more work before it sleeps and waits to
-   * be notified (default 100): cross-thread wake-ups are what limits small requests.
+   * be notified. Saves wake-ups when each thread has a core of its own; costs throughput when
+   * the cores are shared. Default 0.
    */
   readonly pollMicros?: number;
+  /**
+   * Let the backend's thread sleep in the kernel (blocking Atomics.wait, 1 ms slices) while its
+   * ring is busy, so the frontend wakes it with a plain futex wake (default true). See
+   * BlkbackOptions.blockingWait.
+   */
+  readonly blockingWait?: boolean;
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
   /** Sees the Worker once it is started (diagnostics, tests). */
@@ -37,7 +44,7 @@ export interface ConnectWorkerOptions {
   readonly onLog?: (message: string) => void;
 }
 
-const DEFAULT_POLL_MICROS = 100;
+const DEFAULT_POLL_MICROS = 0;
 
 /**
  * The one-call setup: starts a worker thread that builds the described device and serves it with
@@ -66,6 +73,8 @@ export async function connectWorker(description: DeviceDescription, options: Con
     device: resolved,
     storePort: channel.port2,
     pollMicros: options.pollMicros ?? DEFAULT_POLL_MICROS,
+    // The worker serves this one ring: it may sleep in the kernel while busy.
+    blockingWait: options.blockingWait ?? true,
     ...(options.maxIndirectSegments === undefined ? {} : { maxIndirectSegments: options.maxIndirectSegments }),
     ...(options.persistent === undefined ? {} : { persistent: options.persistent }),
   };

@@ -59,6 +59,15 @@ export class EventChannel {
     return result.async ? result.value : Promise.resolve();
   }
 
+  /**
+   * Blocks the thread (Atomics.wait) until this end's counter differs from `seen`, or for at most
+   * `timeoutMs`. Only for a thread that has nothing else to do meanwhile; never the main thread.
+   * Returns true if woken (or the counter had already moved).
+   */
+  waitBlocking(seen: number, timeoutMs: number): boolean {
+    return Atomics.wait(this.#words, this.#mine, seen, timeoutMs) !== 'timed-out';
+  }
+
   /** Wakes this end's own waiter (to make it look at its state), as if the peer had notified. */
   interrupt(): void {
     Atomics.add(this.#words, this.#mine, 1);

@@ -23,6 +23,13 @@ export class FrameAllocator {
   allocate(count: number, contiguous = false): number[] | undefined {
     if (count <= 0) return [];
     if (count > this.#free) return undefined;
+    if (count === 1 && this.#used[this.#rover] === 0) {
+      const slot = this.#rover;
+      this.#used[slot] = 1;
+      this.#free--;
+      this.#rover = (slot + 1) % this.size;
+      return [slot];
+    }
     const start = this.#findRun(count);
     if (start !== undefined) {
       const out = new Array<number>(count);

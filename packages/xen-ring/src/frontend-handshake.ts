@@ -30,7 +30,8 @@ export interface FrontendHandshakeOptions {
   readonly ringStart?: number;
   /**
    * While requests are in flight, keep looking for responses from the event loop this long (µs)
-   * before sleeping until the backend notifies (default 100). 0 sleeps at once.
+   * before sleeping until the backend notifies. Pays off only with a core to spare for each
+   * side; on a busy machine it slows both down. Default 0: sleep at once.
    */
   readonly pollMicros?: number;
   /** Aborts the handshake. */
@@ -192,7 +193,7 @@ export async function connectFrontend(options: FrontendHandshakeOptions): Promis
   });
   let client: RingClient;
   try {
-    client = new RingClient({ domain, backendDomid, ring, channel, poolFrames, persistent, maxSegments: segments, handle: options.devid ?? DEFAULT_DEVID, pollMicros: options.pollMicros ?? 100 });
+    client = new RingClient({ domain, backendDomid, ring, channel, poolFrames, persistent, maxSegments: segments, handle: options.devid ?? DEFAULT_DEVID, pollMicros: options.pollMicros ?? 0 });
     await store.immediate((h) => writeState(h, path, XenbusState.Connected));
   } catch (error) {
     undo();

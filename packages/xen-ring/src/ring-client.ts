@@ -8,6 +8,8 @@ import type { SharedDomain } from './shared-domain.js';
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+const NONE: readonly number[] = Object.freeze([]);
+
 /** Parts at least this large are published as soon as they are on the ring. */
 const EAGER_PUSH_BYTES = 64 * 1024;
 
@@ -37,10 +39,10 @@ export class Part {
   readonly owner: Operation;
   readonly offset: number;
   /** Pool slots: the data pages, then the indirect pages. */
-  slots: number[] = [];
+  slots: readonly number[] = NONE;
   dataPages = 0;
   /** Grant references to end when the request completes (without persistent grants). */
-  grefs: number[] = [];
+  grefs: readonly number[] = NONE;
 
   constructor(op: number, sector: number, bytes: number, nrSectors: number, owner: Operation, offset: number) {
     this.op = op;
@@ -152,11 +154,28 @@ export class RingClient {
       return;
     }
     if (this.busy === 0) this.#keepAlive.ref();
-    for (const part of parts) {
-      part.owner.pending++;
-      this.#queue.push(part);
+    for (const part of parts) part.owner.pending++;
+    let i = 0;
+    // Nothing waiting: put what fits straight on the ring; the rest queues in order.
+    if (this.#queueHead === this.#queue.length) {
+      for (; i < parts.length && this.#ring.freeSlots > 0 && this.#issue(parts[i]!); i++) this.#published(parts[i]!);
+      if (i > 0 && !this.#watching) void this.#watch();
     }
+    if (i === parts.length) return;
+    for (; i < parts.length; i++) this.#queue.push(parts[i]!);
     this.#pump();
+  }
+
+  /**
+   * A large part is published at once, so that the backend starts on it while the next one is
+   * copied; small ones are published together at the end of this turn, one kick at most.
+   */
+  #published(part: Part): void {
+    if (part.bytes >= EAGER_PUSH_BYTES) this.#push();
+    else if (!this.#pushScheduled) {
+      this.#pushScheduled = true;
+      queueMicrotask(this.#push);
+    }
   }
 
   /** Resolves when nothing is on the ring or queued. */
@@ -226,13 +245,7 @@ export class RingClient {
       if (!this.#issue(part)) break;
       this.#queueHead++;
       issued = true;
-      // A large part is published at once, so that the backend starts on it while the next one
-      // is copied; small ones are published together at the end of this turn, one kick at most.
-      if (part.bytes >= EAGER_PUSH_BYTES) this.#push();
-      else if (!this.#pushScheduled) {
-        this.#pushScheduled = true;
-        queueMicrotask(this.#push);
-      }
+      this.#published(part);
     }
     if (this.#queueHead === queue.length) {
       this.#queue = [];
@@ -248,7 +261,7 @@ export class RingClient {
   #issue(part: Part): boolean {
     const dataPages = (part.bytes + PAGE_SIZE - 1) >> 12;
     const indirectPages = dataPages > MAX_DIRECT_SEGMENTS ? Math.ceil(dataPages / SEGMENTS_PER_INDIRECT_PAGE) : 0;
-    let slots: number[] = [];
+    let slots: readonly number[] = NONE;
     if (dataPages + indirectPages > 0) {
       if (this.#quarantine.length > 0) this.#retryQuarantine();
       const got = this.#pool.allocate(dataPages + indirectPages);
@@ -257,16 +270,18 @@ export class RingClient {
     }
     const frames = this.#poolFrames;
     const write = part.op !== BlkifOp.READ;
-    let grefs: number[];
+    let grefs: readonly number[];
     if (this.#persistent) {
-      grefs = slots.map((slot) => this.#poolGrefs[slot]!);
+      // Each pool page has its grant for good: look it up by slot.
+      grefs = NONE;
     } else {
-      grefs = [];
+      const taken: number[] = [];
+      grefs = taken;
       const grants = this.#domain.grants;
       for (let i = 0; i < slots.length; i++) {
         const ref = grants.allocateRef();
         if (ref === undefined) {
-          for (const r of grefs) {
+          for (const r of taken) {
             grants.endAccess(r);
             grants.freeRef(r);
           }
@@ -275,10 +290,12 @@ export class RingClient {
         }
         // Data the backend only reads, and indirect pages, are granted read-only.
         grants.grantAccess(ref, this.#backendDomid, frames[slots[i]!]!, write || i >= dataPages);
-        grefs.push(ref);
+        taken.push(ref);
       }
-      part.grefs = grefs;
+      part.grefs = taken;
     }
+    const poolGrefs = this.#poolGrefs;
+    const grefOf = this.#persistent ? (i: number) => poolGrefs[slots[i]!]! : (i: number) => grefs[i]!;
     part.slots = slots;
     part.dataPages = dataPages;
     if (write && dataPages > 0) this.#copy(part, true);
@@ -292,14 +309,16 @@ export class RingClient {
       writeDiscard(view, at, 0, this.#handle, id, part.sector, part.nrSectors);
     } else if (indirectPages === 0) {
       writeRwHeader(view, at, part.op, dataPages, this.#handle, id, part.sector);
-      for (let i = 0; i < dataPages; i++) writeSegment(view, at + RW.SEGMENTS + i * SEGMENT_SIZE, grefs[i]!, 0, lastSect(part.bytes, i));
+      for (let i = 0; i < dataPages; i++) writeSegment(view, at + RW.SEGMENTS + i * SEGMENT_SIZE, grefOf(i), 0, lastSect(part.bytes, i));
     } else {
       const memory = this.#domain.view;
       for (let i = 0; i < dataPages; i++) {
         const page = frames[slots[dataPages + (i >> 9)]!]!;
-        writeSegment(memory, page * PAGE_SIZE + (i & 511) * SEGMENT_SIZE, grefs[i]!, 0, lastSect(part.bytes, i));
+        writeSegment(memory, page * PAGE_SIZE + (i & 511) * SEGMENT_SIZE, grefOf(i), 0, lastSect(part.bytes, i));
       }
-      writeIndirectHeader(view, at, part.op, dataPages, this.#handle, id, part.sector, grefs.slice(dataPages));
+      const indirectGrefs: number[] = [];
+      for (let i = dataPages; i < slots.length; i++) indirectGrefs.push(grefOf(i));
+      writeIndirectHeader(view, at, part.op, dataPages, this.#handle, id, part.sector, indirectGrefs);
     }
     return true;
   }
@@ -440,7 +459,7 @@ export class RingClient {
         this.#quarantine.push({ ref, slot: part.slots[i]! });
       }
     }
-    part.grefs = [];
+    part.grefs = NONE;
     this.#pool.release(free);
   }
 
