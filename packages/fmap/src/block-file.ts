@@ -576,12 +576,15 @@ export class BlockFile {
     };
   }
 
-  /** Commits (file-backed) and closes. Refused while leases are live; a second close throws E_CLOSED. */
-  close(): void {
+  /**
+   * Commits (file-backed) and closes. Refused while leases are live; a second close throws E_CLOSED.
+   * With `commit: false` nothing is committed: the file keeps its last commit, as after a crash.
+   */
+  close(options?: { readonly commit?: boolean }): void {
     this.#open();
     if (this.#liveLeases > 0) throw new FmapError('E_OUTSTANDING', `${this.#liveLeases} lease(s) are still live`);
     try {
-      if (this.#file) {
+      if (this.#file && options?.commit !== false) {
         this.flush();
         if (this.#engine.capacity() > this.#highWater) this.#engine.truncate(this.#highWater);
       }

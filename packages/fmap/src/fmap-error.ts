@@ -40,6 +40,8 @@ export type FmapErrorCode =
   | 'E_NO_MMAP'
   /** An operation that needs a file on an anonymous BlockFile. */
   | 'E_ANONYMOUS'
+  /** `openFmapDevice` of a BlockFile whose control data is not an fmap device's. */
+  | 'E_NOT_DEVICE'
   /** The operating system refused a read, write, sync or resize; the error is in `cause`. */
   | 'E_IO';
 
