@@ -167,11 +167,11 @@ export class RingClient {
   }
 
   /**
-   * A large part is published at once, so that the backend starts on it while the next one is
-   * copied; small ones are published together at the end of this turn, one kick at most.
+   * A large write is published at once, so that the backend starts on it while the next one is
+   * copied in; everything else is published together at the end of this turn, one kick at most.
    */
   #published(part: Part): void {
-    if (part.bytes >= EAGER_PUSH_BYTES) this.#push();
+    if (part.bytes >= EAGER_PUSH_BYTES && part.op !== BlkifOp.READ) this.#push();
     else if (!this.#pushScheduled) {
       this.#pushScheduled = true;
       queueMicrotask(this.#push);
