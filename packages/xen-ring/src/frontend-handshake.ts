@@ -193,7 +193,7 @@ export async function connectFrontend(options: FrontendHandshakeOptions): Promis
   });
   let client: RingClient;
   try {
-    client = new RingClient({ domain, backendDomid, ring, channel, poolFrames, persistent, maxSegments: segments, handle: options.devid ?? DEFAULT_DEVID, pollMicros: options.pollMicros ?? 0 });
+    client = new RingClient({ domain, backendDomid, ring, channel, poolFrames, persistent, handle: options.devid ?? DEFAULT_DEVID, pollMicros: options.pollMicros ?? 0 });
     await store.immediate((h) => writeState(h, path, XenbusState.Connected));
   } catch (error) {
     undo();

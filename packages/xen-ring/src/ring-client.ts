@@ -63,8 +63,6 @@ export interface RingClientOptions {
   readonly poolFrames: readonly number[];
   /** Grant every pool page once, writable, and keep the grants (`feature-persistent`). */
   readonly persistent: boolean;
-  /** Most segments in one request: up to 11 direct, more only with indirect requests. */
-  readonly maxSegments: number;
   /** The `handle` field (virtual device number, low 16 bits). */
   readonly handle: number;
   /** How long (µs) to keep looking for responses from the event loop before sleeping (default 0). */
