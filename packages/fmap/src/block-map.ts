@@ -80,16 +80,16 @@ export class BlockMap {
     const corrupt = (why: string) => new FmapError('E_CORRUPT', `${path}: ${why}`);
     const claim = (at: number, what: string) => {
       if (!Number.isSafeInteger(at) || at % stats.blockSize !== 0 || at < stats.firstBlock || at >= stats.size) {
-        throw corrupt(`${what} ${at} is not a block of the file`);
+        throw corrupt(`${what} is at ${at}, which is not a block of the file`);
       }
-      if (taken.has(at)) throw corrupt(`${what} ${at} is free or used twice`);
+      if (taken.has(at)) throw corrupt(`${what} is at ${at}, which is free or already taken`);
       taken.add(at);
     };
     const map = new BlockMap(file, newNode(committed.height - 1, 0, fanout), committed.height);
     const spans = map.#spans;
     let nodes = 0;
     const loadNode = (at: number, level: number, first: number): MapNode => {
-      claim(at, `map block for units ${first}…`);
+      claim(at, `the level-${level} map block from unit ${first}`);
       nodes++;
       const decoded = file.do(at, 1, (bytes) => decodeMapBlock(bytes, at, path));
       if (decoded.level !== level || decoded.first !== first) {
@@ -105,7 +105,7 @@ export class BlockMap {
         const unit = first + i * spans[level]!;
         if (unit >= units) throw corrupt(`map block ${at} maps unit ${unit}, past the end of the device (${units} units)`);
         if (level === 0) {
-          claim(entry, `data block of unit ${unit}`);
+          claim(entry, `the data of unit ${unit}`);
           node.blocks![i] = entry;
           node.mapped++;
         } else {
