@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeTempDir, waitFor } from '@blk/test-kit';
+import { makeTempDir } from '@blk/test-kit';
 import { afterAll, expect, it } from 'vitest';
 import { BlockFile } from '../src/index.js';
 import { describeEngines } from './helpers/engines.js';
+import { runAndKill } from './helpers/kill-child.js';
 import { readStamp } from './helpers/model.js';
 
 const temp = makeTempDir('blk-fmap-crash-');
@@ -45,28 +45,6 @@ function recover(path: string, engine: 'pread' | 'mmap'): State {
 const content = (state: State) => ({ control: state.control, allocated: state.allocated });
 const sorted = (state: State) => ({ ...state, allocated: [...state.allocated].sort((a, b) => a[0] - b[0]) });
 
-/** Runs the child, kills it with SIGKILL `delayMs` after it is ready; returns what it printed. */
-async function runAndKill(path: string, engine: string, seed: number, delayMs: number): Promise<string[]> {
-  const proc = spawn(process.execPath, [child, path, engine, String(seed), 'open'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  proc.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    proc.on('exit', (code, signal) => resolve({ code, signal }));
-  });
-  try {
-    await waitFor(() => out.startsWith('R\n') || proc.exitCode !== null, 'the crash child to start', 20_000);
-    await new Promise((r) => setTimeout(r, delayMs));
-  } finally {
-    proc.kill('SIGKILL');
-  }
-  const { code, signal } = await exited;
-  expect(err, `child stderr (exit ${code ?? signal})`).toBe('');
-  expect(signal).toBe('SIGKILL');
-  return out.split('\n').filter((line) => line.length > 0);
-}
-
 describeEngines('BlockFile killed with SIGKILL', ({ name }) => {
   it.runIf(built)(`recovers the last flushed state after ${KILLS} kills at random points`, async () => {
     const path = join(temp.path, `crash-${name}.fmap`);
@@ -74,7 +52,7 @@ describeEngines('BlockFile killed with SIGKILL', ({ name }) => {
     let committed = sorted(recover(path, name));
     let flushesSeen = 0;
     for (let round = 0; round < KILLS; round++) {
-      const lines = await runAndKill(path, name, 1000 * round + 7, 5 + ((round * 37) % 90));
+      const lines = await runAndKill(child, [path, name, String(1000 * round + 7), 'open'], 5 + ((round * 37) % 90));
       let inFlight: State | undefined;
       for (const line of lines) {
         if (line.startsWith('F ')) inFlight = sorted(JSON.parse(line.slice(2)) as State);
