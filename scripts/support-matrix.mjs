@@ -2,13 +2,16 @@
 // Builds the README's support matrix from the devices themselves: each backend is constructed
 // (from its built dist) and its `supports` manifest read. `--check` fails when README.md differs;
 // without it the README section between the markers is rewritten. Run after `pnpm build`.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const root = join(import.meta.dirname, '..');
 const load = (pkg) => import(pathToFileURL(join(root, 'packages', pkg, 'dist', 'index.js')).href);
 const { SUPPORT_FLAGS } = await load('core');
+const scratch = mkdtempSync(join(tmpdir(), 'blk-matrix-'));
+const newRamdisk = async () => new (await load('ramdisk')).Ramdisk({ sizeSectors: 64 });
 
 /** One entry per backend: how to make a small instance, and how to dispose of it. */
 const backends = [
@@ -25,6 +28,38 @@ const backends = [
       return device;
     },
   },
+  {
+    name: '`@blk/fmap` file device (openFileDevice)',
+    make: async () => {
+      const path = join(scratch, 'disk.img');
+      writeFileSync(path, new Uint8Array(64 * 512));
+      return (await load('fmap')).openFileDevice(path);
+    },
+  },
+  {
+    name: '`@blk/mirror` over two Ramdisks',
+    make: async () => (await load('mirror')).connect(await newRamdisk(), await newRamdisk(), { disconnectChildren: true }),
+  },
+  {
+    name: '`@blk/xen-ring` Blkfront (Ramdisk behind blkback)',
+    make: async () =>
+      (await load('xen-ring')).connectWorker(
+        { module: pathToFileURL(join(root, 'packages', 'ramdisk', 'dist', 'index.js')).href, export: 'Ramdisk', options: { sizeSectors: 64 } },
+        { from: import.meta.url },
+      ),
+  },
+  {
+    name: '`@blk/nbd` NbdDevice (Ramdisk behind our server)',
+    make: async () => {
+      const nbd = await load('nbd');
+      const server = nbd.createServer({ exports: { '': await newRamdisk() } });
+      const path = join(scratch, 'nbd.sock');
+      await server.listen({ path });
+      const device = await nbd.connect({ path });
+      const disconnect = device.disconnect.bind(device);
+      return Object.assign(device, { disconnect: async () => (await disconnect(), await server.close()) });
+    },
+  },
 ];
 
 const rows = [];
@@ -33,6 +68,7 @@ for (const backend of backends) {
   rows.push(`| ${backend.name} | ${SUPPORT_FLAGS.map((f) => (device.supports[f] ? '✓' : '·')).join(' | ')} |`);
   await device.disconnect();
 }
+rmSync(scratch, { recursive: true, force: true });
 const table = [
   `| backend | ${SUPPORT_FLAGS.join(' | ')} |`,
   `| --- | ${SUPPORT_FLAGS.map(() => ':-:').join(' | ')} |`,
