@@ -455,6 +455,36 @@ export class BlockFile {
     return result;
   }
 
+  /** Checks a copy into or out of part of one allocated, unleased block. */
+  #checkPart(offset: number, within: number, bytes: Uint8Array): void {
+    this.#open();
+    this.#checkOffset(offset);
+    if (!(bytes instanceof Uint8Array)) throw new FmapError('E_ARGUMENT', 'bytes must be a Uint8Array');
+    if (typeof within !== 'number' || !Number.isSafeInteger(within) || within < 0) {
+      throw new FmapError('E_ARGUMENT', `within must be a non-negative safe integer, got ${String(within)}`);
+    }
+    if (within + bytes.length > this.blockSize) {
+      throw new FmapError('E_RANGE', `bytes [${within}, ${within + bytes.length}) run past the end of the ${this.blockSize}-byte block`);
+    }
+    if (this.#freeSet.has(offset) || this.#metaSet.has(offset)) throw new FmapError('E_NOT_ALLOCATED', `block ${offset} is free`);
+    if (this.#leased.has(offset)) throw new FmapError('E_OVERLAP', `block ${offset} is leased`);
+  }
+
+  /**
+   * Copies `dst.length` bytes of the allocated block at `offset`, from its byte `within`, into
+   * `dst`: a lease of just those bytes, without copying the whole block.
+   */
+  read(offset: number, within: number, dst: Uint8Array): void {
+    this.#checkPart(offset, within, dst);
+    if (dst.length > 0) this.#engine.read(offset + within, dst);
+  }
+
+  /** Copies `src` into the allocated block at `offset` from its byte `within` (durable at the next `flush()`). */
+  write(offset: number, within: number, src: Uint8Array): void {
+    this.#checkPart(offset, within, src);
+    if (src.length > 0) this.#engine.write(offset + within, src);
+  }
+
   /** A copy of the control data (only what was set; empty on a new file). */
   controlData(): Uint8Array {
     this.#open();

@@ -2,8 +2,9 @@
 export type EngineKind = 'memory' | 'pread' | 'mmap';
 
 /**
- * The storage a BlockFile sits on. Positions and lengths are whole blocks; the header slots are
- * never read or written through `read`/`write` (only through `writeDurable`).
+ * The storage a BlockFile sits on. Positions and lengths are whole blocks, except that `read` and
+ * `write` take any byte range of blocks; the header slots are never read or written through
+ * `read`/`write` (only through `writeDurable`).
  */
 export interface Engine {
   readonly kind: EngineKind;

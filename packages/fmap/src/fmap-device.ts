@@ -262,7 +262,7 @@ export class FmapDevice implements BlockDevice {
         this.#units(position, buffer.length, (unit, within, n, done) => {
           const block = this.#map.lookup(unit);
           if (block === 0) buffer.fill(0, done, done + n);
-          else this.#file.do(block, 1, (bytes) => buffer.set(bytes.subarray(within, within + n), done));
+          else this.#file.read(block, within, buffer.subarray(done, done + n));
         });
         position += buffer.length;
       }
@@ -282,7 +282,7 @@ export class FmapDevice implements BlockDevice {
             block = this.#file.allocate();
             this.#map.set(unit, block);
           }
-          this.#file.do(block, 1, (bytes) => bytes.set(buffer.subarray(done, done + n), within));
+          this.#file.write(block, within, buffer.subarray(done, done + n));
         });
         position += buffer.length;
       }
@@ -322,7 +322,7 @@ export class FmapDevice implements BlockDevice {
       if (block === 0) return;
       const from = Math.max(start, unit * size) - unit * size;
       const to = Math.min(end, (unit + 1) * size) - unit * size;
-      this.#file.do(block, 1, (bytes) => bytes.fill(0, from, to));
+      this.#file.write(block, from, new Uint8Array(to - from));
     };
     if (wholeFirst > wholeEnd) {
       zeroPart(wholeEnd);
@@ -351,7 +351,7 @@ export class FmapDevice implements BlockDevice {
         });
         const tail = bytes % this.#unit;
         const last = tail === 0 ? 0 : this.#map.lookup(units - 1);
-        if (last !== 0) this.#file.do(last, 1, (b) => b.fill(0, tail));
+        if (last !== 0) this.#file.write(last, tail, new Uint8Array(this.#unit - tail));
       } else {
         this.#map.grow(units);
       }

@@ -100,21 +100,33 @@ export class PreadEngine implements Engine {
     return slots[this.#hand]!;
   }
 
-  read(position: number, dst: Uint8Array): void {
-    const first = position / this.#blockSize;
-    for (let i = 0; i * this.#blockSize < dst.length; i++) {
-      dst.set(this.#block(first + i, false).bytes, i * this.#blockSize);
+  /** Calls `fn` for each block piece of `[position, position + length)`. */
+  #pieces(position: number, length: number, fn: (index: number, within: number, done: number, n: number) => void): void {
+    const size = this.#blockSize;
+    for (let done = 0; done < length; ) {
+      const index = Math.floor((position + done) / size);
+      const within = position + done - index * size;
+      const n = Math.min(size - within, length - done);
+      fn(index, within, done, n);
+      done += n;
     }
   }
 
+  read(position: number, dst: Uint8Array): void {
+    this.#pieces(position, dst.length, (index, within, done, n) => {
+      const { bytes } = this.#block(index, false);
+      dst.set(n === bytes.length ? bytes : bytes.subarray(within, within + n), done);
+    });
+  }
+
   write(position: number, src: Uint8Array): void {
-    const first = position / this.#blockSize;
-    for (let i = 0; i * this.#blockSize < src.length; i++) {
-      const entry = this.#block(first + i, true);
-      entry.bytes.set(src.subarray(i * this.#blockSize, (i + 1) * this.#blockSize));
+    this.#pieces(position, src.length, (index, within, done, n) => {
+      // a block written only in part must be read first
+      const entry = this.#block(index, n === this.#blockSize);
+      entry.bytes.set(src.subarray(done, done + n), within);
       entry.dirty = true;
-      this.#dirty.add(first + i);
-    }
+      this.#dirty.add(index);
+    });
   }
 
   equals(position: number, src: Uint8Array): boolean {

@@ -287,6 +287,48 @@ describeEngines('BlockFile', ({ options }) => {
     expectCode(() => file.allocate(), 'E_CLOSED');
   });
 
+  it('read and write copy part of one block, without a lease, and reach the file at flush', () => {
+    const { path, file } = create(8192);
+    const [a, b] = [file.allocate(), file.allocate()];
+    file.write(a, 100, new Uint8Array(50).fill(7));
+    file.write(b, 0, new Uint8Array(8192).fill(9));
+    const part = new Uint8Array(60).fill(1);
+    file.read(a, 95, part);
+    expect([...part.subarray(0, 5), ...part.subarray(55)]).toEqual(new Array<number>(10).fill(0));
+    expect(part.subarray(5, 55).every((x) => x === 7)).toBe(true);
+    file.write(a, 0, new Uint8Array(0));
+    file.read(a, 8192, new Uint8Array(0));
+    file.close();
+    const again = BlockFile.open(path, options);
+    again.do(a, 2, (bytes) => {
+      expect(bytes.subarray(100, 150).every((x) => x === 7)).toBe(true);
+      expect(bytes.subarray(8192).every((x) => x === 9)).toBe(true);
+      expect(bytes.subarray(0, 100).every((x) => x === 0) && bytes.subarray(150, 8192).every((x) => x === 0)).toBe(true);
+    });
+    again.close();
+  });
+
+  it('refuses bad reads and writes: past the block, free, leased, unaligned, not bytes, closed', () => {
+    const { file } = create();
+    const a = file.allocate();
+    const spare = file.allocate();
+    file.free(spare);
+    const buffer = new Uint8Array(16);
+    expectCode(() => file.write(a, 4090, buffer), 'E_RANGE');
+    expectCode(() => file.read(a, -1, buffer), 'E_ARGUMENT');
+    expectCode(() => file.read(a, 0.5, buffer), 'E_ARGUMENT');
+    expectCode(() => file.write(spare, 0, buffer), 'E_NOT_ALLOCATED');
+    expectCode(() => file.read(a + 1, 0, buffer), 'E_ALIGN');
+    expectCode(() => file.read(0, 0, buffer), 'E_RANGE');
+    expectCode(() => file.write(a, 0, [1, 2] as unknown as Uint8Array), 'E_ARGUMENT');
+    const lease = file.get(a, 1);
+    expectCode(() => file.write(a, 0, buffer), 'E_OVERLAP');
+    lease.release();
+    file.write(a, 0, buffer);
+    file.close();
+    expectCode(() => file.read(a, 0, buffer), 'E_CLOSED');
+  });
+
   it('locks: a second open of the same file is E_LOCKED until the first closes', () => {
     const { path, file } = create();
     expectCode(() => BlockFile.open(path, options), 'E_LOCKED');
