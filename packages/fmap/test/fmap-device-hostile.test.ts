@@ -4,6 +4,7 @@ import { isBlockError } from '@blk/core';
 import { makeTempDir } from '@blk/test-kit';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { crc32 } from '../src/crc32.js';
 import { decodeSuperblock, encodeSuperblock, type Superblock } from '../src/device-superblock.js';
 import { BlockFile, isFmapError, openFmapDevice, type FmapErrorCode } from '../src/index.js';
 import { decodeMapBlock, encodeMapBlock, type MapBlock } from '../src/map-block.js';
@@ -189,6 +190,18 @@ describe('a damaged map block is a typed error', () => {
       await expectOpenFails(path, 'E_CORRUPT', message);
     });
   }
+
+  it('an entry beyond 2^53 (checksum intact) is E_CORRUPT', async () => {
+    const path = await sample();
+    withFile(path, (file) => {
+      file.do(readMap(file, superblock(file).root).entries[0]!, 1, (bytes) => {
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        view.setUint32(32 + 4, 0xffffffff, true);
+        view.setUint32(24, crc32(bytes.subarray(32), crc32(bytes.subarray(0, 24))), true);
+      });
+    });
+    await expectOpenFails(path, 'E_CORRUPT', /not a safe integer/);
+  });
 
   it('a unit pointing at a free block is E_CORRUPT', async () => {
     const path = await sample();
