@@ -8,6 +8,45 @@ export class ChannelClosedError extends Error {
 }
 
 /**
+ * For sockets created with Node's `onread` option: reads land in a reused scratch buffer, or
+ * straight in the place the parser says the next bytes belong (a READ's destination), instead of
+ * a fresh buffer per read that is then copied again.
+ */
+export class DirectReads {
+  readonly #scratch = Buffer.allocUnsafe(256 << 10);
+  #channel: Channel | undefined;
+  #direct: Uint8Array | undefined;
+  /** Where the next bytes may go directly; undefined means "into the reader". */
+  target: (() => Uint8Array | undefined) | undefined;
+  /** `n` bytes arrived in the last direct target. */
+  onDirect: ((n: number) => void) | undefined;
+
+  /** The `onread` option for `net.connect`. */
+  readonly onread = {
+    buffer: (): Uint8Array => {
+      this.#direct = this.target?.();
+      return this.#direct ?? this.#scratch;
+    },
+    callback: (n: number, buffer: Uint8Array): boolean => {
+      const direct = this.#direct;
+      this.#direct = undefined;
+      if (direct !== undefined && buffer === direct) {
+        this.onDirect?.(n);
+        return true;
+      }
+      const chunk = this.#scratch.subarray(0, n);
+      this.#channel?.received(chunk);
+      this.#channel?.reader.adopt(chunk);
+      return true;
+    },
+  };
+
+  attach(channel: Channel): void {
+    this.#channel = channel;
+  }
+}
+
+/**
  * One NBD connection's byte stream, shared by server and client: incoming chunks go to a
  * FrameReader, outgoing writes issued in the same tick are corked into one writev, and the stream
  * can be swapped for a TLS socket after STARTTLS.
@@ -26,8 +65,7 @@ export class Channel {
   #paused = false;
 
   readonly #handleData = (chunk: Buffer | string) => {
-    this.reader.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    this.onData?.();
+    this.received(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   };
   readonly #handleEnd = () => {
     this.#finish(undefined);
@@ -44,11 +82,18 @@ export class Channel {
     this.#stream.uncork();
   };
 
-  constructor(stream: Duplex) {
+  constructor(stream: Duplex, direct?: DirectReads) {
     this.#stream = stream;
+    direct?.attach(this);
     this.#attach(stream);
     this.#whenClosed = new Promise((resolve) => (this.#resolveClosed = resolve));
     if (stream.destroyed) this.#handleClose();
+  }
+
+  /** Bytes arrived: buffer them and let the parser run. */
+  received(chunk: Buffer): void {
+    this.reader.push(chunk);
+    this.onData?.();
   }
 
   /** Resolves when the underlying connection is closed (the TLS socket closes with it). */
@@ -91,16 +136,23 @@ export class Channel {
     this.onClose?.(error);
   }
 
-  /** Queues bytes, dropped once the stream is ended or destroyed; one tick's writes leave in one writev. */
-  write(bytes: Uint8Array): void {
+  /**
+   * Queues bytes, dropped once the stream is ended or destroyed; one tick's writes leave in one
+   * writev. `done` runs once the stream no longer needs `bytes` (written, or failed).
+   */
+  write(bytes: Uint8Array, done?: () => void): void {
     const stream = this.#stream;
-    if (stream.writableEnded || stream.destroyed) return;
+    if (stream.writableEnded || stream.destroyed) {
+      done?.();
+      return;
+    }
     if (!this.#corked) {
       this.#corked = true;
       stream.cork();
       process.nextTick(this.#uncork);
     }
-    stream.write(bytes);
+    if (done) stream.write(bytes, done);
+    else stream.write(bytes);
   }
 
   /** Stops reading from the stream (what is buffered stays in the reader). */

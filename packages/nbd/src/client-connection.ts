@@ -23,6 +23,19 @@ export interface ConnectionOptions {
   readonly closeGraceMs: number;
 }
 
+/** Direct reads into the caller's buffer are used for regions at least this large. */
+const DIRECT_MIN_BYTES = 16 << 10;
+
+/** A READ payload being received: where its next byte goes and how many are left. */
+interface DataInFlight {
+  readonly cookie: number;
+  readonly request: Pending;
+  pos: number;
+  remaining: number;
+  /** The chunk (or simple reply) ends the request. */
+  readonly done: boolean;
+}
+
 interface Pending {
   readonly type: number;
   readonly offset: number;
@@ -56,6 +69,7 @@ export class ClientConnection {
   #closing = false;
   #timer: NodeJS.Timeout | undefined;
   #idle: (() => void) | undefined;
+  #data: DataInFlight | undefined;
 
   constructor(channel: Channel, details: ExportDetails, options: ConnectionOptions) {
     this.#channel = channel;
@@ -169,6 +183,7 @@ export class ClientConnection {
   #fail(error: BlockError): void {
     if (this.#failure) return;
     this.#failure = error;
+    this.#data = undefined;
     clearInterval(this.#timer);
     this.#timer = undefined;
     const pending = [...this.#pending.values()];
@@ -184,7 +199,19 @@ export class ClientConnection {
 
   readonly #pump = (): void => {
     const reader = this.#channel.reader;
-    while (!this.#failure && reader.length >= 4) {
+    while (!this.#failure) {
+      const data = this.#data;
+      if (data) {
+        // READ data streams into the caller's buffers as it arrives.
+        const n = Math.min(data.remaining, reader.length);
+        if (n > 0) {
+          reader.consume(n, data.request.into!.writer(data.pos));
+          this.#advance(data, n);
+        }
+        if (this.#data) return;
+        continue;
+      }
+      if (reader.length < 4) return;
       const headerBytes = replyHeaderBytes(reader.peek(4).readUInt32BE(0));
       if (headerBytes === undefined) {
         this.#protocolError('bad reply magic');
@@ -198,16 +225,15 @@ export class ClientConnection {
         return;
       }
       if (header.kind === 'simple') {
-        const withData = header.error === 0 && request.type === Command.READ;
+        const withData = header.error === 0 && request.type === Command.READ && request.length > 0;
         if (withData && this.#details.structured) {
           this.#protocolError('a simple reply to READ after structured replies were negotiated');
           return;
         }
-        if (withData && reader.length < headerBytes + request.length) return;
         reader.skip(headerBytes);
-        if (withData) reader.consume(request.length, request.into!.writer(0));
         if (header.error !== 0) request.error = { errno: header.error, message: '' };
-        this.#complete(header.cookie, request);
+        if (withData) this.#data = { cookie: header.cookie, request, pos: 0, remaining: request.length, done: true };
+        else this.#complete(header.cookie, request);
         continue;
       }
       if (!this.#details.structured) {
@@ -218,19 +244,49 @@ export class ClientConnection {
         this.#protocolError(`a reply chunk of ${header.length} bytes`);
         return;
       }
-      if (reader.length < headerBytes + header.length) return;
+      // Data chunks stream in once their offset is known; other chunks are read whole (they are small).
+      const streamed = header.type === ChunkType.OFFSET_DATA && header.length >= 9;
+      if (reader.length < headerBytes + (streamed ? 8 : header.length)) return;
       reader.skip(headerBytes);
-      const problem = this.#chunk(request, header);
+      const problem = this.#chunk(header.cookie, request, header);
       if (problem !== undefined) {
         this.#protocolError(problem);
         return;
       }
-      if (header.flags & ReplyFlag.DONE) this.#complete(header.cookie, request);
+      if (header.flags & ReplyFlag.DONE && !this.#data) this.#complete(header.cookie, request);
     }
   };
 
+  #advance(data: DataInFlight, n: number): void {
+    data.pos += n;
+    data.remaining -= n;
+    if (data.remaining > 0) return;
+    this.#data = undefined;
+    if (data.done) this.#complete(data.cookie, data.request);
+  }
+
+  /**
+   * Where the next bytes from the socket may land directly: the caller's buffer for the READ data
+   * being received, when nothing else is buffered and the region is large enough to be worth a
+   * read of its own. Undefined otherwise.
+   */
+  directTarget(): Uint8Array | undefined {
+    const data = this.#data;
+    if (!data || this.#channel.reader.length > 0 || data.remaining < DIRECT_MIN_BYTES) return undefined;
+    const region = data.request.into!.region(data.pos, data.remaining);
+    return region.byteLength >= DIRECT_MIN_BYTES ? region : undefined;
+  }
+
+  /** `n` bytes were received straight into the region `directTarget` gave. */
+  receivedDirect(n: number): void {
+    const data = this.#data;
+    if (!data) return;
+    this.#advance(data, n);
+    this.#pump();
+  }
+
   /** Consumes one chunk's payload; returns a description of what is wrong with it, if anything. */
-  #chunk(request: Pending, header: ChunkHeader): string | undefined {
+  #chunk(cookie: number, request: Pending, header: ChunkHeader): string | undefined {
     const reader = this.#channel.reader;
     const { type, length } = header;
     const isRead = request.type === Command.READ;
@@ -242,12 +298,13 @@ export class ClientConnection {
         return undefined;
       case ChunkType.OFFSET_DATA: {
         if (!isRead || length < 9) return `an OFFSET_DATA chunk of ${length} bytes for ${request.what}`;
-        const offset = readU64(reader.take(8), 0);
+        const offset = readU64(...reader.locate(8));
+        reader.skip(8);
         const bytes = length - 8;
         if (!inRequest(offset, bytes)) return `data at [${offset}, +${bytes}) outside ${request.what}`;
         const rel = offset - request.offset;
         (request.covered ??= []).push([rel, rel + bytes]);
-        reader.consume(bytes, request.into!.writer(rel));
+        this.#data = { cookie, request, pos: rel, remaining: bytes, done: (header.flags & ReplyFlag.DONE) !== 0 };
         return undefined;
       }
       case ChunkType.OFFSET_HOLE: {

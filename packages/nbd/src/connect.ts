@@ -1,6 +1,6 @@
 import { BlockError, checkSectorSize, isBlockError } from '@blk/core';
 import * as net from 'node:net';
-import { Channel } from './channel.js';
+import { Channel, DirectReads } from './channel.js';
 import { ClientConnection } from './client-connection.js';
 import { clientHandshake, type ClientHandshakeOptions, type ExportDetails } from './client-handshake.js';
 import { DEFAULT_MAX_PAYLOAD, DEFAULT_PORT, TransmissionFlag } from './constants.js';
@@ -98,9 +98,14 @@ function asBlockError(error: unknown, what: string): BlockError {
 }
 
 async function openConnection(config: Resolved, maxChunkBytes: number | undefined): Promise<ClientConnection> {
+  // Without TLS, READ data is received straight into the caller's buffers (see DirectReads).
+  const direct = config.handshake.tls ? undefined : new DirectReads();
+  const onread = direct ? { onread: direct.onread } : {};
   const socket =
-    config.path !== undefined ? net.connect({ path: config.path }) : net.connect({ host: config.host!, port: config.port, noDelay: true });
-  const channel = new Channel(socket);
+    config.path !== undefined
+      ? net.connect({ path: config.path, ...onread })
+      : net.connect({ host: config.host!, port: config.port, noDelay: true, ...onread });
+  const channel = new Channel(socket, direct);
   const state = { timedOut: false };
   const timer = setTimeout(() => {
     state.timedOut = true;
@@ -109,11 +114,18 @@ async function openConnection(config: Resolved, maxChunkBytes: number | undefine
   try {
     const details = await clientHandshake(channel, config.handshake);
     clearTimeout(timer);
-    return new ClientConnection(channel, details, {
+    const connection = new ClientConnection(channel, details, {
       requestTimeoutMs: config.requestTimeoutMs,
       maxChunkBytes: maxChunkBytes ?? chunkLimit(requestLimit(details, config.sectorSize ?? 512)),
       closeGraceMs: config.closeGraceMs,
     });
+    if (direct) {
+      direct.target = () => connection.directTarget();
+      direct.onDirect = (n) => {
+        connection.receivedDirect(n);
+      };
+    }
+    return connection;
   } catch (e) {
     clearTimeout(timer);
     channel.destroy();

@@ -51,6 +51,16 @@ export class FrameReader {
     return this.take(bytes);
   }
 
+  /**
+   * Where the next `bytes` (buffered) can be read in place: the first chunk and an offset in it
+   * when they lie there (no view is made), else a copy at offset 0. Not consumed.
+   */
+  locate(bytes: number): [Buffer, number] {
+    const first = this.#chunks[0];
+    if (first && first.length - this.#offset >= bytes) return [first, this.#offset];
+    return [this.peek(bytes), 0];
+  }
+
   /** The next `bytes` (which must be buffered) as one buffer, not consumed. */
   peek(bytes: number): Buffer {
     const first = this.#chunks[0];
@@ -142,6 +152,18 @@ export class FrameReader {
       }
     });
     return out;
+  }
+
+  /**
+   * After `chunk` (a buffer the caller will overwrite) was pushed and parsed: whatever of it is
+   * still unconsumed is replaced by a copy, so it survives the buffer's reuse.
+   */
+  adopt(chunk: Buffer): void {
+    const last = this.#chunks.length - 1;
+    if (last < 0 || this.#chunks[last] !== chunk) return;
+    const start = last === 0 ? this.#offset : 0;
+    this.#chunks[last] = Buffer.from(chunk.subarray(start));
+    if (last === 0) this.#offset = 0;
   }
 
   /** Consumes everything buffered. */

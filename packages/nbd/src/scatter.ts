@@ -43,6 +43,14 @@ export class Scatter {
     };
   }
 
+  /** The longest run of buffer memory from `pos`, at most `bytes` long (within one buffer). */
+  region(pos: number, bytes: number): Uint8Array {
+    const index = this.#index(pos);
+    const part = this.#parts[index]!;
+    const within = pos - this.#starts[index]!;
+    return part.subarray(within, within + Math.min(bytes, part.byteLength - within));
+  }
+
   zero(pos: number, bytes: number): void {
     let index = this.#index(pos);
     let within = pos - this.#starts[index]!;

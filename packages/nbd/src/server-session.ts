@@ -1,5 +1,6 @@
-import { isSeekable, zeroRange, type BlockDevice } from '@blk/core';
+import { isBlockError, isSeekable, zeroRange, type BlockDevice } from '@blk/core';
 import { allocationRuns, type AllocationRun } from './allocation.js';
+import type { BufferPool } from './buffer-pool.js';
 import type { Channel } from './channel.js';
 import {
   Command,
@@ -34,6 +35,8 @@ const MAX_READ_RUNS = 64;
 /** Extents per BLOCK_STATUS reply (the protocol allows 2^20; a client asks again for the rest). */
 const MAX_EXTENTS = 16384;
 
+const RESOLVED = Promise.resolve();
+
 class RequestError extends Error {
   constructor(
     readonly errno: number,
@@ -56,8 +59,11 @@ export class ServerSession {
   readonly #limits: ServerLimits;
   readonly #sectorSize: number;
   readonly #onError: (error: Error) => void;
+  readonly #pool: BufferPool;
   #inFlight = 0;
   #inFlightBytes = 0;
+  /** A WRITE whose header was read and whose payload is still arriving. */
+  #awaitingPayload: RequestHeader | undefined;
   /** No more requests are read: DISC, end of input, a violation, or the server closing. */
   #stopped = false;
   #shuttingDown = false;
@@ -66,8 +72,9 @@ export class ServerSession {
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
 
-  constructor(channel: Channel, negotiated: Negotiated, limits: ServerLimits, onError: (error: Error) => void) {
+  constructor(channel: Channel, negotiated: Negotiated, limits: ServerLimits, pool: BufferPool, onError: (error: Error) => void) {
     this.#channel = channel;
+    this.#pool = pool;
     this.#n = negotiated;
     this.#device = negotiated.export.device;
     this.#limits = limits;
@@ -143,30 +150,34 @@ export class ServerSession {
         channel.pause();
         return;
       }
-      if (reader.length < REQUEST_HEADER_BYTES) {
+      if (!this.#awaitingPayload && reader.length < REQUEST_HEADER_BYTES) {
         channel.resume();
         return;
       }
-      const header = decodeRequest(reader.peek(REQUEST_HEADER_BYTES));
+      let header = this.#awaitingPayload;
       if (!header) {
-        this.#violation('bad request magic');
-        return;
-      }
-      let payload: Buffer[] | undefined;
-      if (header.type === Command.WRITE) {
-        if (header.length > this.#n.maxPayload) {
+        header = decodeRequest(...reader.locate(REQUEST_HEADER_BYTES));
+        if (!header) {
+          this.#violation('bad request magic');
+          return;
+        }
+        reader.skip(REQUEST_HEADER_BYTES);
+        if (header.type === Command.WRITE && header.length > this.#n.maxPayload) {
           this.#violation(`a WRITE of ${header.length} bytes is over the ${this.#n.maxPayload}-byte maximum`);
           return;
         }
-        if (reader.length < REQUEST_HEADER_BYTES + header.length) {
+      }
+      let payload: Buffer[] | undefined;
+      if (header.type === Command.WRITE) {
+        // The whole payload is read before the device sees any of it: a WRITE cut short changes nothing.
+        if (reader.length < header.length) {
+          this.#awaitingPayload = header;
           channel.resume();
           return;
         }
-        reader.skip(REQUEST_HEADER_BYTES);
+        this.#awaitingPayload = undefined;
         if (header.length % this.#sectorSize === 0) payload = reader.takeAligned(header.length, this.#sectorSize);
         else reader.skip(header.length);
-      } else {
-        reader.skip(REQUEST_HEADER_BYTES);
       }
       if (header.type === Command.DISC) {
         this.#stop();
@@ -186,55 +197,57 @@ export class ServerSession {
       if (this.#stopped) this.#closeWhenIdle();
       else if (this.#channel.paused) this.#pump();
     };
-    this.#handle(header, payload).then(settle, (error: unknown) => {
-      // Handlers answer every expected failure themselves; this is a bug in the device or here.
-      this.#onError(error instanceof Error ? error : new Error(String(error)));
-      this.#replyError(header, Errno.EIO, 'internal error');
+    let work: Promise<void>;
+    try {
+      work = this.#dispatch(header, payload);
+    } catch (e) {
+      this.#answerError(header, e);
+      settle();
+      return;
+    }
+    work.then(settle, (e: unknown) => {
+      this.#answerError(header, e);
       settle();
     });
   }
 
-  async #handle(header: RequestHeader, payload: Buffer[] | undefined): Promise<void> {
-    if (this.#shuttingDown) {
-      this.#replyError(header, Errno.ESHUTDOWN, 'the server is shutting down');
+  /** Starts one request. Refusals throw a RequestError; device failures reject. */
+  #dispatch(header: RequestHeader, payload: Buffer[] | undefined): Promise<void> {
+    if (this.#shuttingDown) throw new RequestError(Errno.ESHUTDOWN, 'the server is shutting down');
+    switch (header.type) {
+      case Command.READ:
+        return this.#read(header);
+      case Command.WRITE:
+        return this.#write(header, payload);
+      case Command.FLUSH:
+        this.#check(header, CommandFlag.FUA, false, false);
+        return this.#flush().then(() => {
+          this.#replyOk(header);
+        });
+      case Command.TRIM:
+        return this.#trim(header);
+      case Command.CACHE:
+        this.#check(header, CommandFlag.FUA, false, false);
+        this.#replyOk(header);
+        return RESOLVED;
+      case Command.WRITE_ZEROES:
+        return this.#writeZeroes(header);
+      case Command.BLOCK_STATUS:
+        return this.#blockStatus(header);
+      default:
+        throw new RequestError(Errno.EINVAL, `unknown command ${header.type}`);
+    }
+  }
+
+  #answerError(header: RequestHeader, e: unknown): void {
+    if (e instanceof RequestError) {
+      this.#replyError(header, e.errno, e.message);
       return;
     }
-    try {
-      switch (header.type) {
-        case Command.READ:
-          await this.#read(header);
-          return;
-        case Command.WRITE:
-          await this.#write(header, payload);
-          return;
-        case Command.FLUSH:
-          this.#check(header, CommandFlag.FUA, false, false);
-          await this.#flush();
-          this.#replyOk(header);
-          return;
-        case Command.TRIM:
-          await this.#trim(header);
-          return;
-        case Command.CACHE:
-          this.#check(header, CommandFlag.FUA, false, false);
-          this.#replyOk(header);
-          return;
-        case Command.WRITE_ZEROES:
-          await this.#writeZeroes(header);
-          return;
-        case Command.BLOCK_STATUS:
-          await this.#blockStatus(header);
-          return;
-        default:
-          throw new RequestError(Errno.EINVAL, `unknown command ${header.type}`);
-      }
-    } catch (e) {
-      if (e instanceof RequestError) this.#replyError(header, e.errno, e.message);
-      else {
-        const writeLike = header.type === Command.WRITE || header.type === Command.WRITE_ZEROES;
-        this.#replyError(header, errnoFor(e, writeLike), e instanceof Error ? e.message : String(e));
-      }
-    }
+    // A rejection that is not a BlockError is a bug in the device: answered EIO, and reported.
+    if (!isBlockError(e)) this.#onError(e instanceof Error ? e : new Error(String(e)));
+    const writeLike = header.type === Command.WRITE || header.type === Command.WRITE_ZEROES;
+    this.#replyError(header, errnoFor(e, writeLike), e instanceof Error ? e.message : String(e));
   }
 
   /**
@@ -254,33 +267,46 @@ export class ServerSession {
     }
   }
 
-  async #flush(): Promise<void> {
-    if (this.#device.flush) await this.#device.flush();
+  #flush(): Promise<void> {
+    return this.#device.flush ? this.#device.flush() : RESOLVED;
   }
 
-  async #read(header: RequestHeader): Promise<void> {
+  #read(header: RequestHeader): Promise<void> {
     const structured = this.#n.structured;
     this.#check(header, CommandFlag.FUA | (structured ? CommandFlag.DF : 0), false, true);
-    const { offset, length, cookieHi, cookieLo } = header;
+    const { offset, length } = header;
     if (length > this.#n.maxPayload) throw new RequestError(Errno.EINVAL, `a READ of ${length} bytes is over the maximum`);
     if (length === 0) {
       this.#replyOk(header);
-      return;
+      return RESOLVED;
     }
-    const sector = offset / this.#sectorSize;
     if (structured && length >= SPARSE_READ_BYTES && (header.flags & CommandFlag.DF) === 0 && isSeekable(this.#device)) {
-      const runs = await allocationRuns(this.#device, this.#n.info, offset, length, MAX_READ_RUNS);
-      if (runs.length > 1 || runs[0]?.zero) {
-        await this.#sparseRead(header, runs);
-        return;
-      }
+      return allocationRuns(this.#device, this.#n.info, offset, length, MAX_READ_RUNS).then((runs) =>
+        runs.length > 1 || runs[0]?.zero ? this.#sparseRead(header, runs) : this.#readData(header),
+      );
     }
+    return this.#readData(header);
+  }
+
+  /** The whole range as one reply: header and data in one pooled buffer, one write. */
+  #readData(header: RequestHeader): Promise<void> {
+    const { offset, length, cookieHi, cookieLo } = header;
+    const structured = this.#n.structured;
     const prefix = structured ? DATA_CHUNK_PREFIX_BYTES : SIMPLE_REPLY_BYTES;
-    const out = Buffer.allocUnsafe(prefix + length);
-    await this.#device.read(sector, [out.subarray(prefix)]);
-    if (structured) writeDataChunkPrefix(out, 0, true, cookieHi, cookieLo, offset, length);
-    else writeSimpleReply(out, 0, 0, cookieHi, cookieLo);
-    this.#channel.write(out);
+    const out = this.#pool.take(prefix + length);
+    return this.#device.read(offset / this.#sectorSize, [out.subarray(prefix)]).then(
+      () => {
+        if (structured) writeDataChunkPrefix(out, 0, true, cookieHi, cookieLo, offset, length);
+        else writeSimpleReply(out, 0, 0, cookieHi, cookieLo);
+        this.#channel.write(out, () => {
+          this.#pool.give(out);
+        });
+      },
+      (e: unknown) => {
+        this.#pool.give(out);
+        throw e;
+      },
+    );
   }
 
   /** Data runs as OFFSET_DATA, zero runs as OFFSET_HOLE; read fully before anything is sent. */
@@ -305,11 +331,13 @@ export class ServerSession {
     for (const chunk of chunks) this.#channel.write(chunk);
   }
 
-  async #write(header: RequestHeader, payload: Buffer[] | undefined): Promise<void> {
+  #write(header: RequestHeader, payload: Buffer[] | undefined): Promise<void> {
     this.#check(header, CommandFlag.FUA, true, true);
-    if (header.length > 0) await this.#device.write(header.offset / this.#sectorSize, payload!);
-    if (header.flags & CommandFlag.FUA) await this.#flush();
-    this.#replyOk(header);
+    const written = header.length > 0 ? this.#device.write(header.offset / this.#sectorSize, payload!) : RESOLVED;
+    const durable = header.flags & CommandFlag.FUA ? written.then(() => this.#flush()) : written;
+    return durable.then(() => {
+      this.#replyOk(header);
+    });
   }
 
   async #trim(header: RequestHeader): Promise<void> {

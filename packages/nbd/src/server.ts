@@ -1,6 +1,7 @@
 import type { BlockDevice } from '@blk/core';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { BufferPool } from './buffer-pool.js';
 import { Channel, ChannelClosedError } from './channel.js';
 import { DEFAULT_PORT } from './constants.js';
 import { serverHandshake, type HandshakeContext } from './server-handshake.js';
@@ -47,6 +48,8 @@ export class NbdServer {
   readonly #listeners = new Set<net.Server>();
   readonly #connections = new Set<Connection>();
   readonly #served = new Set<Promise<void>>();
+  /** READ reply buffers shared by all connections (one thread: no locking). */
+  readonly #pool = new BufferPool(64 << 20);
   #closing = false;
 
   constructor(options: NbdServerOptions) {
@@ -130,7 +133,7 @@ export class NbdServer {
         await channel.whenClosed();
         return;
       }
-      const session = new ServerSession(channel, negotiated, this.#limits, this.#onError);
+      const session = new ServerSession(channel, negotiated, this.#limits, this.#pool, this.#onError);
       connection.session = session;
       await session.run();
     } catch (e) {

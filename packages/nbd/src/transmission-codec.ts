@@ -32,16 +32,16 @@ export interface RequestHeader {
   readonly length: number;
 }
 
-/** Undefined when the magic is wrong. */
-export function decodeRequest(bytes: Buffer): RequestHeader | undefined {
-  if (bytes.readUInt32BE(0) !== REQUEST_MAGIC) return undefined;
+/** The request header at `pos`; undefined when the magic is wrong. */
+export function decodeRequest(bytes: Buffer, pos = 0): RequestHeader | undefined {
+  if (bytes.readUInt32BE(pos) !== REQUEST_MAGIC) return undefined;
   return {
-    flags: bytes.readUInt16BE(4),
-    type: bytes.readUInt16BE(6),
-    cookieHi: bytes.readUInt32BE(8),
-    cookieLo: bytes.readUInt32BE(12),
-    offset: readU64(bytes, 16),
-    length: bytes.readUInt32BE(24),
+    flags: bytes.readUInt16BE(pos + 4),
+    type: bytes.readUInt16BE(pos + 6),
+    cookieHi: bytes.readUInt32BE(pos + 8),
+    cookieLo: bytes.readUInt32BE(pos + 12),
+    offset: readU64(bytes, pos + 16),
+    length: bytes.readUInt32BE(pos + 24),
   };
 }
 

@@ -91,3 +91,19 @@ describe('FrameReader', () => {
     expect(reader.length).toBe(0);
   });
 });
+
+describe('FrameReader.adopt', () => {
+  it('copies what is left of a borrowed chunk, so the caller may overwrite it', () => {
+    const reader = new FrameReader();
+    const scratch = Buffer.from('abcdefgh');
+    const view = scratch.subarray(0, 6);
+    reader.push(view);
+    reader.skip(2);
+    reader.adopt(view);
+    scratch.fill(0x7a);
+    expect(reader.take(4).toString()).toBe('cdef');
+    // Adopting a chunk that is no longer there does nothing.
+    reader.adopt(view);
+    expect(reader.length).toBe(0);
+  });
+});
