@@ -1,7 +1,7 @@
 // The NBD client is a BlockDevice: the shared suite runs against it over our own server (each
 // device a fresh ramdisk export), with several sector sizes, read-only, and without the
 // optional protocol features (simple replies, no block status).
-import { describeBlockDevice } from '@blk/conformance';
+import { describeBlockDevice, withLatency } from '@blk/conformance';
 import { describe, expect, it } from 'vitest';
 import { Ramdisk } from '@blk/ramdisk';
 import { connect } from '../src/index.js';
@@ -30,6 +30,12 @@ describeBlockDevice(
 describeBlockDevice(
   'NbdDevice over our server, 3 connections (multi-conn)',
   () => connect({ path: fixture.path, exportName: exportFresh(fixture, new Ramdisk({ sizeSectors: 256 })), connections: 3 }),
+  { modelRuns: 10 },
+);
+
+describeBlockDevice(
+  'NbdDevice over our server, export with shuffled completion times (replies out of order)',
+  () => connect({ path: fixture.path, exportName: exportFresh(fixture, withLatency(new Ramdisk({ sizeSectors: 256 }), { maxMs: 2 })) }),
   { modelRuns: 10 },
 );
 
