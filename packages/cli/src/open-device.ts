@@ -1,6 +1,6 @@
 import { access, rm } from 'node:fs/promises';
 import { readOnlyView, type BlockDevice } from '@blk/core';
-import { openFileDevice } from '@blk/fmap';
+import { openFileDevice, openFmapDevice } from '@blk/fmap';
 import { connect as connectNbd, type ConnectOptions, type ClientTlsOptions } from '@blk/nbd';
 import { Ramdisk } from '@blk/ramdisk';
 import { connect as connectSimpleMem, destroy as destroySimpleMem } from '@blk/simple-mem';
@@ -11,8 +11,10 @@ import { describeError } from './describe-error.js';
 export interface OpenOptions {
   /** Open read-only: writes are refused with READ_ONLY. */
   readonly readOnly?: boolean;
-  /** A `file:` that does not exist is created with this many bytes (never truncates an existing one). */
+  /** A `file:` or `fmap:` that does not exist is created with this many bytes (never truncates an existing one). */
   readonly createBytes?: number;
+  /** The sector size of an `fmap:` created for `createBytes` (default 512; a `file:` always has 512). */
+  readonly createSectorSize?: number;
   /**
    * Only look: a `file:` is opened read-write without taking its lock (so `info` reports it
    * writable), falling back to read-only when it cannot be written.
@@ -81,6 +83,31 @@ async function openFile(spec: PathSpec, options: OpenOptions): Promise<OpenedDev
   }
 }
 
+/** An fmap device: opened with its lock (read-only too), created with the given size and sector size when missing. */
+async function openFmap(spec: PathSpec, options: OpenOptions): Promise<OpenedDevice> {
+  const readOnly = options.readOnly === true;
+  const bytes = readOnly ? undefined : options.createBytes;
+  const sectorSize = options.createSectorSize ?? 512;
+  if (bytes !== undefined && bytes % sectorSize !== 0) {
+    throw new CliError(`cannot create ${spec.path}: ${bytes} bytes is not a whole number of ${sectorSize}-byte sectors`);
+  }
+  const existed =
+    bytes === undefined ||
+    (await access(spec.path).then(
+      () => true,
+      () => false,
+    ));
+  try {
+    const device = await openFmapDevice(spec.path, {
+      readOnly,
+      ...(bytes === undefined ? {} : { create: { sizeSectors: bytes / sectorSize, sectorSize } }),
+    });
+    return opened(spec, device, { created: !existed, path: spec.path });
+  } catch (error) {
+    throw new CliError(`cannot open ${formatDeviceSpec(spec)}: ${describeError(error)}`, undefined, { cause: error });
+  }
+}
+
 /** What @blk/nbd's connect needs, from the URI as `parseDeviceSpec` read it. */
 export function nbdConnectOptions(spec: NbdSpec): ConnectOptions {
   const where = spec.socket !== undefined ? { path: spec.socket } : { host: spec.host ?? '127.0.0.1', port: spec.port ?? 10809 };
@@ -122,8 +149,7 @@ export async function openDevice(spec: DeviceSpec, options: OpenOptions = {}): P
     case 'file':
       return openFile(spec, options);
     case 'fmap':
-      // @blk/fmap has BlockFile (an allocator) and a raw-file device, but no disk stored in a BlockFile yet.
-      throw new CliError(`cannot open ${formatDeviceSpec(spec)}: fmap: disks are not available yet (@blk/fmap has no BlockFile-backed device to open)`);
+      return openFmap(spec, options);
     case 'nbd':
       return openNbd(spec, options);
   }

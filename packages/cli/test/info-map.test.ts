@@ -121,12 +121,6 @@ describe('blk info and blk map', () => {
     expect(r.stderr).toMatch(/^blk: cannot open file:.*odd\.img: .*not a whole number of 512-byte sectors.*\n$/);
   });
 
-  it('says plainly that fmap: disks are not available yet', async () => {
-    const r = await blk(['info', `fmap:${join(dir.path, 'store.fmap')}`]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^blk: cannot open fmap:.*store\.fmap: fmap: disks are not available yet .*\n$/);
-  });
-
   it('info refuses a directory', async () => {
     const r = await blk(['info', `file:${dir.path}`]);
     expect(r.code).toBe(1);

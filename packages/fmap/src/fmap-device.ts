@@ -67,11 +67,15 @@ function optionsOf(options: unknown): FmapDeviceOptions {
   return options;
 }
 
-/** BlockFile refuses bad options with E_ARGUMENT/E_BLOCKSIZE: for a device they are INVALID_ARGUMENT. */
+/**
+ * BlockFile refuses bad options with E_ARGUMENT/E_BLOCKSIZE: for a device they are
+ * INVALID_ARGUMENT. Other FmapErrors at open already name the file: they become IO as they are.
+ */
 function deviceError(error: unknown, what: string): BlockError {
   if (isFmapError(error, 'E_ARGUMENT') || isFmapError(error, 'E_BLOCKSIZE')) {
     return new BlockError('INVALID_ARGUMENT', error.message, { cause: error });
   }
+  if (isFmapError(error)) return BlockError.io(error.message, error);
   return toBlockError(error, what);
 }
 

@@ -16,8 +16,8 @@ export const copyCommand: Command = {
 
 Copies all of SRC onto the start of DST. Ranges SRC reports as zero are not read: they are
 zeroed on DST by the cheapest means it has, or skipped where DST already reads zero. DST must be
-writable and at least as large as SRC. A file: DST that does not exist is created with SRC's
-size. DST is flushed before blk says the copy is done.
+writable and at least as large as SRC. A file: or fmap: DST that does not exist is created with
+SRC's size (an fmap: also with SRC's sector size). DST is flushed before blk says the copy is done.
 
 SIGINT or SIGTERM stops the copy: blk waits for the requests in flight, says how far it got,
 deletes a file it created for this copy, and exits 130 (SIGINT) or 143 (SIGTERM).
@@ -59,7 +59,7 @@ Examples:
     try {
       const srcInfo = await src.device.getInfo();
       const bytes = srcInfo.sizeSectors * srcInfo.sectorSize;
-      dst = await openDevice(dstSpec, { createBytes: bytes });
+      dst = await openDevice(dstSpec, { createBytes: bytes, createSectorSize: srcInfo.sectorSize });
       const dstInfo = await dst.device.getInfo();
       const dstBytes = dstInfo.sizeSectors * dstInfo.sectorSize;
       const refuse = (why: string) => new CliError(`copy: ${why}; nothing was copied`);

@@ -19,8 +19,8 @@ export const mirrorCommand: Command = {
                   [--serve] [--name NAME] [--read-only] [--port N | --socket PATH | --stdio] …
 
 Makes DST (the secondary) an exact mirror of SRC (the primary) with @blk/mirror: a background
-copy, sparse-aware, with a progress bar. DST must have SRC's byte length (a file: DST that does
-not exist is created with it); what DST held is overwritten.
+copy, sparse-aware, with a progress bar. DST must have SRC's byte length (a file: or fmap: DST
+that does not exist is created with it); what DST held is overwritten.
 
 Without --serve, blk exits 0 once DST equals SRC and is flushed.
 
@@ -92,7 +92,7 @@ Examples:
     try {
       const srcInfo = await src.device.getInfo();
       const bytes = srcInfo.sizeSectors * srcInfo.sectorSize;
-      dst = await openDevice(dstSpec, { createBytes: bytes });
+      dst = await openDevice(dstSpec, { createBytes: bytes, createSectorSize: srcInfo.sectorSize });
       const dstInfo = await dst.device.getInfo();
       const dstBytes = dstInfo.sizeSectors * dstInfo.sectorSize;
       const refuse = (why: string) => new CliError(`mirror: ${why}; nothing was written`);
