@@ -1,11 +1,12 @@
 // Random bytes at every stage: a server fed garbage (before and after the handshake) never
 // crashes and keeps serving others; a client fed garbage by a server fails cleanly.
+import { isBlockError } from '@blk/core';
 import { Ramdisk } from '@blk/ramdisk';
 import { makeTempDir } from '@blk/test-kit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Option } from '../src/constants.js';
-import { connect } from '../src/index.js';
+import { connect, type NbdDevice } from '../src/index.js';
 import { encodeOption } from '../src/option-codec.js';
 import { fakeServer } from './helpers/fake-server.js';
 import { RawClient } from './helpers/raw-client.js';
@@ -84,14 +85,13 @@ describe('the client fed random bytes', () => {
           c.send(garbage);
         });
         try {
-          const device = await connect({ path: server.path, handshakeTimeoutMs: 500, requestTimeoutMs: 500, closeGraceMs: 100 }).catch(
-            (e: unknown) => e,
-          );
-          if (device instanceof Error) {
-            expect(device.name).toBe('BlockError');
+          let device: NbdDevice;
+          try {
+            device = await connect({ path: server.path, handshakeTimeoutMs: 500, requestTimeoutMs: 500, closeGraceMs: 100 });
+          } catch (e) {
+            expect(isBlockError(e)).toBe(true);
             return;
           }
-          if (typeof device !== 'object' || device === null || !('read' in device)) throw new Error('unexpected connect result');
           const outcome = await device.read(0, [new Uint8Array(512)]).then(
             () => 'ok',
             (e: unknown) => (e instanceof Error ? e.name : 'other'),
