@@ -8,45 +8,6 @@ export class ChannelClosedError extends Error {
 }
 
 /**
- * For sockets created with Node's `onread` option: reads land in a reused scratch buffer, or
- * straight in the place the parser says the next bytes belong (a READ's destination), instead of
- * a fresh buffer per read that is then copied again.
- */
-export class DirectReads {
-  readonly #scratch = Buffer.allocUnsafe(256 << 10);
-  #channel: Channel | undefined;
-  #direct: Uint8Array | undefined;
-  /** Where the next bytes may go directly; undefined means "into the reader". */
-  target: (() => Uint8Array | undefined) | undefined;
-  /** `n` bytes arrived in the last direct target. */
-  onDirect: ((n: number) => void) | undefined;
-
-  /** The `onread` option for `net.connect`. */
-  readonly onread = {
-    buffer: (): Uint8Array => {
-      this.#direct = this.target?.();
-      return this.#direct ?? this.#scratch;
-    },
-    callback: (n: number, buffer: Uint8Array): boolean => {
-      const direct = this.#direct;
-      this.#direct = undefined;
-      if (direct !== undefined && buffer === direct) {
-        this.onDirect?.(n);
-        return true;
-      }
-      const chunk = this.#scratch.subarray(0, n);
-      this.#channel?.received(chunk);
-      this.#channel?.reader.adopt(chunk);
-      return true;
-    },
-  };
-
-  attach(channel: Channel): void {
-    this.#channel = channel;
-  }
-}
-
-/**
  * One NBD connection's byte stream, shared by server and client: incoming chunks go to a
  * FrameReader, outgoing writes issued in the same tick are corked into one writev, and the stream
  * can be swapped for a TLS socket after STARTTLS.
@@ -82,9 +43,8 @@ export class Channel {
     this.#stream.uncork();
   };
 
-  constructor(stream: Duplex, direct?: DirectReads) {
+  constructor(stream: Duplex) {
     this.#stream = stream;
-    direct?.attach(this);
     this.#attach(stream);
     this.#whenClosed = new Promise((resolve) => (this.#resolveClosed = resolve));
     if (stream.destroyed) this.#handleClose();

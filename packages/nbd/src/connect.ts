@@ -1,9 +1,10 @@
 import { BlockError, checkSectorSize, isBlockError } from '@blk/core';
 import * as net from 'node:net';
-import { Channel, DirectReads } from './channel.js';
+import { Channel } from './channel.js';
 import { ClientConnection } from './client-connection.js';
-import { clientHandshake, type ClientHandshakeOptions, type ExportDetails } from './client-handshake.js';
+import { clientHandshake, clientList, type ClientHandshakeOptions, type ExportDetails, type ExportListing } from './client-handshake.js';
 import { DEFAULT_MAX_PAYLOAD, DEFAULT_PORT, TransmissionFlag } from './constants.js';
+import { DirectReads } from './direct-reads.js';
 import { NbdDevice } from './nbd-device.js';
 import { clientTls, type ClientTlsOptions } from './tls-config.js';
 import { parseUri } from './uri.js';
@@ -97,41 +98,48 @@ function asBlockError(error: unknown, what: string): BlockError {
   return BlockError.io(`${what}${error instanceof Error ? `: ${error.message}` : ''}`, error);
 }
 
-async function openConnection(config: Resolved, maxChunkBytes: number | undefined): Promise<ClientConnection> {
-  // Without TLS, READ data is received straight into the caller's buffers (see DirectReads).
-  const direct = config.handshake.tls ? undefined : new DirectReads();
+/** Opens the socket and runs `negotiate` on it within the handshake timeout. */
+async function negotiateOn<T>(config: Resolved, direct: DirectReads | undefined, negotiate: (channel: Channel) => Promise<T>): Promise<[Channel, T]> {
   const onread = direct ? { onread: direct.onread } : {};
   const socket =
     config.path !== undefined
       ? net.connect({ path: config.path, ...onread })
       : net.connect({ host: config.host!, port: config.port, noDelay: true, ...onread });
-  const channel = new Channel(socket, direct);
+  const channel = new Channel(socket);
+  direct?.attach(channel);
   const state = { timedOut: false };
   const timer = setTimeout(() => {
     state.timedOut = true;
     channel.destroy();
   }, config.handshakeTimeoutMs);
   try {
-    const details = await clientHandshake(channel, config.handshake);
-    clearTimeout(timer);
-    const connection = new ClientConnection(channel, details, {
-      requestTimeoutMs: config.requestTimeoutMs,
-      maxChunkBytes: maxChunkBytes ?? chunkLimit(requestLimit(details, config.sectorSize ?? 512)),
-      closeGraceMs: config.closeGraceMs,
-    });
-    if (direct) {
-      direct.target = () => connection.directTarget();
-      direct.onDirect = (n) => {
-        connection.receivedDirect(n);
-      };
-    }
-    return connection;
+    const result = await negotiate(channel);
+    return [channel, result];
   } catch (e) {
-    clearTimeout(timer);
     channel.destroy();
     if (state.timedOut) throw BlockError.io(`the NBD handshake did not finish within ${config.handshakeTimeoutMs} ms`, e);
     throw e;
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+async function openConnection(config: Resolved, maxChunkBytes: number | undefined): Promise<ClientConnection> {
+  // Without TLS, READ data is received straight into the caller's buffers (see DirectReads).
+  const direct = config.handshake.tls ? undefined : new DirectReads();
+  const [channel, details] = await negotiateOn(config, direct, (c) => clientHandshake(c, config.handshake));
+  const connection = new ClientConnection(channel, details, {
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxChunkBytes: maxChunkBytes ?? chunkLimit(requestLimit(details, config.sectorSize ?? 512)),
+    closeGraceMs: config.closeGraceMs,
+  });
+  if (direct) {
+    direct.target = () => connection.directTarget();
+    direct.onDirect = (n) => {
+      connection.receivedDirect(n);
+    };
+  }
+  return connection;
 }
 
 /** The largest READ/WRITE we send: the server's maximum block size, at most 32 MiB, in whole sectors. */
@@ -190,5 +198,26 @@ export async function connect(target: string | ConnectOptions, overrides: Connec
   } catch (e) {
     await Promise.all(connections.map((c) => c.disconnect()));
     throw asBlockError(e, 'could not connect to the NBD server');
+  }
+}
+
+/**
+ * The exports a server offers (NBD_OPT_LIST, after STARTTLS when TLS is asked for), as
+ * `nbdinfo --list` shows them. Rejects like `connect`.
+ */
+export async function listExports(target: string | ConnectOptions, overrides: ConnectOptions = {}): Promise<ExportListing[]> {
+  let config: Resolved;
+  try {
+    config = resolve(target, overrides);
+  } catch (e) {
+    throw asBlockError(e, 'invalid NBD connect options');
+  }
+  try {
+    const [channel, exports] = await negotiateOn(config, undefined, (c) => clientList(c, config.handshake.tls));
+    channel.close(config.closeGraceMs);
+    await channel.whenClosed();
+    return exports;
+  } catch (e) {
+    throw asBlockError(e, 'could not list the exports of the NBD server');
   }
 }

@@ -4,5 +4,6 @@ export { inheritedSocketFds, stdioStream } from './stdio.js';
 export { parsePskFile, type ClientTlsOptions, type ServerTlsOptions, type TlsMode } from './tls-config.js';
 export { formatUri, parseUri, type NbdUri } from './uri.js';
 export { NbdRemoteError } from './errno.js';
-export { connect, type ConnectOptions } from './connect.js';
+export { connect, listExports, type ConnectOptions } from './connect.js';
+export type { ExportListing } from './client-handshake.js';
 export { NbdDevice } from './nbd-device.js';

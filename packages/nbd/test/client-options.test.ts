@@ -3,8 +3,9 @@
 import { wrapDevice } from '@blk/conformance';
 import { supports, type BlockDevice } from '@blk/core';
 import { Ramdisk } from '@blk/ramdisk';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { connect, formatUri } from '../src/index.js';
+import { connect, createServer, formatUri, listExports } from '../src/index.js';
 import { exportFresh, useServer } from './helpers/server-fixture.js';
 
 const fixture = useServer();
@@ -71,5 +72,26 @@ describe('connect options', () => {
     await expect(connect({ path: fixture.path, sectorSize: 1000 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(connect({ path: '/nonexistent/blk-nbd.sock' })).rejects.toMatchObject({ code: 'IO' });
     await expect(connect({ path: fixture.path, exportName: 'x'.repeat(5000) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
+
+describe('listExports', () => {
+  it('lists the exports with their descriptions, as nbdinfo --list does', async () => {
+    const name = exportFresh(fixture, { device: new Ramdisk({ sizeSectors: 64 }), description: 'listed disk' });
+    const listing = await listExports({ path: fixture.path });
+    expect(listing).toContainEqual({ name, description: 'listed disk' });
+    expect(listing.map((e) => e.name)).toEqual(fixture.server.exportNames);
+  });
+
+  it('lists over TLS, and is refused without it', async () => {
+    const server = createServer({ exports: { a: new Ramdisk({ sizeSectors: 64 }) }, tls: { psk: { alice: Buffer.alloc(32, 3) } } });
+    const path = join(fixture.dir, 'list-tls.sock');
+    await server.listen({ path });
+    try {
+      expect(await listExports({ path, tls: { psk: { identity: 'alice', key: Buffer.alloc(32, 3) } } })).toEqual([{ name: 'a', description: '' }]);
+      await expect(listExports({ path })).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    } finally {
+      await server.close();
+    }
   });
 });

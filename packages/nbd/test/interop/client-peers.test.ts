@@ -5,7 +5,7 @@ import { describeWithPeers, makeTempDir } from '@blk/test-kit';
 import { copyFileSync, mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '../../src/index.js';
+import { connect, listExports } from '../../src/index.js';
 import { makePskFile } from '../helpers/certificates.js';
 import { startInetd, startQemuNbd, type PeerServer } from '../helpers/peer-servers.js';
 
@@ -125,6 +125,11 @@ describeWithPeers('our client against qemu-nbd', ['qemu-nbd'], ({ 'qemu-nbd': qe
       } finally {
         await device.disconnect();
       }
+    });
+
+    it('lists the named export (NBD_OPT_LIST)', async () => {
+      const server = await fresh(['--persistent', '-D', 'a qemu disk']);
+      expect(await listExports({ path: server.path })).toEqual([{ name: 'disk', description: 'a qemu disk' }]);
     });
 
     it('reports an unknown export name as INVALID_ARGUMENT', async () => {
