@@ -37,6 +37,10 @@ const backends = [
     },
   },
   {
+    name: '`@blk/fmap` thin device in a BlockFile (openFmapDevice)',
+    make: async () => (await load('fmap')).openFmapDevice(join(scratch, 'disk.fmap'), { create: { sizeSectors: 64 } }),
+  },
+  {
     name: '`@blk/mirror` over two Ramdisks',
     make: async () => (await load('mirror')).connect(await newRamdisk(), await newRamdisk(), { disconnectChildren: true }),
   },
