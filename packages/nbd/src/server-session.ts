@@ -92,11 +92,12 @@ export class ServerSession {
       this.#stop();
     };
     channel.stream.on('drain', this.#pump);
-    channel.stream.once('close', () => {
+    void channel.whenClosed().then(() => {
       this.#finish();
     });
-    if (channel.closed || channel.stream.destroyed) this.#finish();
-    else this.#pump();
+    // Requests that came with the handshake's last bytes are served even if input has ended.
+    this.#pump();
+    if (channel.closed) this.#stop();
     return this.#done;
   }
 

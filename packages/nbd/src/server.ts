@@ -30,6 +30,9 @@ export type ListenAddress = ({ readonly path: string } | { readonly host: string
   readonly uri: string | undefined;
 };
 
+/** How long a refused client gets to take its last reply before the connection is dropped. */
+const REFUSAL_GRACE_MS = 1000;
+
 interface Connection {
   readonly channel: Channel;
   session: ServerSession | undefined;
@@ -139,7 +142,7 @@ export class NbdServer {
     } catch (e) {
       if (!(e instanceof ChannelClosedError)) this.#onError(e instanceof Error ? e : new Error(String(e)));
       // A refusal may have a reply queued (ERR_TOO_BIG, the ACK before a bad STARTTLS): send it, then close.
-      channel.close(1000);
+      channel.close(REFUSAL_GRACE_MS);
       await channel.whenClosed();
     } finally {
       clearTimeout(deadline);

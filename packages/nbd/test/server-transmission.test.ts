@@ -7,7 +7,8 @@ import { Ramdisk } from '@blk/ramdisk';
 import { makeTempDir, waitFor } from '@blk/test-kit';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ChunkType, Command, CommandFlag, Errno, ReplyFlag, STATE_HOLE, STATE_ZERO } from '../src/constants.js';
+import { ChunkType, Command, CommandFlag, Errno, Option, Reply, ReplyFlag, STATE_HOLE, STATE_ZERO } from '../src/constants.js';
+import { encodeInfoRequest, encodeOption } from '../src/option-codec.js';
 import { createServer, type NbdServer, type ServerLimits } from '../src/index.js';
 import { encodeRequest, readU64 } from '../src/transmission-codec.js';
 import { RawClient, type RawReply } from './helpers/raw-client.js';
@@ -374,6 +375,30 @@ describe('faults and disconnects', () => {
     expect((await c.reply()).cookie).toBe(1);
     expect(await c.closedWithin(2000)).toBe(true);
     expect(gate.held).toBe(1);
+  });
+
+  it('answers requests sent together with the handshake by a client that then half-closed', async () => {
+    const disk = new Ramdisk({ sizeSectors: 64 });
+    await disk.write(0, [new Uint8Array(512).fill(4)]);
+    const { path } = await serve(disk);
+    const c = await RawClient.connect(path);
+    clients.push(c);
+    await c.read(18);
+    c.send(
+      Buffer.concat([
+        Buffer.from([0, 0, 0, 3]),
+        encodeOption(Option.GO, encodeInfoRequest('', [])),
+        encodeRequest(0, Command.READ, 5, 0, 512),
+        encodeRequest(0, Command.DISC, 6, 0, 0),
+      ]),
+    );
+    c.socket.end();
+    let reply = await c.readOptionReply();
+    while (reply.type !== Reply.ACK) reply = await c.readOptionReply();
+    const read = await c.reply(512);
+    expect(read).toMatchObject({ kind: 'simple', error: 0, cookie: 5 });
+    expect(read.kind === 'simple' && read.data!.every((b) => b === 4)).toBe(true);
+    expect(await c.closedWithin(2000)).toBe(true);
   });
 
   it('answers what a half-closed client sent, then closes', async () => {
