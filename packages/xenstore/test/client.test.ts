@@ -1,3 +1,4 @@
+import { waitFor } from '@blk/test-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   connect,
@@ -281,8 +282,7 @@ describe('wait()', () => {
       if (state !== '4') throw new Eagain();
       return state;
     });
-    await new Promise((r) => setTimeout(r, 20));
-    expect(await watchesOf(6)).toBe(1);
+    await waitFor(async () => (await watchesOf(6)) === 1, 'the wait to set its watch');
     await dom0.immediate((x) => x.write('/local/domain/6/state', '3'));
     await dom0.immediate((x) => x.write('/local/domain/6/state', '4'));
     expect(await waiting).toBe('4');
@@ -389,8 +389,7 @@ describe('wait()', () => {
       },
       { signal: controller.signal },
     );
-    await new Promise((r) => setTimeout(r, 20));
-    expect(await watchesOf(10)).toBe(1);
+    await waitFor(async () => (await watchesOf(10)) === 1, 'the wait to set its watch');
     controller.abort(new Error('cancelled'));
     await expect(waiting).rejects.toThrow('cancelled');
     expect(await watchesOf(10)).toBe(0);

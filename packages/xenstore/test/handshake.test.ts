@@ -1,3 +1,4 @@
+import { waitFor } from '@blk/test-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect } from '../src/index.js';
 import { runHandshake } from './helpers/handshake.js';
@@ -37,7 +38,7 @@ describe('a XenBus handshake through the server (frontend as domain 5, backend a
     await dom0.immediate((x) => x.release(7));
     expect(await dom0.immediate((x) => x.exists('/local/domain/7'))).toBe(false);
     expect(await dom0.immediate((x) => x.exists('/local/domain/0/backend/vbd/7/51712/state'))).toBe(true);
-    await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => released.length >= 2, 'the two @releaseDomain events');
     expect(released).toEqual(['@releaseDomain', '@releaseDomain']);
   });
 });

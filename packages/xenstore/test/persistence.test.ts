@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeTempDir } from '@blk/test-kit';
+import { makeTempDir, waitFor } from '@blk/test-kit';
 import { connect, createServer, type Server } from '../src/index.js';
 
 let dir: { path: string; remove(): void };
@@ -65,7 +65,7 @@ describe('persistence', () => {
     await guest.immediate((x) => x.watch('@releaseDomain', 't'));
     second.introduce(9);
     second.release(9);
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => seen.length >= 2, 'the two @releaseDomain events');
     expect(seen).toEqual(['@releaseDomain', '@releaseDomain']);
     await guest.close();
     await d.close();

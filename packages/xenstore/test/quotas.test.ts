@@ -1,3 +1,4 @@
+import { waitFor } from '@blk/test-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Client } from '../src/index.js';
 import { startHarness, type Harness } from './helpers/harness.js';
@@ -67,7 +68,7 @@ describe('quotas on unprivileged domains (C names: ENOSPC, E2BIG)', () => {
       );
     const first = hold();
     const second = hold();
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => release.length === 2, 'both transactions to be open');
     expect(await code(guest.transaction(async () => undefined))).toBe('ENOSPC');
     for (const r of release) r();
     await Promise.all([first, second]);
