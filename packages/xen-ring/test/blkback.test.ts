@@ -1,6 +1,7 @@
 import { BlockError, type BlockDevice } from '@blk/core';
 import { pattern, withFaults, wrapDevice, type DeviceOperation } from '@blk/conformance';
 import { Ramdisk } from '@blk/ramdisk';
+import { waitFor } from '@blk/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BlkifOp, BlkifStatus, writeDiscard, writeIndirectHeader, writeRwHeader, writeSegment, type BlkifResponse } from '../src/index.js';
 import { BACK_DOMID, RawFrontend, type RawFrontendOptions } from './helpers/raw-frontend.js';
@@ -433,7 +434,7 @@ describe('Blkback under device faults', () => {
     const front = await start({ device: slow });
     const ref = front.grant(front.frame().frame, true);
     front.send(rw(BlkifOp.WRITE, 1, 0, [{ gref: ref }]));
-    await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => front.domain.grants.mapCount(ref) === 1, 'the write to reach the device');
     const closing = front.backend.close();
     let closed = false;
     void closing.then(() => (closed = true));
@@ -456,7 +457,7 @@ describe('Blkback under device faults', () => {
     const front = await start({ device: stuck });
     const ref = front.grant(front.frame().frame, false);
     front.send(rw(BlkifOp.READ, 1, 0, [{ gref: ref }]));
-    await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => front.domain.grants.mapCount(ref) === 1, 'the read to reach the device');
     await front.backend.close({ timeoutMs: 50 });
     expect(front.domain.grants.mapCount(ref)).toBe(1);
     expect(front.domain.grants.endAccess(ref)).toBe(false);
