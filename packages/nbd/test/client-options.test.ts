@@ -95,3 +95,28 @@ describe('listExports', () => {
     }
   });
 });
+
+describe('TCP', () => {
+  it('listens on 127.0.0.1 with a port picked by the system, and the URI it returns connects', async () => {
+    const disk = new Ramdisk({ sizeSectors: 64 });
+    const server = createServer({ exports: { tcp: disk } });
+    const address = await server.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      expect(address).toMatchObject({ host: '127.0.0.1' });
+      const port = 'port' in address ? address.port : 0;
+      expect(port).toBeGreaterThan(0);
+      expect(address.uri).toBe(`nbd://127.0.0.1:${port}/`);
+      const device = await connect(`nbd://127.0.0.1:${port}/tcp`);
+      try {
+        await device.write(1, [new Uint8Array(512).fill(8)]);
+        const back = new Uint8Array(512);
+        await disk.read(1, [back]);
+        expect(back.every((b) => b === 8)).toBe(true);
+      } finally {
+        await device.disconnect();
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -73,6 +73,12 @@ describeWithPeers('nbdinfo against our server', ['nbdinfo'], ({ nbdinfo }) => {
     await runOk(nbdinfo!, ['--size', uriOf(name)]);
   });
 
+  it('answers over TCP on 127.0.0.1 as well (a second listener on the same server)', async () => {
+    const address = await fixture.server.listen({ host: '127.0.0.1', port: 0 });
+    const { stdout } = await runOk(nbdinfo!, ['--size', `${address.uri!}${encodeURIComponent(name)}`]);
+    expect(stdout.trim()).toBe(String(16 * MiB));
+  });
+
   it('spawns our server with socket activation (nbdinfo -- [ node … ])', async () => {
     const { stdout } = await runOk(nbdinfo!, ['--json', '--', '[', process.execPath, FIXTURE_SCRIPT, 'activation', '8', ']']);
     const info = JSON.parse(stdout) as { exports: Record<string, unknown>[] };
