@@ -1,6 +1,7 @@
 export { createServer, NbdServer, type ListenAddress, type ListenTarget } from './server.js';
 export { DEFAULT_LIMITS, type NbdExport, type NbdServerOptions, type ServerLimits } from './server-options.js';
-export { inheritedSocketFds, stdioStream } from './stdio.js';
+export { inheritedSocketFds } from './socket-activation.js';
+export { stdioStream } from './stdio-stream.js';
 export { parsePskFile, type ClientTlsOptions, type ServerTlsOptions, type TlsMode } from './tls-config.js';
 export { formatUri, parseUri, type NbdUri } from './uri.js';
 export { NbdRemoteError } from './errno.js';
