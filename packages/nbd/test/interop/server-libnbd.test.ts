@@ -202,3 +202,13 @@ describe('the server under the libnbd tools', () => {
     expect(fixture.errors.map((e) => e.message)).toEqual([]);
   });
 });
+
+describeWithPeers('nbd-client (the kernel driver\'s userspace half) against our server', ['nbd-client'], ({ 'nbd-client': nbdClient }) => {
+  it('lists the exports (nbd-client -l); attaching /dev/nbd* needs a privileged machine and is not tried', async () => {
+    const name = exportFresh(fixture, { device: new Ramdisk({ sizeSectors: 64 }), description: 'for nbd-client' });
+    const address = await fixture.server.listen({ host: '127.0.0.1', port: 0 });
+    const port = 'port' in address ? address.port : 0;
+    const { stdout } = await runOk(nbdClient!, ['-l', '127.0.0.1', String(port)]);
+    expect(stdout).toContain(`${name}: for nbd-client`);
+  });
+});
