@@ -165,11 +165,4 @@ export class FrameReader {
     this.#chunks[last] = Buffer.from(chunk.subarray(start));
     if (last === 0) this.#offset = 0;
   }
-
-  /** Consumes everything buffered. */
-  drain(): Buffer[] {
-    const out: Buffer[] = [];
-    this.consume(this.#length, (view) => out.push(view));
-    return out;
-  }
 }

@@ -80,14 +80,14 @@ describe('FrameReader', () => {
     await first;
   });
 
-  it('consume() hands out views that stay valid, and drain() empties it', () => {
+  it('consume() hands out views that stay valid', () => {
     const reader = new FrameReader();
     reader.push(Buffer.from('hello '));
     reader.push(Buffer.from('world'));
     const views: Buffer[] = [];
     reader.consume(8, (v) => views.push(v));
     expect(views.map((v) => v.toString())).toEqual(['hello ', 'wo']);
-    expect(Buffer.concat(reader.drain()).toString()).toBe('rld');
+    expect(reader.take(3).toString()).toBe('rld');
     expect(reader.length).toBe(0);
   });
 });
