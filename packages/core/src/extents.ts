@@ -21,8 +21,13 @@ async function checkedSeek(
   return result;
 }
 
-/** The run that starts at `pos`, never empty even when the device contradicts itself. */
-async function extentAt(device: SeekableBlockDevice, pos: number, size: number): Promise<Extent> {
+/**
+ * The run that starts at sector `pos` of a seekable device of `size` sectors, as far as one
+ * seekUnmapped (and, at a zero sector, one seekMapped) tells: never empty, even when the device
+ * contradicts itself (data is then the safe reading); a seek answer outside [pos, size] rejects
+ * with IO. The building block of `extents`, for callers that walk a range in a hot loop.
+ */
+export async function extentAt(device: SeekableBlockDevice, pos: number, size: number): Promise<Extent> {
   const unmapped = await checkedSeek((s) => device.seekUnmapped(s), pos, size);
   if (unmapped > pos) return { sector: pos, count: unmapped - pos, mapped: true };
   const mapped = await checkedSeek((s) => device.seekMapped(s), pos, size);

@@ -6,7 +6,7 @@ export { checkRange, checkRequest, checkResize, checkSectorSize, checkSeek, tota
 export type { CombinatorOptions } from './combinator-options.js';
 export { copy, type CopyOptions } from './copy.js';
 export { compare, type CompareOptions } from './compare.js';
-export { extents, type Extent } from './extents.js';
+export { extentAt, extents, type Extent } from './extents.js';
 export { readOnlyView } from './read-only-view.js';
 export { settled } from './settled.js';
 export { zeroRange } from './zero-range.js';

@@ -95,8 +95,10 @@ export class PageTable {
       const key = Math.floor(page / DIR_SLOTS);
       const dir = this.#directories.get(key);
       if (!dir) return page;
-      for (let slot = page & SLOT_MASK; slot < DIR_SLOTS; slot++) {
-        if (!dir.slots[slot]) return key * DIR_SLOTS + slot;
+      if (dir.count < DIR_SLOTS) {
+        for (let slot = page & SLOT_MASK; slot < DIR_SLOTS; slot++) {
+          if (!dir.slots[slot]) return key * DIR_SLOTS + slot;
+        }
       }
       page = (key + 1) * DIR_SLOTS;
     }
