@@ -1,3 +1,4 @@
+import { parseUri, type NbdUri } from '@blk/nbd';
 import { UsageError } from './cli-error.js';
 import { formatSizeExact, parseSize } from './size.js';
 
@@ -39,13 +40,6 @@ export type DeviceSpec = MemorySpec | PathSpec | NbdSpec;
 export const SPEC_FORMS =
   'ram:SIZE, mem:SIZE, file:PATH, fmap:PATH, nbd://HOST[:PORT][/EXPORT], nbd+unix:///[EXPORT]?socket=PATH, or nbds:// / nbds+unix:// for TLS';
 
-const NBD_SCHEMES: ReadonlyMap<string, { transport: 'tcp' | 'unix'; tls: boolean }> = new Map([
-  ['nbd:', { transport: 'tcp', tls: false }],
-  ['nbds:', { transport: 'tcp', tls: true }],
-  ['nbd+unix:', { transport: 'unix', tls: false }],
-  ['nbds+unix:', { transport: 'unix', tls: true }],
-]);
-
 function bad(text: string, why: string): UsageError {
   return new UsageError(`bad device spec '${text}': ${why}`);
 }
@@ -81,65 +75,29 @@ function parseMemory(kind: 'ram' | 'mem', text: string, rest: string): MemorySpe
 }
 
 /** scheme://[user@][host[:port]][/export][?query] — WHATWG URL refuses `nbds+unix://alice@/`, libnbd does not. */
-const NBD_URI = /^([a-z+]+:)\/\/(?:([^@/?#]*)@)?(\[[^\]/?#]*\]|[^:/?#]*)(?::([^/?#]*))?(\/[^?#]*)?(?:\?([^#]*))?$/i;
-
-function decode(text: string, part: string, what: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    throw bad(text, `the ${what} is not valid percent-encoding`);
-  }
-}
-
+/** An NBD URI, read by @blk/nbd's parser (libnbd's rules) and reported as a usage error. */
 function parseNbd(text: string): NbdSpec {
-  const match = NBD_URI.exec(text);
-  if (!match) throw bad(text, 'not a valid NBD URI (scheme://[user@]host[:port][/export][?query])');
-  const [, protocol = '', user, host = '', port, path = '', query = ''] = match;
-  const scheme = NBD_SCHEMES.get(protocol.toLowerCase());
-  if (!scheme) throw bad(text, `unsupported scheme '${protocol}' (nbd, nbds, nbd+unix, nbds+unix)`);
-  // The export name is the path without its leading slash, percent-decoded (libnbd's rule).
-  const exportName = decode(text, path.replace(/^\//, ''), 'export name');
-  // Percent-decoding only, as libnbd does: URLSearchParams would turn a '+' in a path into a space.
-  const params = query === '' ? [] : query.split('&').map((pair): [string, string] => {
-    const eq = pair.indexOf('=');
-    const key = eq < 0 ? pair : pair.slice(0, eq);
-    return [decode(text, key, 'query'), decode(text, eq < 0 ? '' : pair.slice(eq + 1), 'query')];
-  });
-  const spec: { -readonly [K in keyof NbdSpec]: NbdSpec[K] } = { kind: 'nbd', uri: text, transport: scheme.transport, tls: scheme.tls, exportName };
-  for (const [key, value] of params) {
-    switch (key) {
-      case 'socket':
-        spec.socket = value;
-        break;
-      case 'tls-psk-file':
-        spec.tlsPskFile = value;
-        break;
-      case 'tls-certificates':
-        spec.tlsCertificates = value;
-        break;
-      case 'tls-verify-peer':
-        if (!/^(1|0|true|false|yes|no|on|off)$/i.test(value)) throw bad(text, `tls-verify-peer=${value} is not a boolean`);
-        spec.tlsVerifyPeer = /^(1|true|yes|on)$/i.test(value);
-        break;
-      default:
-        throw bad(text, `unsupported query parameter '${key}' (socket, tls-psk-file, tls-certificates, tls-verify-peer)`);
-    }
+  let uri: NbdUri;
+  try {
+    uri = parseUri(text);
+  } catch (error) {
+    throw bad(text, (error instanceof Error ? error.message : String(error)).replace(/^NBD URI: /, ''));
   }
-  if (!scheme.tls && (spec.tlsPskFile !== undefined || spec.tlsCertificates !== undefined)) {
-    throw bad(text, `TLS parameters need the ${scheme.transport === 'unix' ? 'nbds+unix' : 'nbds'} scheme`);
-  }
-  if (user !== undefined && user !== '') spec.username = decode(text, user, 'user name');
-  if (scheme.transport === 'unix') {
-    if (host !== '' || port !== undefined) throw bad(text, `a Unix-socket URI has no host: write ${protocol}///EXPORT?socket=PATH`);
-    if (!spec.socket) throw bad(text, 'a Unix-socket URI needs ?socket=PATH');
-  } else {
-    if (host === '') throw bad(text, 'needs a host, e.g. nbd://127.0.0.1:10809');
-    if (port !== undefined && (!/^\d+$/.test(port) || Number(port) > 65535)) throw bad(text, `bad port '${port}'`);
-    if (spec.socket !== undefined) throw bad(text, `socket= needs the ${scheme.tls ? 'nbds' : 'nbd'}+unix scheme`);
-    spec.host = host.replace(/^\[(.*)\]$/, '$1');
-    spec.port = port === undefined || port === '' ? 10809 : Number(port);
-  }
-  return spec;
+  const { path, host, port, username, tlsPskFile, tlsCertificates, tlsVerifyPeer } = uri;
+  return {
+    kind: 'nbd',
+    uri: text,
+    transport: path === undefined ? 'tcp' : 'unix',
+    tls: uri.tls,
+    exportName: uri.exportName,
+    ...(path === undefined ? {} : { socket: path }),
+    ...(host === undefined ? {} : { host }),
+    ...(port === undefined ? {} : { port }),
+    ...(username === undefined ? {} : { username }),
+    ...(tlsPskFile === undefined ? {} : { tlsPskFile }),
+    ...(tlsCertificates === undefined ? {} : { tlsCertificates }),
+    ...(tlsVerifyPeer === undefined ? {} : { tlsVerifyPeer }),
+  };
 }
 
 /**

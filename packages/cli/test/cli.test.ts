@@ -68,7 +68,7 @@ describe('blk', () => {
     [['bench', 'extra'], "blk: bench: unexpected argument 'extra'"],
     [['info', 'disk.img'], "blk: info: bad device spec 'disk.img': expected ram:SIZE"],
     [['info', 'ram:10Q'], "blk: info: bad device spec 'ram:10Q': bad size '10Q': unknown suffix 'Q'"],
-    [['copy', 'ram:1M', 'nbd+unix:///'], "blk: copy: bad device spec 'nbd+unix:///': a Unix-socket URI needs ?socket=PATH"],
+    [['copy', 'ram:1M', 'nbd+unix:///'], "blk: copy: bad device spec 'nbd+unix:///': nbd+unix needs ?socket=PATH"],
   ])('%j is a usage error: %s', async (args, message) => {
     const r = await blk(args);
     expect(r.code).toBe(2);

@@ -77,6 +77,9 @@ export function parseUri(text: string): NbdUri {
         throw new TypeError(`NBD URI: unsupported query parameter '${key}'`);
     }
   }
+  if (!scheme.tls && (out.tlsPskFile !== undefined || out.tlsCertificates !== undefined)) {
+    throw new TypeError(`NBD URI: TLS parameters need the ${scheme.unix ? 'nbds+unix' : 'nbds'} scheme`);
+  }
   const host = decode(hostPart.replace(/^\[(.*)\]$/, '$1'), 'host');
   if (scheme.unix) {
     if (out.path === undefined || out.path === '') throw new TypeError('NBD URI: nbd+unix needs ?socket=PATH');
@@ -94,12 +97,28 @@ export function parseUri(text: string): NbdUri {
 
 const escapePart = (text: string) => text.replace(/[^A-Za-z0-9/._~:-]/g, (c) => encodeURIComponent(c));
 
-/** The URI libnbd, qemu and our `connect` understand for a server address. */
-export function formatUri(target: { path?: string; host?: string; port?: number; exportName?: string; tls?: boolean }): string {
+/**
+ * The URI libnbd, qemu and our `connect` understand for a server address; with TLS the PSK
+ * identity goes in the user part and the key file in `tls-psk-file=`, as libnbd reads them.
+ */
+export function formatUri(target: {
+  path?: string;
+  host?: string;
+  port?: number;
+  exportName?: string;
+  tls?: boolean;
+  username?: string;
+  tlsPskFile?: string;
+}): string {
   const name = escapePart(target.exportName ?? '').replace(/^\//, '%2F');
   const s = target.tls ? 's' : '';
-  if (target.path !== undefined) return `nbd${s}+unix:///${name}?socket=${escapePart(target.path)}`;
+  const user = target.username === undefined ? '' : `${encodeURIComponent(target.username)}@`;
+  const query: string[] = [];
+  if (target.path !== undefined) query.push(`socket=${escapePart(target.path)}`);
+  if (target.tlsPskFile !== undefined) query.push(`tls-psk-file=${escapePart(target.tlsPskFile)}`);
+  const tail = query.length > 0 ? `?${query.join('&')}` : '';
+  if (target.path !== undefined) return `nbd${s}+unix://${user}/${name}${tail}`;
   const host = target.host ?? '127.0.0.1';
   const port = target.port ?? DEFAULT_PORT;
-  return `nbd${s}://${host.includes(':') ? `[${host}]` : host}:${port}/${name}`;
+  return `nbd${s}://${user}${host.includes(':') ? `[${host}]` : host}:${port}/${name}${tail}`;
 }

@@ -39,11 +39,22 @@ describe('NBD URIs', () => {
       'nbd://host/?bogus=1',
       'nbd://host:99999/',
       'nbds://host/?tls-verify-peer=maybe',
+      'nbd://host/?tls-psk-file=/k',
+      'nbd+unix:///?socket=/s&tls-certificates=/c',
       'nbd://host/%zz',
       'not a uri',
     ]) {
       expect(() => parseUri(bad), bad).toThrow(TypeError);
     }
+  });
+
+  it('writes the TLS identity and key file as libnbd reads them', () => {
+    expect(formatUri({ host: '127.0.0.1', port: 1, tls: true, username: 'alice', tlsPskFile: '/k/keys.psk' })).toBe(
+      'nbds://alice@127.0.0.1:1/?tls-psk-file=/k/keys.psk',
+    );
+    expect(formatUri({ path: '/s', exportName: 'x', tls: true, username: 'alice', tlsPskFile: '/k' })).toBe(
+      'nbds+unix://alice@/x?socket=/s&tls-psk-file=/k',
+    );
   });
 
   it('formats URIs that parse back to the same place', () => {
@@ -52,10 +63,13 @@ describe('NBD URIs', () => {
       { host: '::1', port: 5000, exportName: '' },
       { host: '127.0.0.1', port: 10809, exportName: 'disk 1', tls: true },
       { path: '/run/nbd.sock', exportName: '/leading-slash' },
+      { host: '127.0.0.1', port: 1, exportName: '', tls: true, username: 'alice', tlsPskFile: '/k/keys.psk' },
+      { path: '/s', exportName: 'x', tls: true, username: 'alice', tlsPskFile: '/k' },
     ]) {
       const parsed = parseUri(formatUri(target));
       expect(parsed.exportName).toBe(target.exportName);
       expect(parsed.tls).toBe(target.tls ?? false);
+      expect([parsed.username, parsed.tlsPskFile]).toEqual([target.username, target.tlsPskFile]);
       if ('path' in target) expect(parsed.path).toBe(target.path);
       else expect([parsed.host, parsed.port]).toEqual([target.host, target.port]);
     }
