@@ -34,3 +34,4 @@ export { Client, connect, type ConnectOptions, type TransactionOptions, type Wai
 export { Handle } from './client/handle.js';
 export { createServer, Server, type NodeInfo, type ServerOptions, type ServerStats } from './server/server.js';
 export { DEFAULT_QUOTAS, type Quotas } from './server/quotas.js';
+export { clearStaleSocket } from './server/stale-socket.js';

@@ -1,10 +1,11 @@
-import { lstat, unlink } from 'node:fs/promises';
-import { createConnection, createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { unlink } from 'node:fs/promises';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Permission } from '../permissions.js';
 import { Core } from './core.js';
 import { duplexPair } from './duplex-pair.js';
 import type { Quotas } from './quotas.js';
+import { clearStaleSocket } from './stale-socket.js';
 
 export interface ServerOptions {
   /**
@@ -36,33 +37,6 @@ export interface NodeInfo {
   readonly permissions: readonly Permission[];
   readonly children: readonly string[];
   readonly generation: number;
-}
-
-async function connectable(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ path });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => {
-      resolve(false);
-    });
-  });
-}
-
-/** Removes a socket file nobody listens on; refuses to touch anything else. */
-async function clearStaleSocket(path: string): Promise<void> {
-  let isSocket: boolean;
-  try {
-    isSocket = (await lstat(path)).isSocket();
-  } catch {
-    return;
-  }
-  const error = (why: string) => Object.assign(new Error(`cannot listen on ${path}: ${why}`), { code: 'EADDRINUSE' });
-  if (!isSocket) throw error('the path exists and is not a socket');
-  if (await connectable(path)) throw error('another server is listening there');
-  await unlink(path);
 }
 
 /**
