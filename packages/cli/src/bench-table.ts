@@ -25,7 +25,7 @@ export function renderBenchTable(records: readonly BenchRecord[]): string {
       r.anchor,
       `${figure(r.anchorValue)} ${r.unit}`,
       `${r.ratio.toFixed(2)}×`,
-      verdict === undefined ? '' : verdict === 'met' ? `≥ ${r.target!} ok` : `< ${r.target!} MISSED`,
+      verdict === undefined ? '' : verdict === 'met' ? `≥ ${+r.target!.toFixed(2)} ok` : `< ${+r.target!.toFixed(2)} MISSED`,
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));

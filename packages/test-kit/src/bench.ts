@@ -81,7 +81,8 @@ function format(n: number): string {
 export function reportBench(pkg: string, rows: readonly BenchRow[]): void {
   const lines = rows.map((row) => {
     const ratio = ratioOf(row);
-    const verdict = row.target === undefined ? '' : ratio >= row.target ? `≥ ${row.target} ok` : `< ${row.target} MISSED`;
+    const target = row.target === undefined ? '' : String(+row.target.toFixed(2));
+    const verdict = row.target === undefined ? '' : ratio >= row.target ? `≥ ${target} ok` : `< ${target} MISSED`;
     return [row.name, `${format(row.value)} ${row.unit}`, row.anchor, `${format(row.anchorValue)} ${row.unit}`, `${ratio.toFixed(2)}×`, verdict];
   });
   const header = ['benchmark', 'median', 'anchor', 'anchor median', 'ratio', 'target'];
