@@ -1,6 +1,6 @@
 import { isBlockError } from '@blk/core';
 import { describe, expect, it } from 'vitest';
-import { pattern, withFaults, withLatency } from '../src/index.js';
+import { pattern, withFaults, withGate, withLatency } from '../src/index.js';
 import { ReferenceDevice } from './fixtures/reference-device.js';
 
 describe('withLatency', () => {
@@ -39,5 +39,41 @@ describe('withFaults', () => {
     const out = new Uint8Array(512);
     await inner.read(1, [out]);
     expect(out.every((b) => b === 0)).toBe(true);
+  });
+});
+
+describe('withGate', () => {
+  it('holds the picked calls before the device until released, then again until opened', async () => {
+    const inner = new ReferenceDevice(64);
+    const gate = withGate(inner, (op, args) => op === 'write' && args[0] === 1);
+    let done = false;
+    const write = gate.device.write(1, [pattern(1, 1, 512)]).then(() => (done = true));
+    await gate.reached();
+    expect([gate.waiting, gate.held, done]).toEqual([1, 1, false]);
+    const out = new Uint8Array(512);
+    await inner.read(1, [out]);
+    expect(out.every((b) => b === 0)).toBe(true);
+    await gate.device.write(2, [pattern(2, 1, 512)]);
+    gate.release();
+    await write;
+    const again = gate.device.write(1, [pattern(1, 1, 512, 9)]);
+    await gate.reached();
+    expect(gate.held).toBe(2);
+    gate.open();
+    await again;
+    await gate.device.write(1, [pattern(1, 1, 512)]);
+    expect([gate.held, gate.waiting]).toEqual([2, 0]);
+  });
+
+  it('with after, holds the answer once the device has it', async () => {
+    const inner = new ReferenceDevice(64);
+    const gate = withGate(inner, (op) => op === 'write', { after: true });
+    const write = gate.device.write(3, [pattern(3, 1, 512)]);
+    await gate.reached();
+    const out = new Uint8Array(512);
+    await inner.read(3, [out]);
+    expect(Buffer.compare(out, pattern(3, 1, 512))).toBe(0);
+    gate.open();
+    await write;
   });
 });

@@ -1,8 +1,8 @@
 import { compare } from '@blk/core';
-import { expectBlockError, pattern, withFaults } from '@blk/conformance';
+import { expectBlockError, pattern, withFaults, withGate } from '@blk/conformance';
 import { describe, expect, it } from 'vitest';
 import { connect, type Mirror, type MirrorProgress } from '../src/index.js';
-import { Gate, gated, ramdisk, scribble, settle } from './helpers/devices.js';
+import { ramdisk, scribble, settle } from './helpers/devices.js';
 
 const SS = 512;
 const SIZE = 512;
@@ -28,9 +28,9 @@ async function everyCallRejectsDisconnected(mirror: Mirror): Promise<void> {
 describe('disconnect', () => {
   it('stops the copy, waits for the window in flight, and rejects synced with DISCONNECTED', async () => {
     const primary = await denseDisk(1);
-    const gate = new Gate();
     const inner = withFaults(ramdisk(SIZE * SS, SS), () => false);
-    const secondary = gated(inner, gate, (op, args) => op === 'write' && args[0] === 64);
+    const gate = withGate(inner, (op, args) => op === 'write' && args[0] === 64);
+    const secondary = gate.device;
     const events: MirrorProgress[] = [];
     const mirror = await connect(primary, secondary, { chunkBytes: 32 * SS, concurrency: 1, onProgress: (e) => events.push(e) });
     await gate.reached();
@@ -69,8 +69,8 @@ describe('disconnect', () => {
   it('disconnects both children with disconnectChildren, after the requests in flight have settled', async () => {
     const primary = await denseDisk(3);
     const inner = ramdisk(SIZE * SS, SS);
-    const gate = new Gate();
-    const secondary = gated(inner, gate, (op, args) => op === 'write' && args[0] === 100);
+    const gate = withGate(inner, (op, args) => op === 'write' && args[0] === 100);
+    const secondary = gate.device;
     const mirror = await connect(primary, secondary, { disconnectChildren: true });
     await mirror.synced;
     const write = mirror.write(100, [pattern(100, 2, SS, 4)]);

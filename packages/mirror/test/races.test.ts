@@ -1,8 +1,8 @@
 import { compare, type BlockDevice } from '@blk/core';
-import { pattern, readSectors, type DeviceOperation } from '@blk/conformance';
+import { pattern, readSectors, withGate, type DeviceOperation } from '@blk/conformance';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../src/index.js';
-import { Gate, gated, ramdisk, recording, scribble, settle } from './helpers/devices.js';
+import { ramdisk, recording, scribble, settle } from './helpers/devices.js';
 
 const SS = 512;
 const CHUNK_SECTORS = 32;
@@ -53,8 +53,8 @@ describe('a client write never loses to the copy window it overlaps', () => {
   for (const [name, window, delta, count] of cases) {
     it(`write ${name}`, async () => {
       const { primary, secondary } = await freshPair();
-      const gate = new Gate();
-      const held = gated(secondary, gate, firstAt('write', window));
+      const gate = withGate(secondary, firstAt('write', window));
+      const held = gate.device;
       const mirror = await connect(primary, held, { chunkBytes: CHUNK_SECTORS * SS, concurrency: 1 });
       await gate.reached();
       // The copy has read the window's old primary data and waits to write it to the secondary.
@@ -75,8 +75,8 @@ describe('a client write never loses to the copy window it overlaps', () => {
 
   it('lets writes elsewhere through while a window is held', async () => {
     const { primary, secondary } = await freshPair();
-    const gate = new Gate();
-    const mirror = await connect(primary, gated(secondary, gate, firstAt('write', 64)), { chunkBytes: CHUNK_SECTORS * SS, concurrency: 1 });
+    const gate = withGate(secondary, firstAt('write', 64));
+    const mirror = await connect(primary, gate.device, { chunkBytes: CHUNK_SECTORS * SS, concurrency: 1 });
     await gate.reached();
     await mirror.write(500, [pattern(500, 4, SS, 5)]);
     await mirror.write(0, [pattern(0, 4, SS, 6)]);
@@ -88,10 +88,10 @@ describe('a client write never loses to the copy window it overlaps', () => {
 
   it('makes the copy wait for a client write already in flight over its window', async () => {
     const { primary, secondary } = await freshPair();
-    const gate = new Gate();
     const rec = recording(primary, SS);
     // Hold the client's secondary half (the only write of 7 sectors) before the copy starts.
-    const held = gated(secondary, gate, (op, args) => op === 'write' && (args[1] as Uint8Array[])[0]?.byteLength === 7 * SS);
+    const gate = withGate(secondary, (op, args) => op === 'write' && (args[1] as Uint8Array[])[0]?.byteLength === 7 * SS);
+    const held = gate.device;
     const mirror = await connect(rec.device, held, { chunkBytes: CHUNK_SECTORS * SS, concurrency: 2 });
     const write = mirror.write(100, [pattern(100, 7, SS, 9)]);
     await gate.reached();
@@ -108,8 +108,8 @@ describe('a client write never loses to the copy window it overlaps', () => {
 
   it('puts overlapping client writes on both children in the same order', async () => {
     const { primary, secondary } = await freshPair();
-    const gate = new Gate();
-    const mirror = await connect(primary, gated(secondary, gate, (op, args) => op === 'write' && args[0] === 200), {
+    const gate = withGate(secondary, (op, args) => op === 'write' && args[0] === 200);
+    const mirror = await connect(primary, gate.device, {
       chunkBytes: CHUNK_SECTORS * SS,
     });
     await mirror.synced;
@@ -133,12 +133,10 @@ describe('a client write never loses to the copy window it overlaps', () => {
     await primary.write(0, [pattern(0, 8, SS, 3)]);
     const secondary = ramdisk(SIZE * SS, SS);
     await scribble(secondary, 4);
-    const gate = new Gate();
     // Hold the planner's answer "no data from sector 8 on" until a client has written there.
     let planned = false;
-    const held = gated(
+    const gate = withGate(
       primary,
-      gate,
       (op, args) => {
         if (planned || op !== 'seekMapped' || (args[0] as number) < 8) return false;
         planned = true;
@@ -146,6 +144,7 @@ describe('a client write never loses to the copy window it overlaps', () => {
       },
       { after: true },
     );
+    const held = gate.device;
     const mirror = await connect(held, secondary, { chunkBytes: CHUNK_SECTORS * SS, concurrency: 1 });
     await gate.reached();
     await mirror.write(600, [pattern(600, 3, SS, 5)]);

@@ -3,9 +3,8 @@
 // connection cap, backend untouched before the handshake, plaintext after STARTTLS).
 import { withFaults, wrapDevice } from '@blk/conformance';
 import { Ramdisk } from '@blk/ramdisk';
-import { makeTempDir, waitFor } from '@blk/test-kit';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@blk/test-kit';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { BASE_ALLOCATION, Info, Option, Reply, TransmissionFlag } from '../src/constants.js';
 import {
   decodeInfoReply,
@@ -15,38 +14,10 @@ import {
   encodeMetaContextRequest,
   encodeOption,
 } from '../src/option-codec.js';
-import { connect, createServer, type NbdServer } from '../src/index.js';
-import { RawClient } from './helpers/raw-client.js';
+import { connect } from '../src/index.js';
+import { useServers } from './helpers/server-fixture.js';
 
-let dir: { path: string; remove(): void };
-const servers: NbdServer[] = [];
-const clients: RawClient[] = [];
-beforeAll(() => {
-  dir = makeTempDir('blk-nbd-hs-');
-});
-afterEach(() => {
-  for (const client of clients.splice(0)) client.close();
-});
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  dir.remove();
-});
-
-let sockets = 0;
-async function serve(options: Parameters<typeof createServer>[0]): Promise<{ server: NbdServer; path: string; errors: Error[] }> {
-  const errors: Error[] = [];
-  const server = createServer({ ...options, onError: (e) => errors.push(e) });
-  servers.push(server);
-  const path = join(dir.path, `hs-${++sockets}.sock`);
-  await server.listen({ path });
-  return { server, path, errors };
-}
-
-async function client(path: string): Promise<RawClient> {
-  const c = await RawClient.connect(path);
-  clients.push(c);
-  return c;
-}
+const { serve, client } = useServers('hs');
 
 const infoOf = (replies: { type: number; data: Buffer }[]) =>
   replies.filter((r) => r.type === Reply.INFO).map((r) => decodeInfoReply(r.data));

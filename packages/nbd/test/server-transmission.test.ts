@@ -2,67 +2,28 @@
 // pipelining answered out of order, the in-flight caps that pause the socket, device faults,
 // hostile requests and disconnects in the middle of a request.
 import { supports, type BlockDevice } from '@blk/core';
-import { withFaults, wrapDevice } from '@blk/conformance';
+import { withFaults, withGate, wrapDevice } from '@blk/conformance';
 import { Ramdisk } from '@blk/ramdisk';
-import { makeTempDir, waitFor } from '@blk/test-kit';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@blk/test-kit';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { ChunkType, Command, CommandFlag, Errno, Option, Reply, ReplyFlag, STATE_HOLE, STATE_ZERO } from '../src/constants.js';
 import { encodeInfoRequest, encodeOption } from '../src/option-codec.js';
-import { createServer, type NbdServer, type ServerLimits } from '../src/index.js';
+import { type ServerLimits } from '../src/index.js';
 import { encodeRequest, readU64 } from '../src/transmission-codec.js';
 import { RawClient, type RawReply } from './helpers/raw-client.js';
+import { useServers } from './helpers/server-fixture.js';
 
-let dir: { path: string; remove(): void };
-const servers: NbdServer[] = [];
-const clients: RawClient[] = [];
-beforeAll(() => {
-  dir = makeTempDir('blk-nbd-tx-');
-});
-afterEach(() => {
-  for (const client of clients.splice(0)) client.close();
-});
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  dir.remove();
-});
+const fixture = useServers('tx');
 
-let sockets = 0;
 async function serve(device: BlockDevice, limits: Partial<ServerLimits> = {}) {
-  const errors: Error[] = [];
-  const server = createServer({ exports: { '': device }, limits, onError: (e) => errors.push(e) });
-  servers.push(server);
-  const path = join(dir.path, `tx-${++sockets}.sock`);
-  await server.listen({ path });
+  const { server, path, errors } = await fixture.serve({ exports: { '': device }, limits });
   const open = async (options: { structured?: boolean; blockStatus?: boolean } = {}) => {
-    const c = await RawClient.connect(path);
-    clients.push(c);
+    const c = await fixture.client(path);
     await c.open('', options);
     return c;
   };
   return { server, path, errors, open };
-}
-
-/** A device whose reads of `sector` wait until `release()`; everything else passes through. */
-function gated(inner: BlockDevice, gatedSectors: (sector: number) => boolean) {
-  const waiting: (() => void)[] = [];
-  let held = 0;
-  const device = wrapDevice(inner, async (op, args, call) => {
-    if (op === 'read' && gatedSectors(args[0] as number)) {
-      held++;
-      await new Promise<void>((resolve) => waiting.push(resolve));
-    }
-    return call();
-  });
-  return {
-    device,
-    get held() {
-      return held;
-    },
-    release() {
-      for (const resolve of waiting.splice(0)) resolve();
-    },
-  };
 }
 
 const errorOf = (reply: RawReply) => (reply.kind === 'simple' ? reply.error : reply.payload.readUInt32BE(0));
@@ -257,7 +218,7 @@ describe('replies', () => {
 
 describe('pipelining and limits', () => {
   it('answers pipelined requests in completion order, not request order', async () => {
-    const gate = gated(new Ramdisk({ sizeSectors: 64 }), (sector) => sector === 0);
+    const gate = withGate(new Ramdisk({ sizeSectors: 64 }), (op, args) => op === 'read' && args[0] === 0);
     const { open } = await serve(gate.device);
     const c = await open();
     c.request(Command.READ, 0, 1, 0, 512);
@@ -272,7 +233,7 @@ describe('pipelining and limits', () => {
   });
 
   it('stops reading (pauses the socket) at maxInFlightRequests, and resumes when requests finish', async () => {
-    const gate = gated(new Ramdisk({ sizeSectors: 64 }), () => true);
+    const gate = withGate(new Ramdisk({ sizeSectors: 64 }), (op) => op === 'read');
     const { open } = await serve(gate.device, { maxInFlightRequests: 4 });
     const c = await open();
     for (let i = 0; i < 20; i++) c.request(Command.READ, 0, i, (i % 64) * 512, 512);
@@ -291,7 +252,7 @@ describe('pipelining and limits', () => {
   });
 
   it('stops reading at maxInFlightBytes too', async () => {
-    const gate = gated(new Ramdisk({ sizeSectors: 2048 }), () => true);
+    const gate = withGate(new Ramdisk({ sizeSectors: 2048 }), (op) => op === 'read');
     const { open } = await serve(gate.device, { maxInFlightBytes: 256 << 10, maxPayload: 128 << 10 });
     const c = await open();
     for (let i = 0; i < 6; i++) c.request(Command.READ, CommandFlag.DF, i, 0, 128 << 10);
@@ -363,7 +324,7 @@ describe('faults and disconnects', () => {
   });
 
   it('finishes requests in flight after DISC, then closes', async () => {
-    const gate = gated(new Ramdisk({ sizeSectors: 64 }), () => true);
+    const gate = withGate(new Ramdisk({ sizeSectors: 64 }), (op) => op === 'read');
     const { open } = await serve(gate.device);
     const c = await open();
     c.request(Command.READ, 0, 1, 0, 512);
@@ -381,8 +342,7 @@ describe('faults and disconnects', () => {
     const disk = new Ramdisk({ sizeSectors: 64 });
     await disk.write(0, [new Uint8Array(512).fill(4)]);
     const { path } = await serve(disk);
-    const c = await RawClient.connect(path);
-    clients.push(c);
+    const c = await fixture.client(path);
     await c.read(18);
     c.send(
       Buffer.concat([
@@ -413,7 +373,7 @@ describe('faults and disconnects', () => {
   });
 
   it('close() lets requests in flight finish, answers later ones ESHUTDOWN, and refuses new connections', async () => {
-    const gate = gated(new Ramdisk({ sizeSectors: 64 }), (sector) => sector === 0);
+    const gate = withGate(new Ramdisk({ sizeSectors: 64 }), (op, args) => op === 'read' && args[0] === 0);
     const { open, server, path } = await serve(gate.device);
     const c = await open();
     c.request(Command.READ, 0, 1, 0, 512);
@@ -432,6 +392,6 @@ describe('faults and disconnects', () => {
     const late = replies.get(2);
     if (late) expect(errorOf(late)).toBe(Errno.ESHUTDOWN);
     await expect(RawClient.connect(path)).rejects.toThrow();
-    await expect(server.listen({ path: join(dir.path, 'after-close.sock') })).rejects.toThrow(/closed/);
+    await expect(server.listen({ path: join(dirname(path), 'after-close.sock') })).rejects.toThrow(/closed/);
   });
 });

@@ -45,55 +45,6 @@ export function recording(device: BlockDevice, sectorSize: number): { device: Bl
   return { device: wrapped, calls };
 }
 
-/** Holds the calls it is asked to until it is opened. */
-export class Gate {
-  #closed = true;
-  #held: (() => void)[] = [];
-  #watchers: (() => void)[] = [];
-
-  get waiting(): number {
-    return this.#held.length;
-  }
-
-  /** Resolves as soon as at least one call is held. */
-  reached(): Promise<void> {
-    if (this.#held.length > 0) return Promise.resolve();
-    return new Promise((resolve) => this.#watchers.push(resolve));
-  }
-
-  pass(): Promise<void> {
-    if (!this.#closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#held.push(resolve);
-      for (const watch of this.#watchers.splice(0)) watch();
-    });
-  }
-
-  open(): void {
-    this.#closed = false;
-    for (const release of this.#held.splice(0)) release();
-  }
-}
-
-/**
- * `device` whose calls matching `holds` wait at `gate`: before they reach the device, or with
- * `after`, once the device has answered and before the answer is returned.
- */
-export function gated(
-  device: BlockDevice,
-  gate: Gate,
-  holds: (op: DeviceOperation, args: readonly unknown[]) => boolean,
-  options: { after?: boolean } = {},
-): BlockDevice {
-  return wrapDevice(device, async (op, args, call) => {
-    const hold = holds(op, args);
-    if (hold && !options.after) await gate.pass();
-    const result = await call();
-    if (hold && options.after) await gate.pass();
-    return result;
-  });
-}
-
 /** mulberry32: a small seeded generator of numbers in [0, 1). */
 export function seeded(seed: number): () => number {
   let a = seed >>> 0;

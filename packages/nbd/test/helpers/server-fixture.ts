@@ -1,8 +1,9 @@
 import type { BlockDevice } from '@blk/core';
 import { makeTempDir } from '@blk/test-kit';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createServer, type NbdExport, type NbdServer, type NbdServerOptions } from '../../src/index.js';
+import { RawClient } from './raw-client.js';
 
 export interface ServerFixture {
   readonly server: NbdServer;
@@ -43,4 +44,43 @@ export function exportFresh(fixture: ServerFixture, device: BlockDevice | NbdExp
   const name = `export-${++counter}`;
   fixture.server.setExport(name, device);
   return name;
+}
+
+/**
+ * Many servers per test file, each on its own Unix socket in one temp dir, plus raw clients:
+ * clients are closed after each test, servers and the dir after the file.
+ */
+export function useServers(prefix: string): {
+  readonly serve: (options: NbdServerOptions) => Promise<{ server: NbdServer; path: string; errors: Error[] }>;
+  readonly client: (path: string) => Promise<RawClient>;
+} {
+  let dir: { path: string; remove(): void } | undefined;
+  const servers: NbdServer[] = [];
+  const clients: RawClient[] = [];
+  let sockets = 0;
+  beforeAll(() => {
+    dir = makeTempDir(`blk-nbd-${prefix}-`);
+  });
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.close();
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    dir?.remove();
+  });
+  return {
+    serve: async (options) => {
+      const errors: Error[] = [];
+      const server = createServer({ ...options, onError: (e) => errors.push(e) });
+      servers.push(server);
+      const path = join(dir!.path, `${prefix}-${++sockets}.sock`);
+      await server.listen({ path });
+      return { server, path, errors };
+    },
+    client: async (path) => {
+      const c = await RawClient.connect(path);
+      clients.push(c);
+      return c;
+    },
+  };
 }
