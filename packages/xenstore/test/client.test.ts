@@ -11,22 +11,8 @@ import {
   type Frame,
 } from '../src/index.js';
 import { FakeServer } from './helpers/fake-server.js';
-import { startHarness, text, type Harness } from './helpers/harness.js';
-
-/** The interfaces @blk/xen-ring declares for itself: our Client must satisfy them structurally. */
-interface XenbusHandle {
-  read(path: string): Promise<string>;
-  write(path: string, value: string): Promise<void>;
-  directory(path: string): Promise<string[]>;
-  rm(path: string): Promise<void>;
-  mkdir(path: string): Promise<void>;
-  getdomainpath(domid: number): Promise<string>;
-}
-interface XenbusStore {
-  immediate<T>(fn: (h: XenbusHandle) => Promise<T>): Promise<T>;
-  transaction<T>(fn: (h: XenbusHandle) => Promise<T>): Promise<T>;
-  wait<T>(fn: (h: XenbusHandle) => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
-}
+import { code, startHarness, text, type Harness } from './helpers/harness.js';
+import type { XenbusStore } from './helpers/handshake.js';
 
 let h: Harness;
 let dom0: Client;
@@ -37,15 +23,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await h.close();
 });
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'OK';
-  } catch (error) {
-    return (error as { code: string }).code;
-  }
-}
 
 async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hasCode, type Client, type WatchEvent } from '../src/index.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { code, startHarness, type Harness } from './helpers/harness.js';
 
 let h: Harness;
 let dom0: Client;
@@ -11,15 +11,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await h.close();
 });
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'OK';
-  } catch (error) {
-    return (error as { code: string }).code;
-  }
-}
 
 function collect(client: Client): WatchEvent[] {
   const events: WatchEvent[] = [];

@@ -1,7 +1,7 @@
 import { waitFor } from '@blk/test-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Client } from '../src/index.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { code, startHarness, type Harness } from './helpers/harness.js';
 
 let h: Harness;
 let dom0: Client;
@@ -16,15 +16,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await h.close();
 });
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'OK';
-  } catch (error) {
-    return (error as { code: string }).code;
-  }
-}
 
 describe('quotas on unprivileged domains (C names: ENOSPC, E2BIG)', () => {
   it('node count per domain: ENOSPC past the quota, nothing half-created', async () => {

@@ -1,7 +1,7 @@
 import { connect, type Server } from '../../src/index.js';
 
 /** What @blk/xen-ring declares for itself; the handshake below uses nothing else. */
-interface XenbusHandle {
+export interface XenbusHandle {
   read(path: string): Promise<string>;
   write(path: string, value: string): Promise<void>;
   directory(path: string): Promise<string[]>;
@@ -9,7 +9,7 @@ interface XenbusHandle {
   mkdir(path: string): Promise<void>;
   getdomainpath(domid: number): Promise<string>;
 }
-interface XenbusStore {
+export interface XenbusStore {
   immediate<T>(fn: (h: XenbusHandle) => Promise<T>): Promise<T>;
   transaction<T>(fn: (h: XenbusHandle) => Promise<T>): Promise<T>;
   wait<T>(fn: (h: XenbusHandle) => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;

@@ -137,3 +137,13 @@ export async function startHarness(options: ServerOptions & { listen?: boolean }
     },
   };
 }
+
+/** 'OK' when the request succeeds, else the error's wire code. */
+export async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'OK';
+  } catch (error) {
+    return (error as { code: string }).code;
+  }
+}
