@@ -94,7 +94,7 @@ describe('GrantTable', () => {
     const { Worker } = await import('node:worker_threads');
     const domain = SharedDomain.create({ domid: 1, frames: 4 });
     const ref = domain.grants.allocateRef()!;
-    const control = new Int32Array(new SharedArrayBuffer(16)); // [go, done, maps, violations]
+    const control = new Int32Array(new SharedArrayBuffer(20)); // [go, done, maps, violations, refusals]
     // The worker maps and unmaps exactly as GrantTable.map/unmap do (one CAS on the state word).
     const worker = new Worker(
       `const { workerData } = require('node:worker_threads');
@@ -102,7 +102,9 @@ describe('GrantTable', () => {
        const control = workerData.control;
        const base = workerData.ref * 4;
        Atomics.wait(control, 0, 0, 5000);
-       for (let i = 0; i < 300000; i++) {
+       // Race until both sides have been seen winning (a map, a refused end), bounded in time.
+       const deadline = Date.now() + 10000;
+       for (let i = 0; (i < 300000 || Atomics.load(control, 2) < 100 || Atomics.load(control, 4) === 0) && Date.now() < deadline; i++) {
          const s = Atomics.load(words, base);
          if ((s & 1) === 0) continue;
          if (Atomics.compareExchange(words, base, s, s + 4) !== s) continue;
@@ -123,6 +125,7 @@ describe('GrantTable', () => {
         const giveUp = performance.now() + 5000;
         while (!domain.grants.endAccess(ref)) {
           refused++;
+          Atomics.store(control, 4, refused);
           if (refused % 1024 === 0 && performance.now() > giveUp) throw new Error('the mapping was never released');
         }
         ended++;
