@@ -91,20 +91,8 @@ describe('handshake validation', () => {
 
   it('refuses export sizes beyond 2^53 and impossible block sizes', async () => {
     const goReplies = (infos: Buffer[]) => async (c: FakeConnection) => {
-      c.send(encodeGreeting());
-      await c.reader.exact(4);
-      for (;;) {
-        const header = await c.reader.exact(16);
-        const option = header.readUInt32BE(8);
-        await c.reader.exact(header.readUInt32BE(12));
-        if (option !== Option.GO) {
-          c.send(encodeOptionReply(option, Reply.ERR_UNSUP));
-          continue;
-        }
-        for (const info of infos) c.send(encodeOptionReply(option, Reply.INFO, info));
-        c.send(encodeOptionReply(option, Reply.ACK));
-        await hang();
-      }
+      await c.handshake({ structured: false, infos });
+      await hang();
     };
     const huge = encodeInfoExport(0, 1);
     huge.writeBigUInt64BE(1n << 60n, 2);
@@ -130,21 +118,13 @@ describe('handshake validation', () => {
   it('uses the block sizes it was given: 4096-byte sectors and 8 KiB requests', async () => {
     const seen: [number, number][] = [];
     const device = await against(async (c) => {
-      c.send(encodeGreeting());
-      await c.reader.exact(4);
-      for (;;) {
-        const header = await c.reader.exact(16);
-        const option = header.readUInt32BE(8);
-        await c.reader.exact(header.readUInt32BE(12));
-        if (option !== Option.GO) {
-          c.send(encodeOptionReply(option, Reply.ERR_UNSUP));
-          continue;
-        }
-        c.send(encodeOptionReply(option, Reply.INFO, encodeInfoExport(1 << 20, TransmissionFlag.HAS_FLAGS)));
-        c.send(encodeOptionReply(option, Reply.INFO, encodeInfoBlockSize({ minimum: 4096, preferred: 4096, maximum: 8192 })));
-        c.send(encodeOptionReply(option, Reply.ACK));
-        break;
-      }
+      await c.handshake({
+        structured: false,
+        infos: [
+          encodeInfoExport(1 << 20, TransmissionFlag.HAS_FLAGS),
+          encodeInfoBlockSize({ minimum: 4096, preferred: 4096, maximum: 8192 }),
+        ],
+      });
       for (;;) {
         const request = await c.request();
         seen.push([request.offset, request.length]);

@@ -33,7 +33,8 @@ export class FakeConnection {
    * A well-behaved handshake up to GO: STRUCTURED_REPLY and SET_META_CONTEXT answered as asked,
    * INFO_EXPORT with `size` and `flags`, then ACK.
    */
-  async handshake(options: { structured?: boolean; contextId?: number; size?: number; flags?: number } = {}): Promise<void> {
+  /** Negotiates like a plain server; `infos` replaces the INFO replies sent to GO. */
+  async handshake(options: { structured?: boolean; contextId?: number; size?: number; flags?: number; infos?: readonly Buffer[] } = {}): Promise<void> {
     const { structured = true, contextId = 7, size = 1 << 20 } = options;
     const flags = options.flags ?? TransmissionFlag.HAS_FLAGS | TransmissionFlag.SEND_FLUSH;
     this.send(encodeGreeting());
@@ -51,7 +52,7 @@ export class FakeConnection {
           this.send(encodeOptionReply(header.option, Reply.ACK));
           break;
         case Option.GO:
-          this.send(encodeOptionReply(header.option, Reply.INFO, encodeInfoExport(size, flags)));
+          for (const info of options.infos ?? [encodeInfoExport(size, flags)]) this.send(encodeOptionReply(header.option, Reply.INFO, info));
           this.send(encodeOptionReply(header.option, Reply.ACK));
           return;
         default:
