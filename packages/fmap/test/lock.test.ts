@@ -3,14 +3,14 @@ import { existsSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isBlockError } from '@blk/core';
-import { makeTempDir, waitFor } from '@blk/test-kit';
+import { describeWhen, makeTempDir, waitFor } from '@blk/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BlockFile, isFmapError, openFileDevice } from '../src/index.js';
+import { distMissing } from './helpers/missing.js';
 
 const temp = makeTempDir('blk-fmap-lock-');
 afterAll(() => temp.remove());
 const holder = fileURLToPath(new URL('fixtures/lock-holder.mjs', import.meta.url));
-const built = existsSync(fileURLToPath(new URL('../dist/index.js', import.meta.url)));
 
 /** Starts a process holding the lock on `path`; resolves once it holds it. */
 async function holdInChild(path: string, kind: 'blockfile' | 'device') {
@@ -34,7 +34,7 @@ async function holdInChild(path: string, kind: 'blockfile' | 'device') {
   };
 }
 
-describe.runIf(built)('locks across processes', () => {
+describeWhen('locks across processes', distMissing, () => {
   it('a BlockFile held by another process is E_LOCKED, and free again once that process is killed', async () => {
     const path = join(temp.path, 'held.fmap');
     BlockFile.create(path, { blockSize: 4096 }).close();

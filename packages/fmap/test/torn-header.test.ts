@@ -68,16 +68,18 @@ describeEngines('torn header writes', ({ name, options }) => {
   }
 
   // the mmap engine writes free-list pages through the mapping, where FileIo cannot tear them
-  it.skipIf(name === 'mmap')('a torn free-list page (before the header) recovers the previous flush', () => {
-    const { path, io, file, flushed } = prepare();
-    io.tearAt = (_index, position) => (position >= 8192 ? 3 : undefined);
-    expectCrash(() => {
-      file.close();
+  if (name !== 'mmap') {
+    it('a torn free-list page (before the header) recovers the previous flush', () => {
+      const { path, io, file, flushed } = prepare();
+      io.tearAt = (_index, position) => (position >= 8192 ? 3 : undefined);
+      expectCrash(() => {
+        file.close();
+      });
+      const again = BlockFile.open(path, options);
+      checkAgainstModel(again, flushed);
+      again.close();
     });
-    const again = BlockFile.open(path, options);
-    checkAgainstModel(again, flushed);
-    again.close();
-  });
+  }
 
   it('garbage in the newest slot falls back to the older one or fails typed, never crashes', () => {
     for (let trial = 0; trial < 20; trial++) {

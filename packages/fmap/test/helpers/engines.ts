@@ -1,6 +1,7 @@
-import { peersRequired } from '@blk/test-kit';
-import { describe, it } from 'vitest';
-import { nativeStatus, type BlockFileOptions } from '../../src/index.js';
+import { describeWhen } from '@blk/test-kit';
+import { describe } from 'vitest';
+import type { BlockFileOptions } from '../../src/index.js';
+import { nativeMissing } from './missing.js';
 
 export interface EngineCase {
   readonly name: 'pread' | 'mmap';
@@ -12,24 +13,6 @@ const ENGINES: readonly EngineCase[] = [
   { name: 'mmap', options: { engine: 'mmap' } },
 ];
 
-/** Registers `body` under `title`, or a skip (a failure under BLK_REQUIRE_PEERS=1) without the addon. */
-function describeIfNative(title: string, body: () => void): void {
-  const status = nativeStatus();
-  if (status.available) {
-    describe(title, body);
-  } else if (peersRequired()) {
-    describe(title, () => {
-      it('has the native addon built', () => {
-        throw new Error(`${status.reason}; BLK_REQUIRE_PEERS=1 makes this a failure`);
-      });
-    });
-  } else {
-    describe.skip(`${title} — skipped: ${status.reason}`, () => {
-      it('skipped', () => undefined);
-    });
-  }
-}
-
 /**
  * Runs `body` once per storage engine. The mmap engine needs @blk/fmap-native: without it the
  * block is skipped with the reason, or fails under BLK_REQUIRE_PEERS=1 (CI builds the addon).
@@ -38,7 +21,7 @@ export function describeEngines(title: string, body: (engine: EngineCase) => voi
   for (const engine of ENGINES) {
     const named = `${title} [${engine.name}]`;
     if (engine.name === 'mmap') {
-      describeIfNative(named, () => {
+      describeWhen(named, nativeMissing(), () => {
         body(engine);
       });
     } else {
@@ -51,5 +34,5 @@ export function describeEngines(title: string, body: (engine: EngineCase) => voi
 
 /** A describe block that needs the native addon (skipped, or failing under BLK_REQUIRE_PEERS=1, without it). */
 export function describeNative(title: string, body: () => void): void {
-  describeIfNative(`${title} [mmap]`, body);
+  describeWhen(`${title} [mmap]`, nativeMissing(), body);
 }
