@@ -143,10 +143,13 @@ export class ServerSession {
     const reader = channel.reader;
     const limits = this.#limits;
     while (!this.#stopped) {
+      // Shutting down, what was received is answered ESHUTDOWN at once, past the in-flight limits:
+      // those answers take nothing from the device, and a request received is never dropped.
       if (
-        this.#inFlight >= limits.maxInFlightRequests ||
-        this.#inFlightBytes >= limits.maxInFlightBytes ||
-        channel.queuedBytes >= limits.maxInFlightBytes
+        !this.#shuttingDown &&
+        (this.#inFlight >= limits.maxInFlightRequests ||
+          this.#inFlightBytes >= limits.maxInFlightBytes ||
+          channel.queuedBytes >= limits.maxInFlightBytes)
       ) {
         channel.pause();
         return;
