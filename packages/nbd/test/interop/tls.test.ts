@@ -10,6 +10,7 @@ import { connect, createServer, type NbdServer } from '../../src/index.js';
 import { makeCertificates, makePskFile } from '../helpers/certificates.js';
 import { firstDifference, readImage, writeTestImage } from '../helpers/images.js';
 import { startNbdkit, type PeerServer } from '../helpers/peer-servers.js';
+import { tapProxy } from '../helpers/tap.js';
 
 const MiB = 1 << 20;
 
@@ -51,17 +52,41 @@ describeWithPeers('TLS', ['openssl'], ({ openssl }) => {
 
   describe('our client and our server', () => {
     it('connect over PSK in require mode, and data goes through encrypted', async () => {
-      const device = await connect(pskUri(requireSocket));
-      try {
-        expect(device.protocol.tls).toBe(true);
-        const data = new Uint8Array(128 << 10).fill(0x42);
-        await device.write(64, [data]);
-        const check = new Uint8Array(data.length);
-        await disk.read(64, [check]);
-        expect(firstDifference(check, data)).toBe(-1);
-      } finally {
-        await device.disconnect();
-      }
+      // A recognisable plaintext; the same bytes through the tap without TLS show it can see them.
+      const marker = Buffer.from('blk-tls-plaintext-marker-7f3a9c');
+      const data = new Uint8Array(128 << 10);
+      for (let at = 0; at + marker.length <= data.length; at += marker.length) data.set(marker, at);
+      const tapped = async (target: string, uri: (socket: string) => string | { path: string }, secure: boolean) => {
+        const socket = join(dir.path, `tap-${secure ? 'tls' : 'plain'}.sock`);
+        const tap = await tapProxy(socket, target);
+        try {
+          const device = await connect(uri(socket));
+          try {
+            expect(device.protocol.tls).toBe(secure);
+            await device.write(64, [data]);
+            const back = new Uint8Array(data.length);
+            await device.read(64, [back]);
+            expect(firstDifference(back, data)).toBe(-1);
+          } finally {
+            await device.disconnect();
+          }
+          return { up: tap.toServer(), down: tap.toClient() };
+        } finally {
+          await tap.close();
+        }
+      };
+      const plain = await tapped(onSocket, (path) => ({ path }), false);
+      expect(plain.up.includes(marker)).toBe(true);
+      expect(plain.down.includes(marker)).toBe(true);
+      const secure = await tapped(requireSocket, pskUri, true);
+      // The data crossed the wire both ways (it is there, in TLS records), and never in the clear.
+      expect(secure.up.length).toBeGreaterThan(data.length);
+      expect(secure.down.length).toBeGreaterThan(data.length);
+      expect(secure.up.includes(marker)).toBe(false);
+      expect(secure.down.includes(marker)).toBe(false);
+      const check = new Uint8Array(data.length);
+      await disk.read(64, [check]);
+      expect(firstDifference(check, data)).toBe(-1);
     });
 
     it('connect over x509 with the CA, and with a client certificate', async () => {
