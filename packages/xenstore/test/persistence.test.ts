@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir, waitFor } from '@blk/test-kit';
 import { connect, createServer, type Server } from '../src/index.js';
@@ -116,7 +117,7 @@ describe('persistence', () => {
     expect(readdirSync(dir.path)).toEqual([]);
   });
 
-  it('holds replies while the disk fails, and reports the failure', async () => {
+  it('holds replies while the disk fails, reports each failure, and answers once a save succeeds', async () => {
     const file = `${dir.path}/missing-dir/tree.json`;
     const logs: string[] = [];
     const server = start(file, (m) => logs.push(m));
@@ -125,10 +126,13 @@ describe('persistence', () => {
     const write = c.immediate((x) => x.write('/x', '1')).then(() => {
       answered = true;
     });
-    await new Promise((r) => setTimeout(r, 200));
+    const failures = () => logs.filter((l) => l.includes('saving') && l.includes('failed')).length;
+    // two failed saves (the first and a retry): the reply waited through both
+    await waitFor(() => failures() >= 2, 'two failed saves');
     expect(answered).toBe(false);
-    expect(logs.some((l) => l.includes('saving'))).toBe(true);
+    mkdirSync(dirname(file));
+    await write;
+    expect(JSON.parse(readFileSync(file, 'utf8')).nodes.some((n: unknown[]) => n[0] === '/x')).toBe(true);
     await c.close();
-    await write.catch(() => undefined);
   });
 });

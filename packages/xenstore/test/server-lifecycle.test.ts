@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer as createNetServer } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
+import { Duplex } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeTempDir } from '@blk/test-kit';
+import { makeTempDir, waitFor } from '@blk/test-kit';
 import { connect, createServer, encodeFrame, FrameDecoder, MessageType as T, nulTerminated, type Server } from '../src/index.js';
 
 let dir: { path: string; remove(): void };
@@ -73,32 +74,36 @@ describe('server lifecycle', () => {
   });
 
   it('a client that stops reading is not read either, and loses no reply once it reads again', async () => {
-    const path = `${dir.path}/xs.sock`;
     const s = server();
-    await s.listen(path);
-    const socket = createConnection({ path });
-    await new Promise<void>((r) => socket.once('connect', r));
-    socket.pause();
     const count = 20_000;
-    const request = (i: number) => encodeFrame({ type: T.READ, reqId: i, txId: 0, payload: nulTerminated('/tool') });
-    const batch: Uint8Array[] = [];
-    for (let i = 1; i <= count; i++) batch.push(request(i));
-    socket.write(Buffer.concat(batch));
-    await new Promise((r) => setTimeout(r, 200));
-    const decoder = new FrameDecoder();
+    // The client's end: replies are taken (their write callbacks called) only while it reads.
+    const replies = new FrameDecoder();
     let next = 1;
     let wrong = 0;
-    await new Promise<void>((resolve) => {
-      socket.on('data', (chunk: Buffer) => {
-        for (const f of decoder.push(chunk).frames) {
+    let reading = false;
+    const held: (() => void)[] = [];
+    const stream = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, done) {
+        for (const f of replies.push(chunk).frames) {
           if (f.reqId !== next || f.type !== T.READ) wrong++;
           next++;
         }
-        if (next > count) resolve();
-      });
-      socket.resume();
+        if (reading) done();
+        else held.push(() => done());
+      },
     });
+    s.attach(stream);
+    for (let i = 1; i <= count; i++) stream.push(encodeFrame({ type: T.READ, reqId: i, txId: 0, payload: nulTerminated('/tool') }));
+    // the server stops reading once its replies back up, leaving the rest of the requests unread
+    await waitFor(() => stream.isPaused(), 'the server to stop reading');
+    expect(stream.readableLength).toBeGreaterThan(0);
+    const answeredWhilePaused = next - 1;
+    expect(answeredWhilePaused).toBeLessThan(count);
+    reading = true;
+    for (const done of held.splice(0)) done();
+    await waitFor(() => next > count, 'every reply');
     expect(wrong).toBe(0);
-    socket.destroy();
+    stream.destroy();
   });
 });
