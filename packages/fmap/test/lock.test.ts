@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isBlockError } from '@blk/core';
 import { describeWhen, makeTempDir, waitFor } from '@blk/test-kit';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { BlockFile, isFmapError, openFileDevice } from '../src/index.js';
 import { distMissing } from './helpers/missing.js';
 

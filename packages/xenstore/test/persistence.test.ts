@@ -132,7 +132,8 @@ describe('persistence', () => {
     expect(answered).toBe(false);
     mkdirSync(dirname(file));
     await write;
-    expect(JSON.parse(readFileSync(file, 'utf8')).nodes.some((n: unknown[]) => n[0] === '/x')).toBe(true);
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { nodes: unknown[][] };
+    expect(saved.nodes.some((n) => n[0] === '/x')).toBe(true);
     await c.close();
   });
 });

@@ -83,7 +83,9 @@ describe('server lifecycle', () => {
     let reading = false;
     const held: (() => void)[] = [];
     const stream = new Duplex({
-      read() {},
+      read() {
+        // requests are pushed by the test
+      },
       write(chunk: Buffer, _encoding, done) {
         for (const f of replies.push(chunk).frames) {
           if (f.reqId !== next || f.type !== T.READ) wrong++;
