@@ -236,10 +236,11 @@ describe('pipelining and limits', () => {
     const gate = withGate(new Ramdisk({ sizeSectors: 64 }), (op) => op === 'read');
     const { open } = await serve(gate.device, { maxInFlightRequests: 4 });
     const c = await open();
-    for (let i = 0; i < 20; i++) c.request(Command.READ, 0, i, (i % 64) * 512, 512);
-    await waitFor(() => gate.held === 4, 'four reads to reach the device');
+    // One write: all twenty arrive together, so a server that parsed past its limit would have
+    // sent more than four to the device before `waitFor` first looks, and held would never be 4.
+    c.send(Buffer.concat(Array.from({ length: 20 }, (_, i) => encodeRequest(0, Command.READ, i, (i % 64) * 512, 512))));
+    await waitFor(() => gate.held === 4, 'exactly four reads to reach the device');
     // Nothing more is parsed while the four are held.
-    await new Promise((r) => setTimeout(r, 100));
     expect(gate.held).toBe(4);
     const seen = new Set<number>();
     while (seen.size < 20) {
@@ -255,9 +256,9 @@ describe('pipelining and limits', () => {
     const gate = withGate(new Ramdisk({ sizeSectors: 2048 }), (op) => op === 'read');
     const { open } = await serve(gate.device, { maxInFlightBytes: 256 << 10, maxPayload: 128 << 10 });
     const c = await open();
-    for (let i = 0; i < 6; i++) c.request(Command.READ, CommandFlag.DF, i, 0, 128 << 10);
-    await waitFor(() => gate.held === 2, 'two 128 KiB reads to reach the device');
-    await new Promise((r) => setTimeout(r, 100));
+    // one write, as above: a server that ignored the byte limit would be past two before `waitFor` looks
+    c.send(Buffer.concat(Array.from({ length: 6 }, (_, i) => encodeRequest(CommandFlag.DF, Command.READ, i, 0, 128 << 10))));
+    await waitFor(() => gate.held === 2, 'exactly two 128 KiB reads to reach the device');
     expect(gate.held).toBe(2);
     for (let answered = 0; answered < 6; answered++) {
       gate.release();
@@ -313,8 +314,8 @@ describe('faults and disconnects', () => {
     const { open, server } = await serve(faulty);
     const c = await open();
     c.request(Command.WRITE, 0, 1, 0, 64 << 10);
-    c.send(Buffer.alloc(32 << 10, 1));
-    await new Promise((r) => setTimeout(r, 50));
+    // half the payload handed to the kernel (the write's callback), then the connection dies
+    await new Promise((resolve) => c.socket.write(Buffer.alloc(32 << 10, 1), resolve));
     c.close();
     await waitFor(() => server.connections === 0, 'the server to drop the connection');
     expect(faulty.counts.write).toBeUndefined();
