@@ -274,9 +274,9 @@ describe('wait()', () => {
       if (++n < 3) throw Object.assign(new Error('not yet'), { name: 'Eagain' });
       return n;
     });
-    await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => n >= 1, 'the first run');
     await dom0.immediate((x) => x.write('/tool', 'a'));
-    await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => n >= 2, 'the second run');
     await dom0.immediate((x) => x.write('/tool', 'b'));
     expect(await waiting).toBe(3);
   });
@@ -289,14 +289,17 @@ describe('wait()', () => {
       await x.write('/local/domain/8/step', '0');
     });
     const counts: number[] = [];
+    let runs = 0;
     const waiting = guest.wait(async (x) => {
+      runs++;
       const step = Number(await x.read('step'));
       if (step >= 12) return step;
       await x.read(`path-${step}`).catch(() => undefined);
       throw new Eagain();
     });
     for (let i = 1; i <= 12; i++) {
-      await new Promise((r) => setTimeout(r, 5));
+      // the run that saw step i - 1 (a write may wake more than one run, so at least i)
+      await waitFor(() => runs >= i, `the run for step ${i - 1}`);
       counts.push(await watchesOf(8));
       await dom0.immediate((x) => x.write('/local/domain/8/step', String(i)));
     }
@@ -387,11 +390,13 @@ describe('wait()', () => {
 
   it('closing the client ends a pending wait with ENOTCONN', async () => {
     const c = await h.client(0);
+    let runs = 0;
     const waiting = c.wait(async (x) => {
+      runs++;
       await x.read('/tool');
       throw new Eagain();
     });
-    await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => runs > 0, 'the wait to run');
     await c.close();
     expect(await code(waiting)).toBe('ENOTCONN');
   });
@@ -402,11 +407,13 @@ describe('wait()', () => {
       else server.ok(frame);
     });
     const c = await connect({ stream: fake.clientSide });
+    let runs = 0;
     const waiting = c.wait(async (x) => {
+      runs++;
       await x.read('/a');
       throw new Eagain();
     });
-    await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => runs > 0, 'the wait to run');
     fake.destroy();
     expect(await code(waiting)).toBe('ENOTCONN');
     await c.close();
@@ -419,11 +426,13 @@ describe('suspend() and resume()', () => {
     const events: string[] = [];
     c.onWatch((e) => events.push(e.path));
     await c.immediate((x) => x.watch('/sr', 'mine'));
+    let runs = 0;
     const waiting = c.wait(async (x) => {
+      runs++;
       if ((await x.read('/sr').catch(() => '')) !== 'go') throw new Eagain();
       return 'done';
     });
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => runs > 0, 'the wait to run');
     const before = h.server.connections;
     await c.suspend();
     expect(c.suspended).toBe(true);
