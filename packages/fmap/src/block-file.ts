@@ -141,7 +141,10 @@ export class BlockFile {
   readonly #buffers = new LeaseBuffers();
   #closed = false;
   #highWater: number;
-  /** Blocks at or past this were not allocated at the last commit. */
+  /**
+   * Blocks at or past this were not allocated at the last commit (nor at a failed commit whose
+   * header may have landed).
+   */
   #committedHighWater: number;
   /** Free blocks that may be handed out now, used as a stack (LIFO like fs2). */
   #free: number[];
@@ -149,7 +152,10 @@ export class BlockFile {
   readonly #freeSet: Set<number>;
   /** Blocks allocated at the last commit and freed since: reusable only after the next commit. */
   #pending: number[] = [];
-  /** Blocks free at the last commit and handed out since (so freeing them again is immediate). */
+  /**
+   * Blocks free at the last commit and handed out since (so freeing them again is immediate);
+   * emptied by a commit, and by a failed one whose header may have landed.
+   */
   readonly #reused = new Set<number>();
   /** Pages holding the committed free list. */
   #metaPages: number[];
@@ -572,7 +578,13 @@ export class BlockFile {
       this.#metaDirty = false;
     } catch (error) {
       // Nothing was committed: the pages taken for the free list are free again. Once the header
-      // write has begun it may yet reach the disk, so those pages wait in limbo for the next commit.
+      // write has begun it may yet reach the disk, so those pages wait in limbo for the next commit,
+      // and every block this commit holds as allocated counts as committed: freeing one must wait
+      // for the next commit too, or a recovery from this header would find it reused.
+      if (headerStarted) {
+        this.#committedHighWater = this.#highWater;
+        this.#reused.clear();
+      }
       for (const offset of pages) {
         if (headerStarted) {
           this.#limbo.push(offset);
