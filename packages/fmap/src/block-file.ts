@@ -21,7 +21,7 @@ import {
 import { Lease, LeaseBuffers } from './lease.js';
 import { MemoryEngine } from './memory-engine.js';
 import { MmapEngine } from './mmap-engine.js';
-import { nativeBinding } from './native-binding.js';
+import { nativeBinding, type FmapNative } from './native-binding.js';
 import { PreadEngine } from './pread-engine.js';
 
 /** Largest lease or allocateBlocks run: Node 20 caps a buffer at 4 GiB, we stay well below. */
@@ -38,6 +38,8 @@ export interface BlockFileOptions {
   readonly lock?: boolean;
   /** @internal fault injection for tests */
   readonly io?: FileIo;
+  /** @internal a stand-in for @blk/fmap-native under the mmap engine (the power-loss model in the tests) */
+  readonly native?: FmapNative;
 }
 
 export interface CreateOptions extends BlockFileOptions {
@@ -92,7 +94,7 @@ function checkPath(path: unknown): asserts path is string {
 
 function makeEngine(options: BlockFileOptions, fd: number, io: FileIo, blockSize: number): Engine {
   if (options.engine === 'mmap') {
-    const native = nativeBinding();
+    const native = options.native ?? nativeBinding();
     if (!native) throw new FmapError('E_NO_MMAP', 'the mmap engine needs @blk/fmap-native, which is not built here');
     return new MmapEngine(native, fd, io, blockSize, options.mapReserve ?? 1 << 30);
   }
