@@ -13,8 +13,9 @@ const child = fileURLToPath(new URL('fixtures/fmap-device-crash-child.mjs', impo
 const KILLS = Number(process.env.BLK_CRASH_DEVICE_KILLS ?? 50);
 const SEED = Number(process.env.BLK_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const LANES = 3;
-/** The mmap engine's first flush after an open writes back a 1 MiB growth: give it time. */
-const MAX_DELAY_MS = { pread: 40, mmap: 80 } as const;
+/** Each child is killed 0–MAX_DELAY_MS ms after its 0th–MAX_FLUSHES-th completed flush (seeded). */
+const MAX_DELAY_MS = 30;
+const MAX_FLUSHES = 3;
 const SECTOR = 512;
 const UNIT = 4096;
 const PER_UNIT = UNIT / SECTOR;
@@ -90,7 +91,8 @@ describeEngines('fmap device killed with SIGKILL', ({ name }) => {
         kills: KILLS,
         seed,
         lanes: LANES,
-        maxDelayMs: MAX_DELAY_MS[name],
+        maxDelayMs: MAX_DELAY_MS,
+        maxFlushes: MAX_FLUSHES,
         log: (lane) => join(temp.path, `crash-${name}-${lane}.log`),
         job: (lane, jobSeed, log) => ({ path: paths[lane], engine: name, seed: jobSeed, log, size: committed[lane]!.size, versions: [...committed[lane]!.versions] }),
         check: async ({ lane, lines }) => {

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BlockFile, isFmapError, type BlockFileOptions } from '../src/index.js';
 import { readStamp, writeStamp } from './helpers/model.js';
-import { ImageBuilder, SimDisk, diskChoices, randomFrom, type CrashPoint, type EnumerationLimits } from './helpers/sim-disk.js';
+import { ImageBuilder, InjectedEio, SimDisk, diskChoices, randomFrom, type CrashPoint, type EnumerationLimits } from './helpers/sim-disk.js';
 
 /*
  * The power-loss model for BlockFile: a trace of random operations runs on a SimDisk, which
@@ -101,7 +101,8 @@ function runTrace(engine: Engine, ops: readonly Op[], onPoint: (point: CrashPoin
           completed = state;
           inFlight = [];
         } catch (error) {
-          if (!op.fail || !isFmapError(error, 'E_IO')) throw error;
+          // only the injected EIO is expected (a failed check inside the io must not pass as one)
+          if (!op.fail || !isFmapError(error, 'E_IO') || !(error.cause instanceof InjectedEio)) throw error;
           // A commit whose header was never written cannot be what a crash leaves.
           if (disk.headerWrites === headerWrites) inFlight = before;
         }
