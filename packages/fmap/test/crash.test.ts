@@ -104,6 +104,6 @@ describeEngines('BlockFile killed with SIGKILL', ({ name }) => {
       expect(insideFlush, `seed ${seed}: no kill landed inside a flush`).toBeGreaterThan(0);
       expect(flushes, `seed ${seed}: the children completed flushes`).toBeGreaterThan(0);
     },
-    300_000,
+    600_000,
   );
 });

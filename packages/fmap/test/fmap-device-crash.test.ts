@@ -122,6 +122,6 @@ describeEngines('fmap device killed with SIGKILL', ({ name }) => {
       expect(insideFlush, `seed ${seed}: no kill landed inside a flush`).toBeGreaterThan(0);
       expect(flushes, `seed ${seed}: the children completed flushes`).toBeGreaterThan(0);
     },
-    300_000,
+    600_000,
   );
 });
