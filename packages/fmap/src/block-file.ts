@@ -21,7 +21,7 @@ import {
 import { Lease, LeaseBuffers } from './lease.js';
 import { MemoryEngine } from './memory-engine.js';
 import { MmapEngine } from './mmap-engine.js';
-import { nativeBinding } from './native-binding.js';
+import { nativeBinding, type FmapNative } from './native-binding.js';
 import { PreadEngine } from './pread-engine.js';
 
 /** Largest lease or allocateBlocks run: Node 20 caps a buffer at 4 GiB, we stay well below. */
@@ -38,6 +38,8 @@ export interface BlockFileOptions {
   readonly lock?: boolean;
   /** @internal fault injection for tests */
   readonly io?: FileIo;
+  /** @internal a stand-in for @blk/fmap-native under the mmap engine (the power-loss model in the tests) */
+  readonly native?: FmapNative;
 }
 
 export interface CreateOptions extends BlockFileOptions {
@@ -92,7 +94,7 @@ function checkPath(path: unknown): asserts path is string {
 
 function makeEngine(options: BlockFileOptions, fd: number, io: FileIo, blockSize: number): Engine {
   if (options.engine === 'mmap') {
-    const native = nativeBinding();
+    const native = options.native ?? nativeBinding();
     if (!native) throw new FmapError('E_NO_MMAP', 'the mmap engine needs @blk/fmap-native, which is not built here');
     return new MmapEngine(native, fd, io, blockSize, options.mapReserve ?? 1 << 30);
   }
@@ -141,7 +143,10 @@ export class BlockFile {
   readonly #buffers = new LeaseBuffers();
   #closed = false;
   #highWater: number;
-  /** Blocks at or past this were not allocated at the last commit. */
+  /**
+   * Blocks at or past this were not allocated at the last commit (nor at a failed commit whose
+   * header may have landed).
+   */
   #committedHighWater: number;
   /** Free blocks that may be handed out now, used as a stack (LIFO like fs2). */
   #free: number[];
@@ -149,7 +154,10 @@ export class BlockFile {
   readonly #freeSet: Set<number>;
   /** Blocks allocated at the last commit and freed since: reusable only after the next commit. */
   #pending: number[] = [];
-  /** Blocks free at the last commit and handed out since (so freeing them again is immediate). */
+  /**
+   * Blocks free at the last commit and handed out since (so freeing them again is immediate);
+   * emptied by a commit, and by a failed one whose header may have landed.
+   */
   readonly #reused = new Set<number>();
   /** Pages holding the committed free list. */
   #metaPages: number[];
@@ -572,7 +580,13 @@ export class BlockFile {
       this.#metaDirty = false;
     } catch (error) {
       // Nothing was committed: the pages taken for the free list are free again. Once the header
-      // write has begun it may yet reach the disk, so those pages wait in limbo for the next commit.
+      // write has begun it may yet reach the disk, so those pages wait in limbo for the next commit,
+      // and every block this commit holds as allocated counts as committed: freeing one must wait
+      // for the next commit too, or a recovery from this header would find it reused.
+      if (headerStarted) {
+        this.#committedHighWater = this.#highWater;
+        this.#reused.clear();
+      }
       for (const offset of pages) {
         if (headerStarted) {
           this.#limbo.push(offset);

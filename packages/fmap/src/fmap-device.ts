@@ -20,6 +20,7 @@ import { decodeSuperblock, encodeSuperblock } from './device-superblock.js';
 import type { FileIo } from './file-io.js';
 import { FmapError, isFmapError } from './fmap-error.js';
 import { checkBlockSize } from './format.js';
+import type { FmapNative } from './native-binding.js';
 
 /** The geometry of a new fmap device. */
 export interface FmapCreateOptions {
@@ -43,6 +44,8 @@ export interface FmapDeviceOptions {
   readonly lock?: boolean;
   /** @internal fault injection for tests */
   readonly io?: FileIo;
+  /** @internal a stand-in for @blk/fmap-native (the power-loss model in the tests) */
+  readonly native?: FmapNative;
 }
 
 /** What an fmap device holds, and whether the file agrees with its map. */
@@ -133,6 +136,7 @@ function open(path: string, options: FmapDeviceOptions | undefined): FmapDevice 
     ...(o.cacheBytes === undefined ? {} : { cacheBytes: o.cacheBytes }),
     ...(o.lock === undefined ? {} : { lock: o.lock }),
     ...(o.io === undefined ? {} : { io: o.io }),
+    ...(o.native === undefined ? {} : { native: o.native }),
   };
   if (o.create !== undefined) {
     if (readOnly) throw new BlockError('INVALID_ARGUMENT', 'create needs a writable device');

@@ -1,17 +1,21 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir } from '@blk/test-kit';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { openFmapDevice } from '../src/index.js';
+import { itWhenBuilt } from './helpers/built.js';
 import { describeEngines } from './helpers/engines.js';
-import { runAndKill } from './helpers/kill-child.js';
+import { killLoop } from './helpers/kill-loop.js';
 
 const temp = makeTempDir('blk-fmap-device-crash-');
 afterAll(() => temp.remove());
 const child = fileURLToPath(new URL('fixtures/fmap-device-crash-child.mjs', import.meta.url));
-const built = existsSync(fileURLToPath(new URL('../dist/index.js', import.meta.url)));
-const KILLS = 20;
+const KILLS = Number(process.env.BLK_CRASH_DEVICE_KILLS ?? 50);
+const SEED = Number(process.env.BLK_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const LANES = 3;
+/** Each child is killed 0–MAX_DELAY_MS ms after its 0th–MAX_FLUSHES-th completed flush (seeded). */
+const MAX_DELAY_MS = 30;
+const MAX_FLUSHES = 3;
 const SECTOR = 512;
 const UNIT = 4096;
 const PER_UNIT = UNIT / SECTOR;
@@ -69,34 +73,55 @@ function matches(recovered: State, flushed: State): boolean {
 }
 
 describeEngines('fmap device killed with SIGKILL', ({ name }) => {
-  it.runIf(built)(`comes back as the last flush (or newer data in place) after ${KILLS} kills at random points`, async () => {
-    const path = join(temp.path, `crash-${name}.fmap`);
-    await (await openFmapDevice(path, { create: { sizeSectors: 64 * PER_UNIT, blockSize: UNIT }, lock: false })).disconnect();
-    let committed = await recover(path, name);
-    let flushesSeen = 0;
-    let newerInPlace = 0;
-    for (let round = 0; round < KILLS; round++) {
-      const lines = await runAndKill(child, [path, name, String(1000 * round + 11)], 5 + ((round * 37) % 90));
-      let inFlight: State | undefined;
-      for (const line of lines) {
-        if (line.startsWith('F ')) {
-          const parsed = JSON.parse(line.slice(2)) as { size: number; versions: [number, number][] };
-          inFlight = { size: parsed.size, versions: new Map(parsed.versions) };
-        } else if (line === 'C' && inFlight) {
-          committed = inFlight;
-          inFlight = undefined;
-          flushesSeen++;
-        }
+  itWhenBuilt(
+    `comes back as the last flush (or newer data in place) after ${KILLS} kills at seeded random points, some inside a flush`,
+    async () => {
+      const seed = SEED + (name === 'mmap' ? 3 : 2);
+      const paths = Array.from({ length: LANES }, (_, lane) => join(temp.path, `crash-${name}-${lane}.fmap`));
+      const committed: State[] = [];
+      for (const path of paths) {
+        await (await openFmapDevice(path, { create: { sizeSectors: 64 * PER_UNIT, blockSize: UNIT }, lock: false })).disconnect();
+        committed.push(await recover(path, name));
       }
-      const recovered = await recover(path, name);
-      const candidates = inFlight ? [committed, inFlight] : [committed];
-      const match = candidates.find((c) => matches(recovered, c));
-      expect(match, `round ${round}: recovered state is neither the last flush nor the one in flight, even allowing newer data in place`).toBeDefined();
-      if ([...recovered.versions].some(([unit, v]) => v !== match!.versions.get(unit))) newerInPlace++;
-      committed = recovered;
-    }
-    // the kills landed after real work: flushes completed across the rounds
-    expect(flushesSeen).toBeGreaterThan(KILLS);
-    console.log(`[${name}] ${flushesSeen} flushes, ${newerInPlace} of ${KILLS} recoveries showed newer data in place`);
-  });
+      let flushes = 0;
+      let insideFlush = 0;
+      let newerInPlace = 0;
+      await killLoop({
+        script: child,
+        kills: KILLS,
+        seed,
+        lanes: LANES,
+        maxDelayMs: MAX_DELAY_MS,
+        maxFlushes: MAX_FLUSHES,
+        log: (lane) => join(temp.path, `crash-${name}-${lane}.log`),
+        job: (lane, jobSeed, log) => ({ path: paths[lane], engine: name, seed: jobSeed, log, size: committed[lane]!.size, versions: [...committed[lane]!.versions] }),
+        check: async ({ lane, lines }) => {
+          let last = committed[lane]!;
+          let inFlight: State | undefined;
+          for (const line of lines) {
+            if (line.startsWith('F ')) {
+              const parsed = JSON.parse(line.slice(2)) as { size: number; versions: [number, number][] };
+              inFlight = { size: parsed.size, versions: new Map(parsed.versions) };
+            } else if (line === 'C' && inFlight) {
+              last = inFlight;
+              inFlight = undefined;
+              flushes++;
+            }
+          }
+          if (inFlight) insideFlush++;
+          const recovered = await recover(paths[lane]!, name);
+          const match = (inFlight ? [last, inFlight] : [last]).find((c) => matches(recovered, c));
+          if (!match) throw new Error('recovered state is neither the last flush nor the one in flight, even allowing newer data in place');
+          if ([...recovered.versions].some(([unit, v]) => v !== match.versions.get(unit))) newerInPlace++;
+          committed[lane] = recovered;
+        },
+      });
+      console.log(
+        `[device crash ${name}] seed ${seed}: ${KILLS} kills, ${insideFlush} inside a flush, ${flushes} flushes completed, ${newerInPlace} recoveries showed newer data in place`,
+      );
+      expect(insideFlush, `seed ${seed}: no kill landed inside a flush`).toBeGreaterThan(0);
+      expect(flushes, `seed ${seed}: the children completed flushes`).toBeGreaterThan(0);
+    },
+    600_000,
+  );
 });
