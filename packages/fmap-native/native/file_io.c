@@ -5,7 +5,7 @@
  * page cache or refuses with EAGAIN instead of waiting for the disk, so a hit costs one system
  * call and never blocks the event loop; a miss goes to the pool below.
  *
- * The pool: a few detached threads doing pread/pwritev/fdatasync/ftruncate. JavaScript submits
+ * The pool: a few threads doing pread/pwritev/fdatasync/ftruncate. JavaScript submits
  * requests (one mutex hold each); the threads put results on a done list and wake the event loop
  * through a thread-safe function only when that list goes from empty to non-empty, so one wakeup
  * and one call into JavaScript deliver a whole batch. Results go into a Float64Array that
@@ -28,6 +28,8 @@ enum { OP_READ = 0, OP_WRITE = 1, OP_DATASYNC = 2, OP_TRUNCATE = 3 };
 /* Requests submitted and not yet delivered, per engine; past it submit returns false. */
 #define MAX_IN_FLIGHT 4096
 #define INLINE_IOV 4
+/* What the last thread to stop sends instead of a completion. */
+#define ALL_STOPPED ((void *)1)
 #define MAX_IOV 1024
 
 typedef struct request {
@@ -51,11 +53,15 @@ typedef struct {
   int notify_pending;
   int stopping;
   int refs;
+  int threads_live;
   /* Main thread only. */
   request_t *spare;
   size_t in_flight;
   int closed;
   int tsfn_live;
+  int released;
+  int nthreads;
+  pthread_t threads[MAX_THREADS];
   napi_threadsafe_function tsfn;
   napi_ref completions_ref;
   double *completions;
@@ -178,15 +184,15 @@ static void *worker(void *arg) {
       pthread_mutex_lock(&e->lock);
     }
   }
+  int last = --e->threads_live == 0;
   pthread_mutex_unlock(&e->lock);
-  napi_release_threadsafe_function(e->tsfn, napi_tsfn_release);
-  engine_unref(e);
+  /* The last one out tells the main thread, which then lets the thread-safe function go. */
+  if (last) napi_call_threadsafe_function(e->tsfn, ALL_STOPPED, napi_tsfn_nonblocking);
   return NULL;
 }
 
 /* On the main thread: hands every finished request to JavaScript, a Float64Array's worth at a time. */
 static void call_js(napi_env env, napi_value callback, void *context, void *data) {
-  (void)data;
   engine_t *e = context;
   pthread_mutex_lock(&e->lock);
   request_t *list = e->done_head;
@@ -223,8 +229,17 @@ static void call_js(napi_env env, napi_value callback, void *context, void *data
     }
   }
   if (e->in_flight == 0 && e->tsfn_live) napi_unref_threadsafe_function(env, e->tsfn);
+  if (data == ALL_STOPPED && !e->released) {
+    e->released = 1;
+    napi_release_threadsafe_function(e->tsfn, napi_tsfn_release);
+  }
 }
 
+/*
+ * Runs when the engine was closed and its threads are gone, or when the environment is torn down
+ * with them still running: then they are stopped and joined here (each finishes the system call
+ * it is in), because the thread-safe function they notify is deleted right after this returns.
+ */
 static void tsfn_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   engine_t *e = data;
@@ -232,6 +247,8 @@ static void tsfn_finalize(napi_env env, void *data, void *hint) {
   if (e->completions_ref) napi_delete_reference(env, e->completions_ref);
   e->completions_ref = NULL;
   stop(e);
+  for (int i = 0; i < e->nthreads; i++) pthread_join(e->threads[i], NULL);
+  e->nthreads = 0;
   engine_unref(e);
 }
 
@@ -276,7 +293,7 @@ napi_value js_io_open(napi_env env, napi_callback_info info) {
   napi_value name;
   napi_create_string_utf8(env, "blk-file-io", NAPI_AUTO_LENGTH, &name);
   if (napi_create_reference(env, argv[2], 1, &e->completions_ref) != napi_ok ||
-      napi_create_threadsafe_function(env, argv[1], NULL, name, 0, (size_t)threads, e, tsfn_finalize, e, call_js,
+      napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, e, tsfn_finalize, e, call_js,
                                       &e->tsfn) != napi_ok) {
     if (e->completions_ref) napi_delete_reference(env, e->completions_ref);
     pthread_cond_destroy(&e->wake);
@@ -289,30 +306,25 @@ napi_value js_io_open(napi_env env, napi_callback_info info) {
   napi_value result;
   if (napi_create_external(env, e, external_finalize, NULL, &result) != napi_ok) {
     stop(e);
-    for (int32_t i = 0; i < threads; i++) napi_release_threadsafe_function(e->tsfn, napi_tsfn_release);
-    engine_unref(e);
+    e->released = 1;
+    e->refs--; /* no JavaScript handle */
+    napi_release_threadsafe_function(e->tsfn, napi_tsfn_release);
     return throw_type(env, "ioOpen: napi_create_external failed");
   }
-  int started = 0;
+  pthread_mutex_lock(&e->lock);
   for (int32_t i = 0; i < threads; i++) {
-    pthread_t thread;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-    pthread_mutex_lock(&e->lock);
-    e->refs++;
-    pthread_mutex_unlock(&e->lock);
-    if (pthread_create(&thread, &attr, worker, e) == 0) {
-      started++;
-    } else {
-      napi_release_threadsafe_function(e->tsfn, napi_tsfn_release);
-      engine_unref(e);
-    }
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    if (pthread_create(&e->threads[e->nthreads], &attr, worker, e) == 0) e->nthreads++;
     pthread_attr_destroy(&attr);
   }
-  if (started == 0) {
+  e->threads_live = e->nthreads;
+  pthread_mutex_unlock(&e->lock);
+  if (e->nthreads == 0) {
     e->closed = 1;
+    e->released = 1;
+    napi_release_threadsafe_function(e->tsfn, napi_tsfn_release);
     return throw_errno(env, "ioOpen: pthread_create", EAGAIN);
   }
   return result;
@@ -351,10 +363,6 @@ napi_value js_io_submit(napi_env env, napi_callback_info info) {
   }
   if (e->closed || !e->tsfn_live) return throw_errno(env, "ioSubmit on a closed engine", EBADF);
   napi_value result;
-  if (e->in_flight >= MAX_IN_FLIGHT) {
-    napi_get_boolean(env, false, &result);
-    return result;
-  }
   request_t *r = e->spare;
   if (r) e->spare = r->next;
   else if (!(r = calloc(1, sizeof *r))) return throw_errno(env, "ioSubmit", ENOMEM);
@@ -391,6 +399,14 @@ napi_value js_io_submit(napi_env env, napi_callback_info info) {
     r->next = e->spare;
     e->spare = r;
     return throw_type(env, "ioSubmit: buffers must be a Uint8Array (or, for writes, 1-1024 of them)");
+  }
+  if (e->in_flight >= MAX_IN_FLIGHT) {
+    if (r->iov != r->inline_iov) free(r->iov);
+    r->iov = r->inline_iov;
+    r->next = e->spare;
+    e->spare = r;
+    napi_get_boolean(env, false, &result);
+    return result;
   }
   r->op = op;
   r->fd = fd;
