@@ -32,7 +32,7 @@ function rawLoop(fd: number, write: boolean): Promise<number> {
   const buffer = Buffer.alloc(BLOCK, 3);
   let ops = 0;
   const start = performance.now();
-  let elapsed = 0;
+  let elapsed: number;
   do {
     for (let i = 0; i < 64; i++) {
       if (write) writeSync(fd, buffer, 0, BLOCK, block() * BLOCK);

@@ -50,7 +50,7 @@ export const syncDeviceIo: DeviceIo = {
   kind: 'sync',
   readNow: (fd, dst, position) => fs.readSync(fd, dst, 0, dst.length, position),
   read: (fd, dst, position, done) => now(done, () => fs.readSync(fd, dst, 0, dst.length, position)),
-  writev: (fd, src, position, done) => now(done, () => fs.writevSync(fd, src as Uint8Array[], position)),
+  writev: (fd, src, position, done) => now(done, () => fs.writevSync(fd, src, position)),
   datasync: (fd, done) => now(done, () => (fs.fdatasyncSync(fd), 0)),
   truncate: (fd, length, done) => now(done, () => (fs.ftruncateSync(fd, length), 0)),
 };

@@ -228,7 +228,7 @@ export class FileDevice implements BlockDevice {
     try {
       checkRequest(this.#info, sector, buffers);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(toBlockError(error, `${this.path}: bad request`));
     }
     const position = sector * this.#info.sectorSize;
     if (this.#readNow) {
@@ -306,7 +306,7 @@ export class FileDevice implements BlockDevice {
       this.#writable();
       checkRequest(this.#info, sector, buffers);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(toBlockError(error, `${this.path}: bad request`));
     }
     return this.#writeAt(sector * this.#info.sectorSize, buffers);
   }

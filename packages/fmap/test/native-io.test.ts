@@ -154,8 +154,8 @@ describeNative('the native I/O engine', () => {
       while (accepted < 5000 && native.ioSubmit(engine, 0, fd, buffer, 0, accepted)) accepted++;
       expect(accepted).toBe(4096);
       const throws = (fn: () => unknown) => expect(fn).toThrow();
-      const submit = native.ioSubmit as (...args: unknown[]) => unknown;
-      const open = native.ioOpen as (...args: unknown[]) => unknown;
+      const submit = native.ioSubmit.bind(native) as (...args: unknown[]) => unknown;
+      const open = native.ioOpen.bind(native) as (...args: unknown[]) => unknown;
       throws(() => open(0, () => undefined, new Float64Array(2)));
       throws(() => open(17, () => undefined, new Float64Array(2)));
       throws(() => open(1, 'no', new Float64Array(2)));
@@ -197,7 +197,7 @@ describeNative('the native I/O engine', () => {
 
   it('worker threads torn down with requests in flight, and processes exiting with them, do not crash', async () => {
     const cwd = fileURLToPath(new URL('..', import.meta.url));
-    const child = fileURLToPath(new URL('fixtures/io-teardown-child.cjs', import.meta.url));
+    const child = fileURLToPath(new URL('fixtures/io-teardown-child.mjs', import.meta.url));
     const result = await runOk(process.execPath, [child, file(4096)], { cwd, timeoutMs: 60_000 });
     expect(result.stdout).toBe('ok\n');
     const exiting = `
