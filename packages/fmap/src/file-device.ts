@@ -424,41 +424,74 @@ export class FileDevice implements BlockDevice {
     }
   }
 
+  // With the addon a seek is one or two lseek calls on this thread: answered without #request's
+  // promise hops when nothing stands in the way (a server may ask before every large read).
   seekMapped(sector: number): Promise<number> {
-    return this.#request(async () => {
-      checkSeek(this.#info, sector);
-      const { sectorSize, sizeSectors } = this.#info;
-      if (sector === sizeSectors) return sizeSectors;
-      const native = this.#native;
-      if (!native) return this.#scan(sector, false);
-      // ENXIO in a trailing hole means "no more data": the end of the device, not an error.
-      const data = this.#sync(() => native.seekData(this.#fd, sector * sectorSize), 'lseek(SEEK_DATA)');
-      if (data < 0) return sizeSectors;
-      return Math.min(sizeSectors, Math.max(sector, Math.floor(data / sectorSize)));
-    });
+    if (this.#native && this.#ready()) return this.#settle(() => this.#seekMappedNow(sector));
+    return this.#request(async () => (this.#native ? this.#seekMappedNow(sector) : this.#scanFrom(sector, false)));
   }
 
   seekUnmapped(sector: number): Promise<number> {
-    return this.#request(async () => {
-      checkSeek(this.#info, sector);
-      const { sectorSize, sizeSectors } = this.#info;
-      if (sector === sizeSectors) return sizeSectors;
-      const native = this.#native;
-      if (!native) return this.#scan(sector, true);
-      const fd = this.#fd;
-      let position = sector * sectorSize;
-      for (let step = 0; step < MAX_SEEK_STEPS; step++) {
-        const hole = this.#sync(() => native.seekHole(fd, position), 'lseek(SEEK_HOLE)');
-        if (hole < 0) return sizeSectors;
-        const candidate = Math.max(sector, Math.ceil(hole / sectorSize));
-        if (candidate >= sizeSectors) return sizeSectors;
-        // A hole may be shorter than a sector: only a sector with no data in it is guaranteed zero.
-        const data = this.#sync(() => native.seekData(fd, candidate * sectorSize), 'lseek(SEEK_DATA)');
-        if (data < 0 || data >= (candidate + 1) * sectorSize) return candidate;
-        position = data;
+    if (this.#native && this.#ready()) {
+      let found: number | { scanFrom: number };
+      try {
+        found = this.#seekUnmappedNow(sector);
+      } catch (error) {
+        return Promise.reject(toBlockError(error, `${this.path}: seek`));
       }
-      return this.#scan(Math.floor(position / sectorSize), true);
+      if (typeof found === 'number') return Promise.resolve(found);
+    }
+    return this.#request(async () => {
+      if (!this.#native) return this.#scanFrom(sector, true);
+      const found = this.#seekUnmappedNow(sector);
+      return typeof found === 'number' ? found : this.#scan(found.scanFrom, true);
     });
+  }
+
+  #settle(fn: () => number): Promise<number> {
+    try {
+      return Promise.resolve(fn());
+    } catch (error) {
+      return Promise.reject(toBlockError(error, `${this.path}: seek`));
+    }
+  }
+
+  async #scanFrom(sector: number, wantZero: boolean): Promise<number> {
+    checkSeek(this.#info, sector);
+    if (sector === this.#info.sizeSectors) return sector;
+    return this.#scan(sector, wantZero);
+  }
+
+  #seekMappedNow(sector: number): number {
+    checkSeek(this.#info, sector);
+    const { sectorSize, sizeSectors } = this.#info;
+    if (sector === sizeSectors) return sizeSectors;
+    const native = this.#native!;
+    // ENXIO in a trailing hole means "no more data": the end of the device, not an error.
+    const data = this.#sync(() => native.seekData(this.#fd, sector * sectorSize), 'lseek(SEEK_DATA)');
+    if (data < 0) return sizeSectors;
+    return Math.min(sizeSectors, Math.max(sector, Math.floor(data / sectorSize)));
+  }
+
+  /** The first unmapped sector at or after `sector`, or where to scan from when lseek keeps finding sub-sector holes. */
+  #seekUnmappedNow(sector: number): number | { scanFrom: number } {
+    checkSeek(this.#info, sector);
+    const { sectorSize, sizeSectors } = this.#info;
+    if (sector === sizeSectors) return sizeSectors;
+    const native = this.#native!;
+    const fd = this.#fd;
+    let position = sector * sectorSize;
+    for (let step = 0; step < MAX_SEEK_STEPS; step++) {
+      const hole = this.#sync(() => native.seekHole(fd, position), 'lseek(SEEK_HOLE)');
+      if (hole < 0) return sizeSectors;
+      const candidate = Math.max(sector, Math.ceil(hole / sectorSize));
+      if (candidate >= sizeSectors) return sizeSectors;
+      // A hole may be shorter than a sector: only a sector with no data in it is guaranteed zero.
+      const data = this.#sync(() => native.seekData(fd, candidate * sectorSize), 'lseek(SEEK_DATA)');
+      if (data < 0 || data >= (candidate + 1) * sectorSize) return candidate;
+      position = data;
+    }
+    return { scanFrom: Math.floor(position / sectorSize) };
   }
 
   /** Without lseek: the first sector at or after `sector` that is all zero (`wantZero`) or not. */
