@@ -110,7 +110,7 @@ function open(path: string, options: FileDeviceOptions | undefined, given: Devic
       throw new BlockError('INVALID_ARGUMENT', `${path} is ${stat.size} bytes, not a whole number of ${sectorSize}-byte sectors`);
     }
     const native = o.native === false ? undefined : nativeBinding();
-    const io = given ?? (o.io === 'sync' ? syncDeviceIo : native ? nativeDeviceIo(native) : libuvDeviceIo);
+    const io = given ?? (o.io === 'sync' ? syncDeviceIo : ((native && nativeDeviceIo(native)) ?? libuvDeviceIo));
     const info = { readWrite: !readOnly, sectorSize, sizeSectors: stat.size / sectorSize };
     return new FileDevice(path, fd, io, info, native, unlock);
   } catch (error) {

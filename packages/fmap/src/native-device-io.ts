@@ -117,10 +117,19 @@ class NativeDeviceIo implements DeviceIo {
   }
 }
 
-let shared: DeviceIo | undefined;
+let shared: DeviceIo | null | undefined;
 
-/** The process's native engine, started on first use; its threads idle without holding the process open. */
-export function nativeDeviceIo(native: FmapNative): DeviceIo {
-  shared ??= new NativeDeviceIo(native);
-  return shared;
+/**
+ * The process's native engine, started on first use (its threads idle without holding the
+ * process open); undefined when it cannot start (no threads to be had), and then libuv serves.
+ */
+export function nativeDeviceIo(native: FmapNative): DeviceIo | undefined {
+  if (shared === undefined) {
+    try {
+      shared = new NativeDeviceIo(native);
+    } catch {
+      shared = null;
+    }
+  }
+  return shared ?? undefined;
 }

@@ -42,7 +42,8 @@ const engines: { name: string; make: () => DeviceIo }[] = [
   { name: 'libuv', make: () => libuvDeviceIo },
   { name: 'sync', make: () => syncDeviceIo },
 ];
-if (native) engines.unshift({ name: 'native', make: () => nativeDeviceIo(native) });
+const nativeIo = native && nativeDeviceIo(native);
+if (nativeIo) engines.unshift({ name: 'native', make: () => nativeIo });
 
 for (const engine of engines) {
   describe(`file device on the ${engine.name} engine`, () => {
@@ -253,7 +254,7 @@ for (const engine of engines) {
 describe('file device request checks on the fast path', () => {
   it('bad requests are refused before any I/O, and a read-only device refuses writes', async () => {
     const path = imageFile(16 * 512, pattern);
-    const io = new ScriptedIo(native ? nativeDeviceIo(native) : libuvDeviceIo);
+    const io = new ScriptedIo(nativeIo ?? libuvDeviceIo);
     const device = await openFileDeviceWithIo(path, { readOnly: true }, io);
     expect(isBlockError(await rejection(device.read(16, [new Uint8Array(512)])), 'OUT_OF_RANGE')).toBe(true);
     expect(isBlockError(await rejection(device.read(0, [new Uint8Array(100)])))).toBe(true);
@@ -265,7 +266,7 @@ describe('file device request checks on the fast path', () => {
 
   it('requests issued during a resize wait for it, then see the new size', async () => {
     const path = imageFile(64 * 512, pattern);
-    const io = new ScriptedIo(native ? nativeDeviceIo(native) : libuvDeviceIo);
+    const io = new ScriptedIo(nativeIo ?? libuvDeviceIo);
     io.misses = true;
     io.gate = new Gate();
     const device = await openFileDeviceWithIo(path, {}, io);

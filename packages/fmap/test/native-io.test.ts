@@ -93,7 +93,7 @@ describeNative('the native I/O engine', () => {
       expect(results.get(2)).toBe(-9); // EBADF
       expect(results.get(3)).toBe(-9);
       native.ioClose(engine);
-      const io = nativeDeviceIo(native);
+      const io = nativeDeviceIo(native)!;
       const error = await new Promise<NodeJS.ErrnoException>((resolve) => io.read(dirFd, new Uint8Array(16), 0, (e) => resolve(e as NodeJS.ErrnoException)));
       expect(error.code).toBe('EISDIR');
       expect(error.syscall).toBe('pread');
