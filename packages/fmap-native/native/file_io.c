@@ -193,16 +193,14 @@ static void *worker(void *arg) {
 
 /* On the main thread: hands every finished request to JavaScript, a Float64Array's worth at a time. */
 static void call_js(napi_env env, napi_value callback, void *context, void *data) {
+  /* No env: Node is emptying the queue after tsfn_finalize, when the engine may be gone. */
+  if (!env || !callback) return;
   engine_t *e = context;
   pthread_mutex_lock(&e->lock);
   request_t *list = e->done_head;
   e->done_head = e->done_tail = NULL;
   e->notify_pending = 0;
   pthread_mutex_unlock(&e->lock);
-  if (!env || !callback) {
-    free_list(list);
-    return;
-  }
   while (list) {
     size_t n = 0;
     while (list && n < e->completions_pairs) {
