@@ -54,6 +54,7 @@ typedef struct {
   int stopping;
   int refs;
   int threads_live;
+  int no_notify; /* set by tsfn_finalize: the thread-safe function must not be called again */
   /* Main thread only. */
   request_t *spare;
   size_t in_flight;
@@ -177,17 +178,15 @@ static void *worker(void *arg) {
     if (e->done_tail) e->done_tail->next = r;
     else e->done_head = r;
     e->done_tail = r;
-    if (!e->notify_pending) {
+    /* Called under the lock, so tsfn_finalize (which takes it to set no_notify) never races a call. */
+    if (!e->notify_pending && !e->no_notify) {
       e->notify_pending = 1;
-      pthread_mutex_unlock(&e->lock);
-      napi_call_threadsafe_function(e->tsfn, NULL, napi_tsfn_nonblocking);
-      pthread_mutex_lock(&e->lock);
+      if (napi_call_threadsafe_function(e->tsfn, NULL, napi_tsfn_nonblocking) == napi_closing) e->no_notify = 1;
     }
   }
-  int last = --e->threads_live == 0;
-  pthread_mutex_unlock(&e->lock);
   /* The last one out tells the main thread, which then lets the thread-safe function go. */
-  if (last) napi_call_threadsafe_function(e->tsfn, ALL_STOPPED, napi_tsfn_nonblocking);
+  if (--e->threads_live == 0 && !e->no_notify) napi_call_threadsafe_function(e->tsfn, ALL_STOPPED, napi_tsfn_nonblocking);
+  pthread_mutex_unlock(&e->lock);
   return NULL;
 }
 
@@ -244,6 +243,9 @@ static void tsfn_finalize(napi_env env, void *data, void *hint) {
   e->tsfn_live = 0;
   if (e->completions_ref) napi_delete_reference(env, e->completions_ref);
   e->completions_ref = NULL;
+  pthread_mutex_lock(&e->lock);
+  e->no_notify = 1;
+  pthread_mutex_unlock(&e->lock);
   stop(e);
   for (int i = 0; i < e->nthreads; i++) pthread_join(e->threads[i], NULL);
   e->nthreads = 0;
