@@ -12,3 +12,7 @@ exports.unmap = addon.unmap;
 exports.seekData = addon.seekData;
 exports.seekHole = addon.seekHole;
 exports.punchHole = addon.punchHole;
+exports.readNow = addon.readNow;
+exports.ioOpen = addon.ioOpen;
+exports.ioSubmit = addon.ioSubmit;
+exports.ioClose = addon.ioClose;

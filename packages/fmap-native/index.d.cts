@@ -1,7 +1,9 @@
 /** An mmap made by the addon; opaque to JavaScript. */
 export type Mapping = object & { readonly __mapping?: never };
 
-export declare const abiVersion: 1;
+export declare const abiVersion: 2;
+/** A positioned-I/O thread pool made by `ioOpen`; opaque to JavaScript. */
+export type IoEngine = object & { readonly __ioEngine?: never };
 /** mmap(NULL, length, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0). */
 export declare function map(fd: number, length: number): Mapping;
 /** An external ArrayBuffer over [offset, offset+length) of the mapping; `unmap` detaches it. */
@@ -16,3 +18,28 @@ export declare function seekData(fd: number, offset: number): number;
 export declare function seekHole(fd: number, offset: number): number;
 /** fallocate(PUNCH_HOLE|KEEP_SIZE); false when the file system cannot punch holes. */
 export declare function punchHole(fd: number, offset: number, length: number): boolean;
+/**
+ * preadv2(RWF_NOWAIT): bytes read from the page cache (0 at end of file), -1 when the read would
+ * wait for the disk, -2 when the kernel or file system cannot say (no RWF_NOWAIT).
+ */
+export declare function readNow(fd: number, buffer: Uint8Array, position: number): number;
+/**
+ * Starts `threads` (1–16) I/O threads. Finished requests are reported in batches: `completions`
+ * gets (id, result) pairs — result is bytes moved, or −errno — and `onComplete(count)` is called.
+ */
+export declare function ioOpen(threads: number, onComplete: (count: number) => void, completions: Float64Array): IoEngine;
+/**
+ * Queues op 0 read (one buffer, filled until end of file), 1 write (a buffer or 1–1024 of them,
+ * all written), 2 fdatasync, 3 ftruncate (`position` is the length). False when 4096 requests are
+ * outstanding.
+ */
+export declare function ioSubmit(
+  engine: IoEngine,
+  op: 0 | 1 | 2 | 3,
+  fd: number,
+  buffers: Uint8Array | readonly Uint8Array[] | null,
+  position: number,
+  id: number,
+): boolean;
+/** No more submissions (they throw EBADF); requests already queued still complete. Idempotent. */
+export declare function ioClose(engine: IoEngine): void;

@@ -53,7 +53,7 @@ const result = spawnSync(process.execPath, args, { cwd: here, stdio: 'inherit', 
 if (result.status !== 0) give(result.error ? result.error.message : `node-gyp exited ${result.status ?? result.signal}`);
 try {
   const addon = require('./build/Release/fmap_native.node');
-  if (addon.abiVersion !== 1) give('built addon has an unexpected ABI version');
+  if (addon.abiVersion !== 2) give('built addon has an unexpected ABI version');
 } catch (error) {
   give(`built addon does not load: ${error.message}`);
 }

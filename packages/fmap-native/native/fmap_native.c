@@ -1,7 +1,8 @@
 /*
  * @blk/fmap-native: the few system calls Node does not expose, for @blk/fmap.
  * mmap with views that are detached before munmap, msync, lseek(SEEK_DATA/SEEK_HOLE) and
- * fallocate(PUNCH_HOLE|KEEP_SIZE). Plain C over Node-API, no dependencies.
+ * fallocate(PUNCH_HOLE|KEEP_SIZE), and file_io.c's positioned I/O engine. Plain C over Node-API,
+ * no dependencies.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,8 +14,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <node_api.h>
+#include "file_io.h"
+#include "napi_util.h"
 
-#define ABI_VERSION 1
+#define ABI_VERSION 2
 
 /*
  * One mmap. Shared by the JS mapping object and every view made of it: `refs` counts them, and the
@@ -29,65 +32,6 @@ typedef struct {
   size_t nviews;
   size_t cap;
 } mapping_t;
-
-static const char *errno_code(int e) {
-  switch (e) {
-    case EACCES: return "EACCES";
-    case EAGAIN: return "EAGAIN";
-    case EBADF: return "EBADF";
-    case EINVAL: return "EINVAL";
-    case EIO: return "EIO";
-    case ENODEV: return "ENODEV";
-    case ENOMEM: return "ENOMEM";
-    case ENOSPC: return "ENOSPC";
-    case ENXIO: return "ENXIO";
-    case EOVERFLOW: return "EOVERFLOW";
-    case EPERM: return "EPERM";
-    case ESPIPE: return "ESPIPE";
-    case EFBIG: return "EFBIG";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    default: return "EUNKNOWN";
-  }
-}
-
-static napi_value throw_errno(napi_env env, const char *what, int e) {
-  char message[256];
-  snprintf(message, sizeof message, "%s: %s", what, strerror(e));
-  napi_throw_error(env, errno_code(e), message);
-  return NULL;
-}
-
-static napi_value throw_type(napi_env env, const char *message) {
-  napi_throw_type_error(env, "EINVAL", message);
-  return NULL;
-}
-
-#define CHECK(call)                                                  \
-  do {                                                               \
-    if ((call) != napi_ok) return throw_type(env, "node-api call failed: " #call); \
-  } while (0)
-
-static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) return 0;
-  return 1;
-}
-
-/* A non-negative integer below 2^53 (what JavaScript can hold exactly). */
-static int get_offset(napi_env env, napi_value value, int64_t *out) {
-  double d;
-  if (napi_get_value_double(env, value, &d) != napi_ok) return 0;
-  if (!(d >= 0 && d <= 9007199254740991.0) || d != (double)(int64_t)d) return 0;
-  *out = (int64_t)d;
-  return 1;
-}
-
-static int get_fd(napi_env env, napi_value value, int *out) {
-  int32_t fd;
-  if (napi_get_value_int32(env, value, &fd) != napi_ok || fd < 0) return 0;
-  *out = fd;
-  return 1;
-}
 
 static void mapping_unref(mapping_t *m) {
   if (--m->refs > 0) return;
@@ -229,12 +173,6 @@ static napi_value js_unmap(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value number(napi_env env, double value) {
-  napi_value result;
-  napi_create_double(env, value, &result);
-  return result;
-}
-
 static napi_value seek(napi_env env, napi_callback_info info, int whence, const char *what) {
   napi_value argv[2];
   int fd;
@@ -308,11 +246,15 @@ static napi_value init(napi_env env, napi_value exports) {
     {"seekData", NULL, js_seek_data, NULL, NULL, NULL, napi_enumerable, NULL},
     {"seekHole", NULL, js_seek_hole, NULL, NULL, NULL, napi_enumerable, NULL},
     {"punchHole", NULL, js_punch_hole, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"readNow", NULL, js_read_now, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"ioOpen", NULL, js_io_open, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"ioSubmit", NULL, js_io_submit, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"ioClose", NULL, js_io_close, NULL, NULL, NULL, napi_enumerable, NULL},
     {"abiVersion", NULL, NULL, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_value version;
   napi_create_int32(env, ABI_VERSION, &version);
-  props[7].value = version;
+  props[sizeof props / sizeof props[0] - 1].value = version;
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
 }

@@ -1,12 +1,12 @@
-// fs2's fmap scenarios on both engines, plus 4 KiB random block I/O through leases and through
-// the file device, each interleaved (A B A B …) with the anchor in the same run: raw
+// fs2's fmap scenarios on both engines, plus 4 KiB random block I/O through leases, each
+// interleaved (A B A B …) with the anchor in the same run: raw
 // fs.readSync / fs.writeSync of 4 KiB blocks at random offsets of the 64 MiB data area of the
 // same file. Run: pnpm --filter @blk/fmap bench
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { interleave, makeTempDir, median, rate, reportBench, type BenchRow } from '@blk/test-kit';
-import { BlockFile, nativeStatus, openFileDevice } from '../src/index.js';
+import { BlockFile, nativeStatus } from '../src/index.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const MIN_MS = 200;
@@ -160,31 +160,6 @@ function scenarios(engine: Engine): { list: Scenario[]; anchor: Anchor; close():
   return { list, anchor, close };
 }
 
-async function deviceScenarios(): Promise<{ list: Scenario[]; anchor: Anchor; close(): Promise<void> }> {
-  const path = join(temp.path, 'device.img');
-  const device = await openFileDevice(path, { create: true, sizeSectors: DATA_BLOCKS * 8 });
-  await device.write(0, [new Uint8Array(DATA_BLOCKS * BLOCK).fill(7)]);
-  const anchor = rawAnchor(path, 0);
-  const blocking = await openFileDevice(path, { io: 'sync' });
-  const buffer = new Uint8Array(BLOCK).fill(1);
-  const sector = () => Math.floor(random() * DATA_BLOCKS) * 8;
-  const list: Scenario[] = [
-    { name: 'file device: 4 KiB random write', anchor: 'write', sample: () => rate(() => device.write(sector(), [buffer]), 1, MIN_MS) },
-    { name: 'file device: 4 KiB random read', anchor: 'read', sample: () => rate(() => device.read(sector(), [buffer]), 1, MIN_MS) },
-    { name: "file device, io 'sync': 4 KiB random write", anchor: 'write', sample: () => rate(() => blocking.write(sector(), [buffer]), 1, MIN_MS) },
-    { name: "file device, io 'sync': 4 KiB random read", anchor: 'read', sample: () => rate(() => blocking.read(sector(), [buffer]), 1, MIN_MS) },
-  ];
-  return {
-    list,
-    anchor,
-    close: async () => {
-      anchor.close();
-      await device.disconnect();
-      await blocking.disconnect();
-    },
-  };
-}
-
 const rows: BenchRow[] = [];
 const nsPerOp: Record<string, number> = {};
 for (const engine of engines) {
@@ -205,20 +180,6 @@ for (const engine of engines) {
   }
   set.close();
 }
-const device = await deviceScenarios();
-for (const scenario of device.list) {
-  const anchor = scenario.anchor === 'read' ? device.anchor.read : device.anchor.write;
-  const { subject, anchor: anchorSamples } = await interleave(ROUNDS, scenario.sample, anchor);
-  rows.push({
-    name: scenario.name,
-    unit: 'ops/s',
-    value: median(subject),
-    anchor: `fs.${scenario.anchor}Sync 4 KiB, same file`,
-    anchorValue: median(anchorSamples),
-    higherIsBetter: true,
-  });
-}
-await device.close();
 reportBench('@blk/fmap', rows);
 
 // fs2's Go numbers come from reference/fmap.md (same machine kind, not re-measured here).

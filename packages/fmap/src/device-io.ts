@@ -1,42 +1,56 @@
 import * as fs from 'node:fs';
 
-/** The positioned file calls a FileDevice makes; `sync` and `async` flavours behave the same. */
+/** Called once when a call finishes: an error, or the bytes moved (0 for datasync/truncate). */
+export type IoDone = (error: Error | null, bytes: number) => void;
+
+/** Which engine a FileDevice runs its reads and writes on. */
+export type IoEngineKind = 'native' | 'libuv' | 'sync';
+
+/**
+ * The positioned file calls a FileDevice makes. Callbacks rather than promises, so a request
+ * costs the device one promise and no extra hops. `read` and `writev` may move fewer bytes than
+ * asked; the device continues.
+ */
 export interface DeviceIo {
-  read(fd: number, dst: Uint8Array, position: number): Promise<number>;
-  writev(fd: number, src: readonly Uint8Array[], position: number): Promise<number>;
-  datasync(fd: number): Promise<void>;
-  truncate(fd: number, length: number): Promise<void>;
-}
-
-function settle<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (error) {
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-  }
-}
-
-function callback<T>(start: (done: (error: Error | null, value: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    start((error, value) => {
-      if (error) reject(error);
-      else resolve(value);
-    });
-  });
+  readonly kind: IoEngineKind;
+  /**
+   * Reads now if that needs no wait for the disk: bytes read (0 at end of file), -1 when it would
+   * wait (use `read`), -2 when this engine cannot tell (do not ask again for this file).
+   */
+  readNow(fd: number, dst: Uint8Array, position: number): number;
+  read(fd: number, dst: Uint8Array, position: number, done: IoDone): void;
+  writev(fd: number, src: readonly Uint8Array[], position: number, done: IoDone): void;
+  datasync(fd: number, done: IoDone): void;
+  truncate(fd: number, length: number, done: IoDone): void;
 }
 
 /** libuv's thread pool: never blocks the event loop, ~20–50 µs a call on a busy 2-core VM. */
-export const asyncDeviceIo: DeviceIo = {
-  read: (fd, dst, position) => callback((done) => fs.read(fd, dst, 0, dst.length, position, (e, n) => done(e, n))),
-  writev: (fd, src, position) => callback((done) => fs.writev(fd, src as Uint8Array[], position, (e, n) => done(e, n))),
-  datasync: (fd) => callback((done) => fs.fdatasync(fd, (e) => done(e, undefined))),
-  truncate: (fd, length) => callback((done) => fs.ftruncate(fd, length, (e) => done(e, undefined))),
+export const libuvDeviceIo: DeviceIo = {
+  kind: 'libuv',
+  readNow: () => -2,
+  read: (fd, dst, position, done) => fs.read(fd, dst, 0, dst.length, position, (e, n) => done(e, n)),
+  writev: (fd, src, position, done) => fs.writev(fd, src as Uint8Array[], position, (e, n) => done(e, n)),
+  datasync: (fd, done) => fs.fdatasync(fd, (e) => done(e, 0)),
+  truncate: (fd, length, done) => fs.ftruncate(fd, length, (e) => done(e, 0)),
 };
 
-/** Blocking calls on the event loop: several times faster when the data is in the page cache. */
+function now(done: IoDone, fn: () => number): void {
+  let bytes: number;
+  try {
+    bytes = fn();
+  } catch (error) {
+    done(error instanceof Error ? error : new Error(String(error)), 0);
+    return;
+  }
+  done(null, bytes);
+}
+
+/** Blocking calls on the event loop: fast on page-cache hits, but a slow disk stalls the process. */
 export const syncDeviceIo: DeviceIo = {
-  read: (fd, dst, position) => settle(() => fs.readSync(fd, dst, 0, dst.length, position)),
-  writev: (fd, src, position) => settle(() => fs.writevSync(fd, src as Uint8Array[], position)),
-  datasync: (fd) => settle(() => fs.fdatasyncSync(fd)),
-  truncate: (fd, length) => settle(() => fs.ftruncateSync(fd, length)),
+  kind: 'sync',
+  readNow: (fd, dst, position) => fs.readSync(fd, dst, 0, dst.length, position),
+  read: (fd, dst, position, done) => now(done, () => fs.readSync(fd, dst, 0, dst.length, position)),
+  writev: (fd, src, position, done) => now(done, () => fs.writevSync(fd, src, position)),
+  datasync: (fd, done) => now(done, () => (fs.fdatasyncSync(fd), 0)),
+  truncate: (fd, length, done) => now(done, () => (fs.ftruncateSync(fd, length), 0)),
 };

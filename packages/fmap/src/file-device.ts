@@ -12,10 +12,11 @@ import {
   type BlockInfo,
   type Supports,
 } from '@blk/core';
-import { asyncDeviceIo, syncDeviceIo, type DeviceIo } from './device-io.js';
+import { libuvDeviceIo, syncDeviceIo, type DeviceIo, type IoDone, type IoEngineKind } from './device-io.js';
 import { acquireLock } from './file-lock.js';
 import { isFmapError } from './fmap-error.js';
 import { nativeBinding, type FmapNative } from './native-binding.js';
+import { nativeDeviceIo } from './native-device-io.js';
 
 export interface FileDeviceOptions {
   /** Open read-only: write, discard, writeZeroes and resize reject READ_ONLY. */
@@ -28,12 +29,13 @@ export interface FileDeviceOptions {
   readonly create?: boolean;
   /** Size of a newly created file, in sectors (needed with `create`). */
   readonly sizeSectors?: number;
-  /** Use lseek/fallocate from @blk/fmap-native when it is built (default true). */
+  /** Use @blk/fmap-native (its I/O engine, lseek, fallocate) when it is built (default true). */
   readonly native?: boolean;
   /**
-   * `async` (default): reads and writes run on libuv's thread pool and never block the event
-   * loop. `sync`: blocking calls, several times faster on page-cache hits, but a slow disk
-   * stalls everything else in the process.
+   * `async` (default): nothing waits for the disk on the event loop. With the addon, reads the
+   * page cache can answer complete at once (preadv2 RWF_NOWAIT) and everything else runs on a
+   * small native thread pool; without it, on libuv's thread pool (slower). `sync`: blocking
+   * calls, so a slow disk stalls everything else in the process.
    */
   readonly io?: 'async' | 'sync';
 }
@@ -60,14 +62,19 @@ function isZero(bytes: Uint8Array): boolean {
  * or is locked.
  */
 export function openFileDevice(path: string, options?: FileDeviceOptions): Promise<FileDevice> {
+  return openFileDeviceWithIo(path, options, undefined);
+}
+
+/** @internal openFileDevice on a given engine (tests inject faults and slow disks with it). */
+export function openFileDeviceWithIo(path: string, options: FileDeviceOptions | undefined, io: DeviceIo | undefined): Promise<FileDevice> {
   try {
-    return Promise.resolve(open(path, options));
+    return Promise.resolve(open(path, options, io));
   } catch (error) {
     return Promise.reject(toBlockError(error, `cannot open ${typeof path === 'string' ? path : 'a file'}`));
   }
 }
 
-function open(path: string, options: FileDeviceOptions | undefined): FileDevice {
+function open(path: string, options: FileDeviceOptions | undefined, given: DeviceIo | undefined): FileDevice {
   const o = optionsOf(options);
   if (typeof path !== 'string' || path.length === 0) throw new BlockError('INVALID_ARGUMENT', 'path must be a non-empty string');
   const sectorSize = o.sectorSize ?? 512;
@@ -103,7 +110,7 @@ function open(path: string, options: FileDeviceOptions | undefined): FileDevice 
       throw new BlockError('INVALID_ARGUMENT', `${path} is ${stat.size} bytes, not a whole number of ${sectorSize}-byte sectors`);
     }
     const native = o.native === false ? undefined : nativeBinding();
-    const io = o.io === 'sync' ? syncDeviceIo : asyncDeviceIo;
+    const io = given ?? (o.io === 'sync' ? syncDeviceIo : ((native && nativeDeviceIo(native)) ?? libuvDeviceIo));
     const info = { readWrite: !readOnly, sectorSize, sizeSectors: stat.size / sectorSize };
     return new FileDevice(path, fd, io, info, native, unlock);
   } catch (error) {
@@ -117,6 +124,8 @@ function open(path: string, options: FileDeviceOptions | undefined): FileDevice 
 export class FileDevice implements BlockDevice {
   readonly supports: Supports;
   readonly path: string;
+  /** The engine reads and writes run on: `native` (the addon's), `libuv` (Node's thread pool) or `sync`. */
+  readonly ioEngine: IoEngineKind;
   readonly #fd: number;
   readonly #io: DeviceIo;
   readonly #native: FmapNative | undefined;
@@ -124,7 +133,11 @@ export class FileDevice implements BlockDevice {
   #info: BlockInfo;
   #closed = false;
   #closing: Promise<void> | undefined;
-  readonly #inFlight = new Set<Promise<unknown>>();
+  /** False once the engine said it cannot read without waiting: every read then goes async. */
+  #readNow = true;
+  /** Requests started and not finished; `#idle` waiters run when it drops to 0. */
+  #inFlight = 0;
+  #idleWaiters: (() => void)[] = [];
   /** Set while a resize waits for, then excludes, every other request. */
   #barrier: Promise<void> | undefined;
 
@@ -133,6 +146,7 @@ export class FileDevice implements BlockDevice {
     this.path = path;
     this.#fd = fd;
     this.#io = io;
+    this.ioEngine = io.kind;
     this.#info = info;
     this.#native = native;
     this.#unlock = unlock;
@@ -150,16 +164,36 @@ export class FileDevice implements BlockDevice {
     });
   }
 
+  #begin(): void {
+    this.#inFlight++;
+  }
+
+  #end(): void {
+    if (--this.#inFlight > 0 || this.#idleWaiters.length === 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  #idle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** True when a request may start at once: open and no resize pending. */
+  #ready(): boolean {
+    return this.#barrier === undefined && !this.#closed;
+  }
+
   /** Runs `work` as a tracked request, after any resize in progress. */
   async #request<T>(work: () => Promise<T>): Promise<T> {
     while (this.#barrier && !this.#closed) await this.#barrier;
     if (this.#closed) throw BlockError.disconnected(this.path);
-    const promise = work();
-    this.#inFlight.add(promise);
+    this.#begin();
     try {
-      return await promise;
+      return await work();
     } finally {
-      this.#inFlight.delete(promise);
+      this.#end();
     }
   }
 
@@ -167,63 +201,153 @@ export class FileDevice implements BlockDevice {
     if (!this.#info.readWrite) throw BlockError.readOnly(this.path);
   }
 
+  /** One engine call as a tracked promise of its byte count, failures as IO BlockErrors. */
+  #call(start: (done: IoDone) => void, what: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#begin();
+      start((error, bytes) => {
+        this.#end();
+        if (error) reject(toBlockError(error, `${this.path}: ${what}`));
+        else resolve(bytes);
+      });
+    });
+  }
+
   getInfo(): Promise<BlockInfo> {
     return this.#request(() => Promise.resolve(this.#info));
   }
 
+  // read and write skip #request's promise hops when nothing stands in the way: a read the page
+  // cache answers resolves without leaving the calling tick.
   read(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
-    return this.#request(async () => {
+    if (!this.#ready()) return this.#request(() => this.#checkedRead(sector, buffers));
+    return this.#checkedRead(sector, buffers);
+  }
+
+  #checkedRead(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
+    try {
       checkRequest(this.#info, sector, buffers);
-      let position = sector * this.#info.sectorSize;
-      for (const buffer of buffers) {
+    } catch (error) {
+      return Promise.reject(toBlockError(error, `${this.path}: bad request`));
+    }
+    const position = sector * this.#info.sectorSize;
+    if (this.#readNow) {
+      let at = position;
+      for (let index = 0; index < buffers.length; index++) {
+        const buffer = buffers[index]!;
         let done = 0;
         while (done < buffer.length) {
-          const at = position + done;
-          const bytesRead = await this.#call(this.#io.read(this.#fd, buffer.subarray(done), at), `read at byte ${at}`);
-          if (bytesRead === 0) {
+          let bytes: number;
+          try {
+            bytes = this.#io.readNow(this.#fd, done === 0 ? buffer : buffer.subarray(done), at + done);
+          } catch (error) {
+            return Promise.reject(toBlockError(error, `${this.path}: read at byte ${at + done}`));
+          }
+          if (bytes < 0) {
+            if (bytes === -2) this.#readNow = false;
+            return this.#readRest(buffers, index, done, at);
+          }
+          if (bytes === 0) {
             buffer.fill(0, done); // the file was cut short under us: past its end reads zero
             break;
           }
-          done += bytesRead;
+          done += bytes;
         }
-        position += buffer.length;
+        at += buffer.length;
       }
+      return Promise.resolve();
+    }
+    return this.#readRest(buffers, 0, 0, position);
+  }
+
+  /** Reads from `buffers[index]` byte `done` (at file byte `at + done`) on, through the engine's async path. */
+  #readRest(buffers: readonly Uint8Array[], index: number, done: number, at: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#begin();
+      const step = (): void => {
+        while (index < buffers.length && done >= buffers[index]!.length) {
+          at += buffers[index]!.length;
+          index++;
+          done = 0;
+        }
+        if (index === buffers.length) {
+          this.#end();
+          resolve();
+          return;
+        }
+        const buffer = buffers[index]!;
+        const position = at + done;
+        this.#io.read(this.#fd, done === 0 ? buffer : buffer.subarray(done), position, (error, bytes) => {
+          if (error) {
+            this.#end();
+            reject(toBlockError(error, `${this.path}: read at byte ${position}`));
+            return;
+          }
+          if (bytes === 0) {
+            buffer.fill(0, done); // past the end of a file cut short under us reads zero
+            done = buffer.length;
+          } else {
+            done += bytes;
+          }
+          step();
+        });
+      };
+      step();
     });
   }
 
   write(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
-    return this.#request(async () => {
+    if (!this.#ready()) return this.#request(() => this.#checkedWrite(sector, buffers));
+    return this.#checkedWrite(sector, buffers);
+  }
+
+  #checkedWrite(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
+    try {
       this.#writable();
       checkRequest(this.#info, sector, buffers);
-      await this.#writeAt(sector * this.#info.sectorSize, buffers);
-    });
-  }
-
-  async #writeAt(position: number, buffers: readonly Uint8Array[]): Promise<void> {
-    let pending = buffers.filter((b) => b.length > 0);
-    let at = position;
-    while (pending.length > 0) {
-      const bytesWritten = await this.#call(this.#io.writev(this.#fd, pending, at), `write at byte ${at}`);
-      at += bytesWritten;
-      let skip = bytesWritten;
-      const rest: Uint8Array[] = [];
-      for (const b of pending) {
-        if (skip >= b.length) skip -= b.length;
-        else {
-          rest.push(skip > 0 ? b.subarray(skip) : b);
-          skip = 0;
-        }
-      }
-      pending = rest;
-    }
-  }
-
-  async #call<T>(promise: Promise<T>, what: string): Promise<T> {
-    try {
-      return await promise;
     } catch (error) {
-      throw toBlockError(error, `${this.path}: ${what}`);
+      return Promise.reject(toBlockError(error, `${this.path}: bad request`));
     }
+    return this.#writeAt(sector * this.#info.sectorSize, buffers);
+  }
+
+  #writeAt(position: number, buffers: readonly Uint8Array[]): Promise<void> {
+    let pending = buffers.length === 1 ? buffers : buffers.filter((b) => b.length > 0);
+    let left = 0;
+    for (const buffer of pending) left += buffer.length;
+    if (left === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.#begin();
+      let at = position;
+      const step = (): void => {
+        this.#io.writev(this.#fd, pending, at, (error, bytes) => {
+          if (error) {
+            this.#end();
+            reject(toBlockError(error, `${this.path}: write at byte ${at}`));
+            return;
+          }
+          left -= bytes;
+          if (left <= 0) {
+            this.#end();
+            resolve();
+            return;
+          }
+          at += bytes;
+          let skip = bytes;
+          const rest: Uint8Array[] = [];
+          for (const b of pending) {
+            if (skip >= b.length) skip -= b.length;
+            else {
+              rest.push(skip > 0 ? b.subarray(skip) : b);
+              skip = 0;
+            }
+          }
+          pending = rest;
+          step();
+        });
+      };
+      step();
+    });
   }
 
   #sync<T>(fn: () => T, what: string): T {
@@ -235,7 +359,9 @@ export class FileDevice implements BlockDevice {
   }
 
   flush(): Promise<void> {
-    return this.#request(() => this.#call(this.#io.datasync(this.#fd), 'fdatasync'));
+    return this.#request(async () => {
+      await this.#call((done) => this.#io.datasync(this.#fd, done), 'fdatasync');
+    });
   }
 
   /** Zeroes the sectors; where the file system can, the space is given back (a punched hole). */
@@ -272,7 +398,7 @@ export class FileDevice implements BlockDevice {
     const bytes = sizeSectors * this.#info.sectorSize;
     if (!Number.isSafeInteger(bytes)) throw new BlockError('INVALID_ARGUMENT', `${sizeSectors} sectors is too large`);
     await this.#exclusive(async () => {
-      await this.#call(this.#io.truncate(this.#fd, bytes), `truncate to ${bytes} bytes`);
+      await this.#call((done) => this.#io.truncate(this.#fd, bytes, done), `truncate to ${bytes} bytes`);
       this.#info = { ...this.#info, sizeSectors };
     });
   }
@@ -282,7 +408,7 @@ export class FileDevice implements BlockDevice {
     while (this.#barrier) await this.#barrier;
     if (this.#closed) throw BlockError.disconnected(this.path);
     const run = (async () => {
-      await Promise.allSettled([...this.#inFlight]);
+      await this.#idle();
       if (this.#closed) throw BlockError.disconnected(this.path);
       await work();
     })();
@@ -298,41 +424,74 @@ export class FileDevice implements BlockDevice {
     }
   }
 
+  // With the addon a seek is one or two lseek calls on this thread: answered without #request's
+  // promise hops when nothing stands in the way (a server may ask before every large read).
   seekMapped(sector: number): Promise<number> {
-    return this.#request(async () => {
-      checkSeek(this.#info, sector);
-      const { sectorSize, sizeSectors } = this.#info;
-      if (sector === sizeSectors) return sizeSectors;
-      const native = this.#native;
-      if (!native) return this.#scan(sector, false);
-      // ENXIO in a trailing hole means "no more data": the end of the device, not an error.
-      const data = this.#sync(() => native.seekData(this.#fd, sector * sectorSize), 'lseek(SEEK_DATA)');
-      if (data < 0) return sizeSectors;
-      return Math.min(sizeSectors, Math.max(sector, Math.floor(data / sectorSize)));
-    });
+    if (this.#native && this.#ready()) return this.#settle(() => this.#seekMappedNow(sector));
+    return this.#request(async () => (this.#native ? this.#seekMappedNow(sector) : this.#scanFrom(sector, false)));
   }
 
   seekUnmapped(sector: number): Promise<number> {
-    return this.#request(async () => {
-      checkSeek(this.#info, sector);
-      const { sectorSize, sizeSectors } = this.#info;
-      if (sector === sizeSectors) return sizeSectors;
-      const native = this.#native;
-      if (!native) return this.#scan(sector, true);
-      const fd = this.#fd;
-      let position = sector * sectorSize;
-      for (let step = 0; step < MAX_SEEK_STEPS; step++) {
-        const hole = this.#sync(() => native.seekHole(fd, position), 'lseek(SEEK_HOLE)');
-        if (hole < 0) return sizeSectors;
-        const candidate = Math.max(sector, Math.ceil(hole / sectorSize));
-        if (candidate >= sizeSectors) return sizeSectors;
-        // A hole may be shorter than a sector: only a sector with no data in it is guaranteed zero.
-        const data = this.#sync(() => native.seekData(fd, candidate * sectorSize), 'lseek(SEEK_DATA)');
-        if (data < 0 || data >= (candidate + 1) * sectorSize) return candidate;
-        position = data;
+    if (this.#native && this.#ready()) {
+      let found: number | { scanFrom: number };
+      try {
+        found = this.#seekUnmappedNow(sector);
+      } catch (error) {
+        return Promise.reject(toBlockError(error, `${this.path}: seek`));
       }
-      return this.#scan(Math.floor(position / sectorSize), true);
+      if (typeof found === 'number') return Promise.resolve(found);
+    }
+    return this.#request(async () => {
+      if (!this.#native) return this.#scanFrom(sector, true);
+      const found = this.#seekUnmappedNow(sector);
+      return typeof found === 'number' ? found : this.#scan(found.scanFrom, true);
     });
+  }
+
+  #settle(fn: () => number): Promise<number> {
+    try {
+      return Promise.resolve(fn());
+    } catch (error) {
+      return Promise.reject(toBlockError(error, `${this.path}: seek`));
+    }
+  }
+
+  async #scanFrom(sector: number, wantZero: boolean): Promise<number> {
+    checkSeek(this.#info, sector);
+    if (sector === this.#info.sizeSectors) return sector;
+    return this.#scan(sector, wantZero);
+  }
+
+  #seekMappedNow(sector: number): number {
+    checkSeek(this.#info, sector);
+    const { sectorSize, sizeSectors } = this.#info;
+    if (sector === sizeSectors) return sizeSectors;
+    const native = this.#native!;
+    // ENXIO in a trailing hole means "no more data": the end of the device, not an error.
+    const data = this.#sync(() => native.seekData(this.#fd, sector * sectorSize), 'lseek(SEEK_DATA)');
+    if (data < 0) return sizeSectors;
+    return Math.min(sizeSectors, Math.max(sector, Math.floor(data / sectorSize)));
+  }
+
+  /** The first unmapped sector at or after `sector`, or where to scan from when lseek keeps finding sub-sector holes. */
+  #seekUnmappedNow(sector: number): number | { scanFrom: number } {
+    checkSeek(this.#info, sector);
+    const { sectorSize, sizeSectors } = this.#info;
+    if (sector === sizeSectors) return sizeSectors;
+    const native = this.#native!;
+    const fd = this.#fd;
+    let position = sector * sectorSize;
+    for (let step = 0; step < MAX_SEEK_STEPS; step++) {
+      const hole = this.#sync(() => native.seekHole(fd, position), 'lseek(SEEK_HOLE)');
+      if (hole < 0) return sizeSectors;
+      const candidate = Math.max(sector, Math.ceil(hole / sectorSize));
+      if (candidate >= sizeSectors) return sizeSectors;
+      // A hole may be shorter than a sector: only a sector with no data in it is guaranteed zero.
+      const data = this.#sync(() => native.seekData(fd, candidate * sectorSize), 'lseek(SEEK_DATA)');
+      if (data < 0 || data >= (candidate + 1) * sectorSize) return candidate;
+      position = data;
+    }
+    return { scanFrom: Math.floor(position / sectorSize) };
   }
 
   /** Without lseek: the first sector at or after `sector` that is all zero (`wantZero`) or not. */
@@ -343,7 +502,7 @@ export class FileDevice implements BlockDevice {
     for (let at = sector; at < sizeSectors; at += perChunk) {
       const n = Math.min(perChunk, sizeSectors - at);
       const view = chunk.subarray(0, n * sectorSize);
-      const bytesRead = await this.#call(this.#io.read(this.#fd, view, at * sectorSize), `read at sector ${at}`);
+      const bytesRead = await this.#call((done) => this.#io.read(this.#fd, view, at * sectorSize, done), `read at sector ${at}`);
       view.fill(0, bytesRead);
       for (let i = 0; i < n; i++) {
         if (isZero(view.subarray(i * sectorSize, (i + 1) * sectorSize)) === wantZero) return at + i;
@@ -356,7 +515,7 @@ export class FileDevice implements BlockDevice {
   disconnect(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed = true;
-      await Promise.allSettled([...this.#inFlight, this.#barrier]);
+      await Promise.allSettled([this.#idle(), this.#barrier]);
       await new Promise<void>((resolve) => {
         fs.close(this.#fd, () => {
           resolve();

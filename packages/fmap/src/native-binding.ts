@@ -3,6 +3,9 @@ import { createRequire } from 'node:module';
 /** An mmap made by the addon; opaque to JavaScript. */
 export type NativeMapping = object & { readonly __nativeMapping?: never };
 
+/** A positioned-I/O thread pool made by the addon; opaque to JavaScript. */
+export type NativeIoEngine = object & { readonly __nativeIoEngine?: never };
+
 /** What @blk/fmap needs from its optional addon, @blk/fmap-native. */
 export interface FmapNative {
   readonly abiVersion: number;
@@ -20,9 +23,16 @@ export interface FmapNative {
   seekHole(fd: number, offset: number): number;
   /** fallocate(PUNCH_HOLE|KEEP_SIZE); false when the file system cannot punch holes. */
   punchHole(fd: number, offset: number, length: number): boolean;
+  /** preadv2(RWF_NOWAIT): bytes from the page cache, -1 when it would wait for the disk, -2 when it cannot tell. */
+  readNow(fd: number, buffer: Uint8Array, position: number): number;
+  /** Starts an I/O thread pool; finished requests come back as (id, bytes or -errno) pairs in `completions`. */
+  ioOpen(threads: number, onComplete: (count: number) => void, completions: Float64Array): NativeIoEngine;
+  /** Queues 0 read, 1 write, 2 fdatasync, 3 ftruncate; false when 4096 are outstanding. */
+  ioSubmit(engine: NativeIoEngine, op: number, fd: number, buffers: Uint8Array | readonly Uint8Array[] | null, position: number, id: number): boolean;
+  ioClose(engine: NativeIoEngine): void;
 }
 
-export const NATIVE_ABI_VERSION = 1;
+export const NATIVE_ABI_VERSION = 2;
 
 let loaded: { native: FmapNative | undefined; reason: string } | undefined;
 
@@ -31,7 +41,7 @@ function isNative(value: unknown): value is FmapNative {
   const v = value as Record<string, unknown>;
   return (
     v.abiVersion === NATIVE_ABI_VERSION &&
-    ['map', 'view', 'sync', 'unmap', 'seekData', 'seekHole', 'punchHole'].every((name) => typeof v[name] === 'function')
+    ['map', 'view', 'sync', 'unmap', 'seekData', 'seekHole', 'punchHole', 'readNow', 'ioOpen', 'ioSubmit', 'ioClose'].every((name) => typeof v[name] === 'function')
   );
 }
 

@@ -33,9 +33,11 @@ if (nativeStatus().available) variants.unshift({ name: 'with the addon', options
 
 for (const { name, options } of variants) {
   describe(`file device ${name}`, () => {
-    it('reports sparse exactly when holes can be punched', async () => {
+    it('reports sparse exactly when holes can be punched, and its I/O engine', async () => {
       const device = await openFileDevice(sparseFile(256 * 512), options);
       expect(device.supports.sparse).toBe(options.native !== false && nativeStatus().available);
+      const engine = options.io === 'sync' ? 'sync' : options.native !== false && nativeStatus().available ? 'native' : 'libuv';
+      expect(device.ioEngine).toBe(engine);
       await device.disconnect();
     });
 

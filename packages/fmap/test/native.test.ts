@@ -94,21 +94,28 @@ describeNative('the native addon', () => {
 });
 
 describe('without the addon', () => {
-  it('reports why it is not there when disabled, and the pread engine still works', async () => {
+  it('reports why it is not there when disabled; the pread engine and the file device (on libuv) still work', async () => {
     const script = `
-      import { BlockFile, nativeStatus } from './src/index.ts';
+      import { BlockFile, nativeStatus, openFileDevice } from './src/index.ts';
       const status = nativeStatus();
       let code = '';
       try { BlockFile.anonymous(4096); BlockFile.create(process.argv[1], { blockSize: 4096, engine: 'mmap' }); } catch (e) { code = e.code; }
       const f = BlockFile.create(process.argv[1], { blockSize: 4096 });
       const a = f.allocate(); f.close();
-      console.log(JSON.stringify({ status, code, engine: 'pread', a }));`;
+      const device = await openFileDevice(process.argv[1] + '.img', { create: true, sizeSectors: 8 });
+      await device.write(1, [new Uint8Array(512).fill(4)]);
+      const back = new Uint8Array(512);
+      await device.read(1, [back]);
+      await device.disconnect();
+      console.log(JSON.stringify({ status, code, engine: 'pread', a, io: device.ioEngine, byte: back[511] }));`;
     const result = await runOk(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, join(temp.path, 'no-native.fmap')], {
       env: { ...process.env, BLK_FMAP_NATIVE: '0' },
       cwd: fileURLToPath(new URL('..', import.meta.url)),
       timeoutMs: 60_000,
     });
-    const out = JSON.parse(result.stdout) as { status: { available: boolean; reason: string }; code: string; a: number };
+    const out = JSON.parse(result.stdout) as { status: { available: boolean; reason: string }; code: string; a: number; io: string; byte: number };
+    expect(out.io).toBe('libuv');
+    expect(out.byte).toBe(4);
     expect(out.status.available).toBe(false);
     expect(out.status.reason).toContain('BLK_FMAP_NATIVE=0');
     expect(out.code).toBe('E_NO_MMAP');

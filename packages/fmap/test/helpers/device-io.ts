@@ -1,0 +1,89 @@
+import type { DeviceIo, IoDone } from '../../src/device-io.js';
+
+/** A latch the test opens: `wait` resolves once `open` was called. */
+export class Gate {
+  #open = false;
+  #waiters: (() => void)[] = [];
+  waiting = 0;
+
+  wait(): Promise<void> {
+    if (this.#open) return Promise.resolve();
+    this.waiting++;
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  open(): void {
+    this.#open = true;
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+}
+
+export function eio(syscall: string): Error {
+  return Object.assign(new Error(`EIO: i/o error, ${syscall}`), { code: 'EIO', errno: -5, syscall });
+}
+
+/** Which engine calls fail with EIO while the test says so. */
+export type FaultCall = 'readNow' | 'read' | 'writev' | 'datasync' | 'truncate';
+
+/**
+ * Wraps a real engine: `misses` makes every readNow report "would wait", `gate` holds async reads
+ * until opened, `failing` makes calls fail with EIO, `shortBytes` caps each read and write.
+ */
+export class ScriptedIo implements DeviceIo {
+  readonly kind: DeviceIo['kind'];
+  readonly #base: DeviceIo;
+  misses = false;
+  gate: Gate | undefined;
+  readonly failing = new Set<FaultCall>();
+  shortBytes = Infinity;
+  readNowCalls = 0;
+  readNowAnswer: number | undefined;
+
+  constructor(base: DeviceIo) {
+    this.#base = base;
+    this.kind = base.kind;
+  }
+
+  readNow(fd: number, dst: Uint8Array, position: number): number {
+    this.readNowCalls++;
+    if (this.failing.has('readNow')) throw eio('preadv2');
+    if (this.readNowAnswer !== undefined) return this.readNowAnswer;
+    if (this.misses) return -1;
+    return this.#base.readNow(fd, dst.subarray(0, Math.min(dst.length, this.shortBytes)), position);
+  }
+
+  read(fd: number, dst: Uint8Array, position: number, done: IoDone): void {
+    const go = (): void => {
+      if (this.failing.has('read')) {
+        done(eio('pread'), 0);
+        return;
+      }
+      this.#base.read(fd, dst.subarray(0, Math.min(dst.length, this.shortBytes)), position, done);
+    };
+    if (this.gate) void this.gate.wait().then(go);
+    else go();
+  }
+
+  writev(fd: number, src: readonly Uint8Array[], position: number, done: IoDone): void {
+    if (this.failing.has('writev')) {
+      setImmediate(() => done(eio('pwritev'), 0));
+      return;
+    }
+    if (this.shortBytes === Infinity) {
+      this.#base.writev(fd, src, position, done);
+      return;
+    }
+    const first = src[0]!;
+    this.#base.writev(fd, [first.subarray(0, Math.min(first.length, this.shortBytes))], position, done);
+  }
+
+  datasync(fd: number, done: IoDone): void {
+    if (this.failing.has('datasync')) setImmediate(() => done(eio('fdatasync'), 0));
+    else this.#base.datasync(fd, done);
+  }
+
+  truncate(fd: number, length: number, done: IoDone): void {
+    if (this.failing.has('truncate')) setImmediate(() => done(eio('ftruncate'), 0));
+    else this.#base.truncate(fd, length, done);
+  }
+}
