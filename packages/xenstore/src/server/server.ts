@@ -1,4 +1,4 @@
-import { unlink } from 'node:fs/promises';
+import { chmod, unlink } from 'node:fs/promises';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Permission } from '../permissions.js';
@@ -52,7 +52,10 @@ export class Server {
     this.#core = new Core(options);
   }
 
-  /** Listens on a Unix socket (a stale socket file is replaced). May be called for several paths. */
+  /**
+   * Listens on a Unix socket (a stale socket file is replaced), mode 0600 as in C xenstored since
+   * every socket client is privileged dom0. May be called for several paths.
+   */
   async listen(path: string): Promise<this> {
     if (this.#closed) throw new Error('server is closed');
     await clearStaleSocket(path);
@@ -67,6 +70,9 @@ export class Server {
       });
     });
     this.#listeners.push({ server, path });
+    // Every socket peer acts as privileged dom0: only the owner may connect (C xenstored: 0600),
+    // whatever the umask.
+    await chmod(path, 0o600);
     return this;
   }
 
