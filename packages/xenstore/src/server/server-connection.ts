@@ -141,9 +141,10 @@ export class ServerConnection {
   /** Queues a watch event for `watch` reporting `path`, or drops it when the queue is full. */
   sendEvent(watch: Watch, path: string): void {
     if (this.#closed) return;
-    const payload = nulTerminated(latin1(path), latin1(watch.token));
-    if (payload.length > PAYLOAD_MAX) return;
-    if (this.queuedBytes + HEADER_SIZE + payload.length > this.#host.limits.outputBytes) {
+    // Paths and tokens travel as latin1: one byte per character.
+    const size = path.length + watch.token.length + 2;
+    if (size > PAYLOAD_MAX) return;
+    if (this.queuedBytes + HEADER_SIZE + size > this.#host.limits.outputBytes) {
       this.droppedEvents++;
       if (this.#episodeDrops++ === 0) {
         this.#host.log(
@@ -153,7 +154,7 @@ export class ServerConnection {
       this.#lagging.add(watch);
       return;
     }
-    this.send({ type: MessageType.WATCH_EVENT, reqId: 0, txId: 0, payload });
+    this.send({ type: MessageType.WATCH_EVENT, reqId: 0, txId: 0, payload: nulTerminated(latin1(path), latin1(watch.token)) });
   }
 
   /** Sends held messages whose state became durable. */
@@ -208,7 +209,9 @@ export class ServerConnection {
 
   #write(bytes: Uint8Array): void {
     if (this.#closed || this.#stream.destroyed) return;
-    if (!this.#stream.write(bytes)) this.#pause();
+    // No pause on a false return here: reading stops at the output limit (see #pump), not at
+    // the stream's much smaller high-water mark.
+    this.#stream.write(bytes);
     this.#notePeak();
   }
 
@@ -242,7 +245,7 @@ export class ServerConnection {
     const limit = this.#host.limits.outputBytes;
     this.#pumping = true;
     try {
-      while (this.#inboxHead < this.#inbox.length && !this.#closed && this.queuedBytes < limit) {
+      while (this.#inboxHead < this.#inbox.length && !this.closed && this.queuedBytes < limit) {
         const frame = this.#inbox[this.#inboxHead]!;
         this.#inbox[this.#inboxHead++] = undefined;
         this.#host.dispatch(this, frame);
@@ -250,7 +253,7 @@ export class ServerConnection {
     } finally {
       this.#pumping = false;
     }
-    if (this.#closed) return;
+    if (this.closed) return;
     this.#writer.flush();
     const waiting = this.#inbox.length - this.#inboxHead;
     if (waiting === 0) {
@@ -269,7 +272,7 @@ export class ServerConnection {
       // Room again already (the stream took the bytes at once): carry on next turn. Otherwise a
       // 'drain' or the disk (`release`) calls back.
       if (queued < limit) this.#schedulePump();
-    } else if (this.#paused && !this.#stream.writableNeedDrain) {
+    } else if (this.#paused) {
       this.#paused = false;
       this.#stream.resume();
     }
