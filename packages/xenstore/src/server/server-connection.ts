@@ -28,6 +28,9 @@ interface Held {
 
 let serial = 0;
 
+/** Requests one connection may have answered per event-loop turn before the others get theirs. */
+const REQUESTS_PER_TURN = 16;
+
 /**
  * One client of the server, over a Unix socket or an in-process stream, acting as `domid`. Holds
  * the client's watches and open transactions; drops itself on any framing error.
@@ -244,8 +247,11 @@ export class ServerConnection {
     if (this.#pumping || this.#closed) return;
     const limit = this.#host.limits.outputBytes;
     this.#pumping = true;
+    // A fair share per event-loop turn: a client with thousands of requests in one chunk takes
+    // turns with the others instead of holding the loop until it is done.
+    let budget = REQUESTS_PER_TURN;
     try {
-      while (this.#inboxHead < this.#inbox.length && !this.closed && this.queuedBytes < limit) {
+      while (this.#inboxHead < this.#inbox.length && !this.closed && this.queuedBytes < limit && budget-- > 0) {
         const frame = this.#inbox[this.#inboxHead]!;
         this.#inbox[this.#inboxHead++] = undefined;
         this.#host.dispatch(this, frame);
@@ -269,8 +275,8 @@ export class ServerConnection {
     if (this.#lagging.size > 0 && queued <= limit / 2) this.#catchUp();
     if (waiting > 0) {
       this.#pause();
-      // Room again already (the stream took the bytes at once): carry on next turn. Otherwise a
-      // 'drain' or the disk (`release`) calls back.
+      // Room left (the turn's budget ran out, or the stream took the bytes at once): carry on
+      // next turn. Otherwise a 'drain' or the disk (`release`) calls back.
       if (queued < limit) this.#schedulePump();
     } else if (this.#paused) {
       this.#paused = false;
