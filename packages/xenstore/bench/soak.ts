@@ -33,7 +33,8 @@ const run = () => {
 
 await run(); // warm-up: JIT and the first allocations are not the attacker's doing
 const rows: SoakRow[] = [];
-for (const attack of ['watch-flood', 'slow-watcher', 'unread-replies', 'tx-rewrite', 'idle-tx']) {
+const ATTACKS = ['watch-flood', 'slow-watcher', 'unread-replies', 'tx-rewrite', 'idle-tx'];
+for (const attack of ATTACKS.filter((a) => (process.env.SOAK_ATTACKS ?? a).split(',').includes(a))) {
   // Alone and attacked alternate ROUNDS times (the machine is shared: medians, never one sample).
   const alone: number[] = [];
   const attacked: number[] = [];
