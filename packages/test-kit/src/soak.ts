@@ -123,6 +123,8 @@ export interface SoakRow {
   /** …and beside the attacker. */
   readonly attacked: number;
   readonly maxStallMs: number;
+  /** The server's worst stall while the client ran alone: the machine's own noise, for comparison. */
+  readonly aloneStallMs: number;
   readonly peakRssMiB: number;
   /** What the server counted (queued bytes, drops, refusals…), shown as given. */
   readonly notes?: string;
@@ -138,11 +140,12 @@ export function reportSoak(title: string, rows: readonly SoakRow[]): void {
       `${r.attacked.toFixed(0)}/s`,
       `${ratio.toFixed(2)}×${ratio >= 0.8 ? '' : ' (< 0.8)'}`,
       `${r.maxStallMs.toFixed(1)} ms${r.maxStallMs <= 100 ? '' : ' (> 100)'}`,
+      `${r.aloneStallMs.toFixed(1)} ms`,
       `${r.peakRssMiB.toFixed(0)} MiB`,
       r.notes ?? '',
     ];
   });
-  const header = ['attack', 'alone', 'beside attacker', 'ratio', 'worst stall', 'server peak RSS', 'server counters'];
+  const header = ['attack', 'alone', 'beside attacker', 'ratio', 'worst stall', 'stall alone', 'server peak RSS', 'server counters'];
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const render = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   console.log(`\n${title}`);

@@ -39,10 +39,13 @@ for (const attack of ATTACKS.filter((a) => (process.env.SOAK_ATTACKS ?? a).split
   const alone: number[] = [];
   const attacked: number[] = [];
   let maxStallMs = 0;
+  let aloneStallMs = 0;
   let peakRssMiB = 0;
   let stats: Record<string, number> = {};
   for (let round = 0; round < ROUNDS; round++) {
+    await server.probe('reset');
     alone.push(await run());
+    aloneStallMs = Math.max(aloneStallMs, (await server.probe('read')).maxStallMs);
     await server.probe('reset');
     await server.request({ start: attack });
     await attacker.request({ start: attack });
@@ -59,6 +62,7 @@ for (const attack of ATTACKS.filter((a) => (process.env.SOAK_ATTACKS ?? a).split
     alone: median(alone),
     attacked: median(attacked),
     maxStallMs,
+    aloneStallMs,
     peakRssMiB,
     notes: `peak queue ${(stats.peakQueuedBytes! / 1024).toFixed(0)} KiB, ${stats.droppedWatchEvents} events dropped (total), ${stats.retainedPreimages} pre-images held`,
   });
