@@ -168,6 +168,30 @@ describe('finding 2: transactions cost the same per request however long they ru
   });
 });
 
+describe('one deep pipeline does not hold the event loop', () => {
+  it('a client sending 2,000 requests in one write takes turns: another client is answered after at most a few dozen of them', async () => {
+    h = await startHarness({ listen: false });
+    const flood = h.server.connectAs(0);
+    const polite = h.server.connectAs(0);
+    let floodReplies = 0;
+    let floodRepliesWhenPoliteAnswered = -1;
+    const floodDecoder = new FrameDecoder();
+    flood.on('data', (chunk: Uint8Array) => (floodReplies += floodDecoder.push(chunk).frames.length));
+    const answered = new Promise<void>((resolve) => {
+      polite.on('data', () => {
+        floodRepliesWhenPoliteAnswered = floodReplies;
+        resolve();
+      });
+    });
+    flood.write(Buffer.concat(Array.from({ length: 2000 }, (_, i) => frame(T.READ, '/tool\0', i + 1))));
+    polite.write(frame(T.READ, '/tool\0'));
+    await answered;
+    await waitFor(() => floodReplies === 2000, 'every flood reply');
+    expect(floodRepliesWhenPoliteAnswered).toBeGreaterThanOrEqual(0);
+    expect(floodRepliesWhenPoliteAnswered).toBeLessThanOrEqual(64);
+  });
+});
+
 describe('finding 3: open transactions cannot retain the world', () => {
   it('ten idle transactions while 20,000 nodes are created and removed elsewhere keep at most the snapshot limit each, then get EAGAIN', async () => {
     const logs: string[] = [];
