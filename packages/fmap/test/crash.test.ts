@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeTempDir } from '@blk/test-kit';
+import { itWhen, makeTempDir } from '@blk/test-kit';
 import { afterAll, expect } from 'vitest';
 import { BlockFile } from '../src/index.js';
-import { itWhenBuilt } from './helpers/built.js';
+import { distMissing } from './helpers/missing.js';
 import { describeEngines } from './helpers/engines.js';
 import { killLoop } from './helpers/kill-loop.js';
 import { readStamp } from './helpers/model.js';
@@ -55,7 +55,7 @@ function recover(path: string, engine: 'pread' | 'mmap'): State {
 const key = (state: State) => JSON.stringify({ control: state.control, allocated: [...state.allocated].sort((a, b) => a[0] - b[0]) });
 
 describeEngines('BlockFile killed with SIGKILL', ({ name }) => {
-  itWhenBuilt(
+  itWhen(distMissing)(
     `recovers the last flushed state after ${KILLS} kills at seeded random points, some inside a flush`,
     async () => {
       const seed = SEED + (name === 'mmap' ? 1 : 0);

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeTempDir } from '@blk/test-kit';
+import { itWhen, makeTempDir } from '@blk/test-kit';
 import { afterAll, expect } from 'vitest';
 import { openFmapDevice } from '../src/index.js';
-import { itWhenBuilt } from './helpers/built.js';
+import { distMissing } from './helpers/missing.js';
 import { describeEngines } from './helpers/engines.js';
 import { killLoop } from './helpers/kill-loop.js';
 
@@ -73,7 +73,7 @@ function matches(recovered: State, flushed: State): boolean {
 }
 
 describeEngines('fmap device killed with SIGKILL', ({ name }) => {
-  itWhenBuilt(
+  itWhen(distMissing)(
     `comes back as the last flush (or newer data in place) after ${KILLS} kills at seeded random points, some inside a flush`,
     async () => {
       const seed = SEED + (name === 'mmap' ? 3 : 2);

@@ -1,4 +1,4 @@
-export { createServer, NbdServer, type ListenAddress, type ListenTarget } from './server.js';
+export { createServer, NbdServer, type ListenAddress, type ListenTarget, type NbdServerStats } from './server.js';
 export { DEFAULT_LIMITS, type NbdExport, type NbdServerOptions, type ServerLimits } from './server-options.js';
 export { inheritedSocketFds } from './socket-activation.js';
 export { stdioStream } from './stdio-stream.js';

@@ -35,6 +35,34 @@ export interface HandshakeContext {
   readonly exports: ReadonlyMap<string, ResolvedExport>;
   readonly tls: ServerTls | undefined;
   readonly limits: ServerLimits;
+  /** Told the bytes queued for the client after each option's replies (for the server's counters). */
+  readonly onQueued?: (bytes: number) => void;
+  /** Told each time the handshake stops reading options until the client takes its replies. */
+  readonly onStall?: () => void;
+}
+
+/**
+ * Waits, without reading further options, until the client has taken the replies queued for it
+ * (or the connection closes): a client that sends options and never reads makes the server hold
+ * at most `maxHandshakeOutputBytes` plus one option's replies, not everything it asked for.
+ */
+async function drainReplies(channel: Channel, context: HandshakeContext): Promise<void> {
+  context.onQueued?.(channel.queuedBytes);
+  if (channel.queuedBytes < context.limits.maxHandshakeOutputBytes) return;
+  context.onStall?.();
+  const stream = channel.stream;
+  channel.pause();
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+    if (stream.destroyed || stream.writableLength === 0) done();
+  });
+  channel.resume();
 }
 
 /** What the handshake agreed on, for the transmission phase. */
@@ -92,6 +120,7 @@ export async function serverHandshake(channel: Channel, context: HandshakeContex
   });
 
   for (;;) {
+    await drainReplies(channel, context);
     const header = decodeOptionHeader(await reader.exact(OPTION_HEADER_BYTES));
     if (!header) throw new HandshakeAbort('bad option magic');
     const { option, length } = header;

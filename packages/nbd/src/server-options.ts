@@ -14,6 +14,23 @@ export interface NbdExport {
 export interface ServerLimits {
   /** Connections served at once (handshaking or transmitting); more are closed at once. Default 100. */
   readonly maxConnections: number;
+  /**
+   * Connections one TCP peer (remote address) may hold at once; more from it are closed at once.
+   * Unix-socket and stdio clients are not counted per peer (the socket's file mode decides who
+   * may connect). Default 16.
+   */
+  readonly maxConnectionsPerPeer: number;
+  /**
+   * A socket connection in transmission that moves no byte either way for this many ms is closed
+   * (checked every quarter of it). 0 disables it. Default 300 000 (5 minutes); raise or disable
+   * it for kernel clients (`nbd-client`) that keep an idle device attached.
+   */
+  readonly idleTimeoutMs: number;
+  /**
+   * Handshake replies queued for a client before the server stops reading its options until it
+   * has taken them (the reply to one option may go past it). Default 64 KiB.
+   */
+  readonly maxHandshakeOutputBytes: number;
   /** A client must reach transmission (GO / EXPORT_NAME) within this many ms. Default 10 000. */
   readonly handshakeTimeoutMs: number;
   /** Largest option payload read during the handshake; larger gets ERR_TOO_BIG and a disconnect. Default 64 KiB. */
@@ -32,6 +49,9 @@ export interface ServerLimits {
 
 export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
   maxConnections: 100,
+  maxConnectionsPerPeer: 16,
+  idleTimeoutMs: 300_000,
+  maxHandshakeOutputBytes: 64 << 10,
   handshakeTimeoutMs: 10_000,
   maxOptionBytes: 64 << 10,
   maxMetaContextQueries: 128,
@@ -80,6 +100,7 @@ export function resolveLimits(limits: Partial<ServerLimits> = {}): ServerLimits 
     if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`limits.${key} must be a non-negative integer`);
   }
   if (out.maxPayload < 4096 || out.maxPayload > 0xffffffff) throw new RangeError('limits.maxPayload must be from 4096 to 2^32 - 1');
+  if (out.maxHandshakeOutputBytes < 1) throw new RangeError('limits.maxHandshakeOutputBytes must be positive');
   if (out.maxInFlightBytes < out.maxPayload) throw new RangeError('limits.maxInFlightBytes must be at least limits.maxPayload');
   return out;
 }

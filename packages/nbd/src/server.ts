@@ -36,6 +36,31 @@ const REFUSAL_GRACE_MS = 1000;
 interface Connection {
   readonly channel: Channel;
   session: ServerSession | undefined;
+  /** The TCP peer's address, counted against `maxConnectionsPerPeer`; undefined for Unix sockets and stdio. */
+  readonly peer: string | undefined;
+}
+
+/** Counters for monitoring and tests (server lifetime). */
+export interface NbdServerStats {
+  /** Connections open now. */
+  readonly connections: number;
+  /** Connections closed at once: over `maxConnections`, over `maxConnectionsPerPeer`, or while closing. */
+  readonly refusedConnections: number;
+  /** Connections closed by `idleTimeoutMs`. */
+  readonly idleClosed: number;
+  /** Connections dropped by `handshakeTimeoutMs`. */
+  readonly handshakeTimeouts: number;
+  /** Times a handshake stopped reading options until the client took its replies. */
+  readonly handshakeStalls: number;
+  /** The most bytes ever queued for one client during its handshake. */
+  readonly peakHandshakeQueuedBytes: number;
+}
+
+/** The remote address of a TCP socket; undefined for anything else (Unix sockets, stdio). */
+function tcpPeer(stream: Duplex): string | undefined {
+  if (!(stream instanceof net.Socket)) return undefined;
+  const address = stream.remoteAddress;
+  return typeof address === 'string' && address !== '' ? address : undefined;
 }
 
 /**
@@ -53,12 +78,28 @@ export class NbdServer {
   readonly #served = new Set<Promise<void>>();
   /** READ reply buffers shared by all connections (one thread: no locking). */
   readonly #pool = new BufferPool(64 << 20);
+  readonly #perPeer = new Map<string, number>();
   #closing = false;
+  #refused = 0;
+  #idleClosed = 0;
+  #handshakeTimeouts = 0;
+  #handshakeStalls = 0;
+  #peakHandshakeQueued = 0;
 
   constructor(options: NbdServerOptions) {
     this.#limits = resolveLimits(options.limits);
     this.#exports = resolveExports(options.exports);
-    this.#context = { exports: this.#exports, tls: serverTls(options.tls), limits: this.#limits };
+    this.#context = {
+      exports: this.#exports,
+      tls: serverTls(options.tls),
+      limits: this.#limits,
+      onQueued: (bytes) => {
+        if (bytes > this.#peakHandshakeQueued) this.#peakHandshakeQueued = bytes;
+      },
+      onStall: () => {
+        this.#handshakeStalls++;
+      },
+    };
     this.#onError = options.onError ?? (() => undefined);
   }
 
@@ -80,6 +121,17 @@ export class NbdServer {
   /** Connections open now (in handshake or transmission). */
   get connections(): number {
     return this.#connections.size;
+  }
+
+  stats(): NbdServerStats {
+    return {
+      connections: this.#connections.size,
+      refusedConnections: this.#refused,
+      idleClosed: this.#idleClosed,
+      handshakeTimeouts: this.#handshakeTimeouts,
+      handshakeStalls: this.#handshakeStalls,
+      peakHandshakeQueuedBytes: this.#peakHandshakeQueued,
+    };
   }
 
   /** Starts listening; resolves once the socket is bound. */
@@ -117,14 +169,21 @@ export class NbdServer {
    * whole handshake and transmission. Resolves when the connection has ended; never rejects.
    */
   async serve(stream: Duplex): Promise<void> {
-    if (this.#closing || this.#connections.size >= this.#limits.maxConnections) {
+    const peer = tcpPeer(stream);
+    const refusal = this.#refusal(peer);
+    if (refusal !== undefined) {
+      this.#refused++;
+      if (!this.#closing) this.#onError(new Error(refusal));
       stream.destroy();
       return;
     }
     const channel = new Channel(stream);
-    const connection: Connection = { channel, session: undefined };
+    const connection: Connection = { channel, session: undefined, peer };
     this.#connections.add(connection);
+    if (peer !== undefined) this.#perPeer.set(peer, (this.#perPeer.get(peer) ?? 0) + 1);
+    let idle: (() => void) | undefined;
     const deadline = setTimeout(() => {
+      this.#handshakeTimeouts++;
       this.#onError(new Error(`NBD client did not finish the handshake within ${this.#limits.handshakeTimeoutMs} ms`));
       channel.destroy();
     }, this.#limits.handshakeTimeoutMs);
@@ -138,6 +197,7 @@ export class NbdServer {
       }
       const session = new ServerSession(channel, negotiated, this.#limits, this.#pool, this.#onError);
       connection.session = session;
+      idle = this.#watchIdle(channel);
       await session.run();
     } catch (e) {
       if (!(e instanceof ChannelClosedError)) this.#onError(e instanceof Error ? e : new Error(String(e)));
@@ -146,8 +206,56 @@ export class NbdServer {
       await channel.whenClosed();
     } finally {
       clearTimeout(deadline);
+      idle?.();
       this.#connections.delete(connection);
+      if (peer !== undefined) {
+        const left = this.#perPeer.get(peer)! - 1;
+        if (left === 0) this.#perPeer.delete(peer);
+        else this.#perPeer.set(peer, left);
+      }
     }
+  }
+
+  /** Why a new connection from `peer` must be closed at once, or undefined when it may be served. */
+  #refusal(peer: string | undefined): string | undefined {
+    if (this.#closing) return 'the server is closing';
+    const { maxConnections, maxConnectionsPerPeer } = this.#limits;
+    if (this.#connections.size >= maxConnections) return `NBD connection refused: ${maxConnections} connections are open (limits.maxConnections)`;
+    if (peer !== undefined && (this.#perPeer.get(peer) ?? 0) >= maxConnectionsPerPeer) {
+      return `NBD connection from ${peer} refused: it holds ${maxConnectionsPerPeer} connections (limits.maxConnectionsPerPeer)`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Closes the connection once no byte has moved either way for `idleTimeoutMs` (sockets only:
+   * their byte counters tell). Returns the function that stops watching.
+   */
+  #watchIdle(channel: Channel): (() => void) | undefined {
+    const limit = this.#limits.idleTimeoutMs;
+    const socket = channel.stream;
+    if (limit === 0 || !(socket instanceof net.Socket)) return undefined;
+    let read = socket.bytesRead;
+    let written = socket.bytesWritten;
+    let quietSince = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      if (socket.bytesRead !== read || socket.bytesWritten !== written || socket.writableLength > 0) {
+        read = socket.bytesRead;
+        written = socket.bytesWritten;
+        quietSince = now;
+        return;
+      }
+      if (now - quietSince < limit) return;
+      clearInterval(timer);
+      this.#idleClosed++;
+      this.#onError(new Error(`NBD client idle for ${limit} ms (limits.idleTimeoutMs): closing the connection`));
+      channel.destroy();
+    }, Math.max(1, Math.floor(limit / 4)));
+    timer.unref();
+    return () => {
+      clearInterval(timer);
+    };
   }
 
   #track(served: Promise<void>): void {

@@ -226,10 +226,11 @@ export class Blkback {
   async #close(timeoutMs: number): Promise<void> {
     this.#stopping = true;
     this.#channel.interrupt();
-    await this.#served;
+    // The deadline covers the serve loop too: it may itself wait on a device request (a barrier
+    // waits for everything before it), so a request that never settles must not hold close.
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
-      this.#settledTo(0).then(() => true),
+      this.#served.then(() => this.#settledTo(0)).then(() => true),
       new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
     ]);
     clearTimeout(timer);

@@ -463,6 +463,20 @@ describe('Blkback under device faults', () => {
     expect(front.domain.grants.endAccess(ref)).toBe(false);
   });
 
+  it('close keeps its deadline when the serve loop itself waits on a request that never settles', async () => {
+    const disk = new Ramdisk({ sizeSectors: 64 });
+    const stuck = wrapDevice(disk, (op, _args, call) => (op === 'write' ? new Promise(() => undefined) : call()));
+    const front = await start({ device: stuck });
+    const ref = front.grant(front.frame().frame, true);
+    // The write never settles; the barrier behind it waits for it, so the serve loop is parked.
+    front.send(rw(BlkifOp.WRITE, 1, 0, [{ gref: ref }]));
+    front.send(rw(BlkifOp.WRITE_BARRIER, 2, 8, []));
+    await waitFor(() => front.backend.inflight === 2, 'the write and the barrier to be in flight');
+    await front.backend.close({ timeoutMs: 50 });
+    expect(front.backend.inflight).toBe(2);
+    expect(front.domain.grants.mapCount(ref)).toBe(1);
+  });
+
   it('a device rejecting with a BlockError gets ERROR, and no unhandled rejection', async () => {
     const disk = new Ramdisk({ sizeSectors: 64 });
     const failing = withFaults(disk, ({ op }) => op === 'write', () => new BlockError('IO', 'boom'));

@@ -34,4 +34,5 @@ export { Client, connect, type ConnectOptions, type TransactionOptions, type Wai
 export { Handle } from './client/handle.js';
 export { createServer, Server, type NodeInfo, type ServerOptions, type ServerStats } from './server/server.js';
 export { DEFAULT_QUOTAS, type Quotas } from './server/quotas.js';
+export { DEFAULT_LIMITS, type ServerLimits } from './server/limits.js';
 export { clearStaleSocket } from './server/stale-socket.js';

@@ -2,6 +2,7 @@ import { waitFor } from '@blk/test-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   connect,
+  encodeFrame,
   Eagain,
   MessageType as T,
   nulTerminated,
@@ -558,5 +559,36 @@ describe('resume edge cases', () => {
     expect(guest.suspended).toBe(false);
     expect(await guest.immediate((x) => x.read('a').catch((e: unknown) => (e as { code: string }).code))).toBe('ENOENT');
     expect(await watchesOf(12)).toBe(1);
+  });
+});
+
+describe('a throwing watch listener', () => {
+  it('neither stops the other listeners nor the replies in the same chunk, and becomes a process warning', async () => {
+    const fake = new FakeServer((frame, server) => {
+      if (frame.type !== T.READ) return;
+      // Two events and the reply arrive in one chunk.
+      const event = (path: string) => encodeFrame({ type: T.WATCH_EVENT, reqId: 0, txId: 0, payload: nulTerminated(path, 'tok') });
+      const reply = encodeFrame({ type: T.READ, reqId: frame.reqId, txId: 0, payload: new TextEncoder().encode('v') });
+      server.sendBytes(Buffer.concat([event('/a'), event('/b'), reply]));
+    });
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const c = await connect({ stream: fake.clientSide });
+      const seen: string[] = [];
+      c.onWatch(() => {
+        throw new Error('listener bug');
+      });
+      c.onWatch((e) => seen.push(e.path));
+      expect(await c.immediate((x) => x.read('/k'))).toBe('v');
+      expect(seen).toEqual(['/a', '/b']);
+      await waitFor(() => warnings.length === 2, 'both listener failures to be reported');
+      expect(warnings.map((w) => w.name)).toEqual(['XenstoreWatchListenerError', 'XenstoreWatchListenerError']);
+      expect(c.closed).toBe(false);
+      await c.close();
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });

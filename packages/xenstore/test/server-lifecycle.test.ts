@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { Duplex } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -49,6 +49,17 @@ describe('server lifecycle', () => {
     } finally {
       live.close();
     }
+  });
+
+  it('the socket is mode 0600 whatever the umask (every socket client is privileged dom0)', async () => {
+    const path = `${dir.path}/mode.sock`;
+    const previous = process.umask(0o000);
+    try {
+      await server().listen(path);
+    } finally {
+      process.umask(previous);
+    }
+    expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
   it('refuses invalid domids for in-process connections', () => {

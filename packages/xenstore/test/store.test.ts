@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Caller } from '../src/server/caller.js';
 import { Overlay } from '../src/server/overlay.js';
 import { DEFAULT_QUOTAS } from '../src/server/quotas.js';
+import { DEFAULT_LIMITS } from '../src/server/limits.js';
 import { Store } from '../src/server/store.js';
 import { Transaction } from '../src/server/transaction.js';
 
@@ -14,7 +15,7 @@ describe('store internals', () => {
   it('snapshots keep what they saw, and are released by the transaction that took them', () => {
     const store = Store.seeded();
     store.set('/a', node('1'));
-    const tx = new Transaction(1, store, dom0, DEFAULT_QUOTAS);
+    const tx = new Transaction(1, store, dom0, DEFAULT_QUOTAS, DEFAULT_LIMITS);
     expect(store.openSnapshots).toBe(1);
     store.set('/a', node('2'));
     store.set('/b', node('new'));
@@ -29,10 +30,10 @@ describe('store internals', () => {
 
   it('a committed transaction releases its snapshot, a failed commit too', () => {
     const store = Store.seeded();
-    const ok = new Transaction(1, store, dom0, DEFAULT_QUOTAS);
+    const ok = new Transaction(1, store, dom0, DEFAULT_QUOTAS, DEFAULT_LIMITS);
     ok.layer.set('/x', node('x'));
     ok.commit(dom0, DEFAULT_QUOTAS);
-    const conflicting = new Transaction(2, store, dom0, DEFAULT_QUOTAS);
+    const conflicting = new Transaction(2, store, dom0, DEFAULT_QUOTAS, DEFAULT_LIMITS);
     conflicting.layer.get('/x');
     store.set('/x', node('changed'));
     expect(() => conflicting.commit(dom0, DEFAULT_QUOTAS)).toThrow(expect.objectContaining({ code: 'EAGAIN' }));

@@ -116,7 +116,11 @@ export class Client {
     return this.#suspended !== undefined;
   }
 
-  /** Listens to watch events set with `Handle.watch` (not `wait`'s own). Returns the unsubscriber. */
+  /**
+   * Listens to watch events set with `Handle.watch` (not `wait`'s own). Returns the unsubscriber.
+   * A listener that throws is reported as a process warning (type `XenstoreWatchListenerError`);
+   * the other listeners and every reply still get through.
+   */
   onWatch(listener: WatchListener): () => void {
     this.#listeners.add(listener);
     return () => {
@@ -323,7 +327,18 @@ export class Client {
     }
     // A late event for a wait that has settled.
     if (event.token.startsWith(WAIT_TOKEN_PREFIX)) return;
-    for (const listener of this.#listeners) listener(event);
+    for (const listener of this.#listeners) {
+      // A throwing listener must neither stop the others nor the replies in the same chunk, nor
+      // (thrown from a socket callback) take the process down: it becomes a process warning.
+      try {
+        listener(event);
+      } catch (error) {
+        process.emitWarning(`a xenstore watch listener threw on ${event.path}: ${(error as Error).message}`, {
+          type: 'XenstoreWatchListenerError',
+          detail: (error as Error).stack,
+        });
+      }
+    }
   }
 
   #send<T = Uint8Array>(request: Request, txId: number, decode?: (payload: Uint8Array) => T): Promise<T> {

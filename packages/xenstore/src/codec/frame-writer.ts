@@ -25,6 +25,11 @@ export class FrameWriter {
     this.#schedule = schedule;
   }
 
+  /** Bytes waiting for the next flush (headers included). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   push(type: number, reqId: number, txId: number, payload: Uint8Array): void {
     this.#headers.push(type, reqId, txId);
     this.#payloads.push(payload);

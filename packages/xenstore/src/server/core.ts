@@ -1,13 +1,14 @@
 import type { Duplex } from 'node:stream';
+import { XenstoreError } from '../errors.js';
 import type { Frame } from '../codec/frame.js';
 import { MessageType } from '../codec/message-type.js';
-import { latin1, nulTerminated } from '../codec/payload.js';
 import { parentOf } from '../paths.js';
 import { permits, type Caller } from './caller.js';
 import { Domains } from './domains.js';
 import { handleRequest } from './handlers.js';
 import { Overlay } from './overlay.js';
 import { loadTree, Persister, serializeTree } from './persistence.js';
+import { resolveLimits, type ServerLimits } from './limits.js';
 import { DEFAULT_QUOTAS, type Quotas } from './quotas.js';
 import type { ServerCore } from './server-core.js';
 import { ServerConnection, type ConnectionHost } from './server-connection.js';
@@ -20,7 +21,20 @@ export interface CoreOptions {
   readonly quotas?: Partial<Quotas> | undefined;
   readonly privilegedDomid?: number | undefined;
   readonly log?: ((message: string) => void) | undefined;
+  readonly limits?: Partial<ServerLimits> | undefined;
 }
+
+/** Replies that acknowledge a change: while saving fails they become EIO (see `Core`). */
+const CHANGING_TYPES: ReadonlySet<number> = new Set([
+  MessageType.WRITE,
+  MessageType.MKDIR,
+  MessageType.RM,
+  MessageType.SET_PERMS,
+  MessageType.TRANSACTION_END,
+  MessageType.INTRODUCE,
+  MessageType.RELEASE,
+  MessageType.SET_TARGET,
+]);
 
 /** The server's state and behaviour, apart from sockets: tree, domains, connections, watches, persistence. */
 export class Core implements ServerCore, ConnectionHost {
@@ -29,6 +43,12 @@ export class Core implements ServerCore, ConnectionHost {
   quotas: Quotas;
   logging = true;
   readonly connections = new Set<ServerConnection>();
+  readonly limits: ServerLimits;
+  /** Counters of connections already closed, so `stats` covers the server's whole life. */
+  #closedDropped = 0;
+  #closedPeak = 0;
+  /** Set while the last save failed: changes are refused with EIO until a save succeeds. */
+  #saveFailure: Error | undefined;
   readonly #privilegedDomid: number;
   readonly #log: ((message: string) => void) | undefined;
   readonly #persister: Persister | undefined;
@@ -36,6 +56,7 @@ export class Core implements ServerCore, ConnectionHost {
 
   constructor(options: CoreOptions) {
     this.quotas = Object.freeze({ ...DEFAULT_QUOTAS, ...options.quotas });
+    this.limits = resolveLimits(options.limits);
     this.#privilegedDomid = options.privilegedDomid ?? 0;
     this.#log = options.log;
     const file = options.persist;
@@ -59,10 +80,19 @@ export class Core implements ServerCore, ConnectionHost {
         this.store.version,
         () => ({ version: this.store.version, text: this.#serialize() }),
         () => {
+          if (this.#saveFailure) {
+            this.#saveFailure = undefined;
+            this.log(`saving ${file} works again; accepting changes`);
+          }
           for (const c of this.connections) c.release();
         },
         (error) => {
-          this.log(`saving ${file} failed: ${error.message}`);
+          const first = this.#saveFailure === undefined;
+          this.#saveFailure = error;
+          this.log(`saving ${file} failed: ${error.message}${first ? '; answering changes with EIO until a save succeeds' : ''}`);
+          // Nothing may wait for a durability that is not coming: what waits goes out now, the
+          // acknowledgements of unsaved changes as EIO.
+          if (first) for (const c of this.connections) c.releaseAll(CHANGING_TYPES);
         },
       );
     }
@@ -75,7 +105,30 @@ export class Core implements ServerCore, ConnectionHost {
   }
 
   closed(connection: ServerConnection, _reason: string): void {
-    this.connections.delete(connection);
+    if (this.connections.delete(connection)) {
+      this.#closedDropped += connection.droppedEvents;
+      this.#closedPeak = Math.max(this.#closedPeak, connection.peakQueuedBytes);
+    }
+  }
+
+  /** Dropped watch events and the largest output queue over every connection, open or closed. */
+  outputStats(): { queuedBytes: number; peakQueuedBytes: number; droppedWatchEvents: number } {
+    let queuedBytes = 0;
+    let peakQueuedBytes = this.#closedPeak;
+    let droppedWatchEvents = this.#closedDropped;
+    for (const c of this.connections) {
+      queuedBytes += c.queuedBytes;
+      peakQueuedBytes = Math.max(peakQueuedBytes, c.peakQueuedBytes);
+      droppedWatchEvents += c.droppedEvents;
+    }
+    return { queuedBytes, peakQueuedBytes, droppedWatchEvents };
+  }
+
+  /** EIO while saving fails, so no change is acknowledged that the disk does not have. */
+  assertWritable(): void {
+    if (this.#saveFailure) {
+      throw new XenstoreError('EIO', `changes are refused while saving fails: ${this.#saveFailure.message}`);
+    }
   }
 
   caller(connection: ServerConnection): Caller {
@@ -84,11 +137,11 @@ export class Core implements ServerCore, ConnectionHost {
   }
 
   barrier(): number {
-    return this.#persister ? this.store.version : 0;
+    return this.#persister && !this.#saveFailure ? this.store.version : 0;
   }
 
   isDurable(version: number): boolean {
-    return !this.#persister || this.#persister.durable >= version;
+    return !this.#persister || this.#saveFailure !== undefined || this.#persister.durable >= version;
   }
 
   // ---- ServerCore
@@ -183,7 +236,10 @@ export class Core implements ServerCore, ConnectionHost {
   /** Closes every connection and waits for the tree to be on disk. */
   async shutdown(): Promise<void> {
     for (const c of [...this.connections]) c.close('server closing');
-    await this.#persister?.flush();
+    await this.#persister?.stop();
+    if (this.#persister && this.#persister.durable < this.store.version) {
+      this.log(`closing with changes not saved to ${this.#persister.file}`);
+    }
   }
 
   #changed(): void {
@@ -206,12 +262,7 @@ export class Core implements ServerCore, ConnectionHost {
       if (!matchesChange(watch, event.path, event.exact)) continue;
       allowed ??= this.#mayHear(connection.caller, event);
       if (!allowed) return;
-      connection.send({
-        type: MessageType.WATCH_EVENT,
-        reqId: 0,
-        txId: 0,
-        payload: nulTerminated(latin1(reportedPath(watch, event.path)), latin1(watch.token)),
-      });
+      connection.sendEvent(watch, reportedPath(watch, event.path));
     }
   }
 
@@ -231,7 +282,7 @@ export class Core implements ServerCore, ConnectionHost {
       for (const watch of connection.watches) {
         const path = specialEventPath(watch, name, domid);
         if (path === undefined) continue;
-        connection.send({ type: MessageType.WATCH_EVENT, reqId: 0, txId: 0, payload: nulTerminated(latin1(path), latin1(watch.token)) });
+        connection.sendEvent(watch, path);
       }
     }
   }

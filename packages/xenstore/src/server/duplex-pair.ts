@@ -3,13 +3,25 @@ import { Duplex } from 'node:stream';
 /**
  * Two connected in-memory duplex streams: what one writes, the other reads. Ending one side ends
  * the other's readable side; destroying one destroys both.
+ *
+ * Backpressure works as over a socket: a write completes only once the reader's buffer has room
+ * (below `highWaterMark`), so a side that does not read makes the other's `write` return false,
+ * its `writableLength` grow and, once read again, its 'drain' fire.
  */
-export function duplexPair(): [Duplex, Duplex] {
+export function duplexPair(highWaterMark = 16 * 1024): [Duplex, Duplex] {
   const ends: Duplex[] = [];
-  const make = (peer: () => Duplex) =>
-    new Duplex({
+  /** A write of side i waiting for side 1 − i to read. */
+  const parked: ((() => void) | undefined)[] = [undefined, undefined];
+  const make = (me: 0 | 1) => {
+    const peer = () => ends[1 - me]!;
+    return new Duplex({
+      highWaterMark,
       read() {
-        // data is pushed by the peer's writes
+        const resume = parked[1 - me];
+        if (resume) {
+          parked[1 - me] = undefined;
+          resume();
+        }
       },
       write(chunk: Buffer, _encoding, callback) {
         const other = peer();
@@ -19,9 +31,13 @@ export function duplexPair(): [Duplex, Duplex] {
         }
         // Deliver on a later tick (in order), so neither side re-enters the other's handlers.
         process.nextTick(() => {
-          if (!other.destroyed) other.push(chunk);
+          if (other.destroyed) {
+            callback();
+            return;
+          }
+          if (other.push(chunk)) callback();
+          else parked[me] = () => callback();
         });
-        callback();
       },
       final(callback) {
         const other = peer();
@@ -31,6 +47,8 @@ export function duplexPair(): [Duplex, Duplex] {
         callback();
       },
       destroy(error, callback) {
+        parked[0] = undefined;
+        parked[1] = undefined;
         const other = peer();
         if (!other.destroyed) {
           other.push(null);
@@ -39,6 +57,7 @@ export function duplexPair(): [Duplex, Duplex] {
         callback(error);
       },
     });
-  ends.push(make(() => ends[1]!), make(() => ends[0]!));
+  };
+  ends.push(make(0), make(1));
   return [ends[0]!, ends[1]!];
 }

@@ -68,9 +68,11 @@ function reading<T>(ctx: RequestContext, fn: (op: OpContext) => T): T {
 /** Runs a changing tree operation in scratch space; applies it (and fires or queues events) only if it succeeds. */
 function changing(ctx: RequestContext, fn: (op: OpContext, path: string) => void, path: string): Uint8Array {
   const { core, tx } = ctx;
+  if (!tx) core.assertWritable();
   const scratch = new Overlay(tx ? tx.layer : core.store, () => core.store.nextGeneration());
   const op = treeContext(ctx, scratch);
   fn(op, resolvePath(op, path));
+  tx?.chargeRepeats(scratch);
   scratch.apply();
   if (tx) tx.queue(op.events);
   else core.fire(op.events);
@@ -159,11 +161,14 @@ function transactionStart(ctx: RequestContext): Uint8Array {
   const { connection, core } = ctx;
   if (ctx.tx) throw new XenstoreError('EBUSY', 'transactions do not nest');
   const caller = connection.caller;
-  if (!caller.privileged && connection.transactions.size >= core.quotas.transactions) {
-    throw new XenstoreError('ENOSPC', `connection has reached its quota of ${core.quotas.transactions} transactions`);
+  if (!caller.privileged && core.transactionCount(caller.domid) >= core.quotas.transactions) {
+    throw new XenstoreError('ENOSPC', `domain ${caller.domid} has reached its quota of ${core.quotas.transactions} transactions`);
   }
   const id = connection.allocateTransactionId();
-  connection.transactions.set(id, new Transaction(id, core.store, caller, core.quotas));
+  const tx = new Transaction(id, core.store, caller, core.quotas, core.limits, (_tx, error) => {
+    core.log(`transaction ${id} of connection ${connection.id} (domain ${connection.domid}) ended: ${error.message}`);
+  });
+  connection.transactions.set(id, tx);
   return nulTerminated(String(id));
 }
 
@@ -176,6 +181,12 @@ function transactionEnd(ctx: RequestContext): Uint8Array {
   if (choice === 'F') {
     tx.end();
     return OK;
+  }
+  try {
+    core.assertWritable();
+  } catch (error) {
+    tx.end();
+    throw error;
   }
   if (core.takeInjectedConflict()) {
     tx.end();
@@ -208,6 +219,7 @@ function setPerms(ctx: RequestContext): Uint8Array {
   if (path.startsWith('@')) {
     if (!isSpecialWatch(path)) invalid(`${path} is not a special watch`);
     if (!permits(caller, core.domains.specialPerms(path), 'own')) throw new XenstoreError('EACCES', `no permission on ${path}`);
+    core.assertWritable();
     core.domains.setSpecialPerms(path, perms);
     core.changedSpecial();
     return OK;
@@ -239,12 +251,14 @@ const HANDLERS = new Map<number, Handler>([
     const gfn = atoiSigned(parts[1]!);
     const eventChannel = atoiSigned(parts[2]!);
     if (!(eventChannel > 0)) invalid('event channel must be positive');
+    ctx.core.assertWritable();
     ctx.core.introduceDomain(domid, gfn, eventChannel);
     return OK;
   } }],
   [MessageType.RELEASE, { privileged: true, run: (ctx) => {
     const domid = domidArg(ctx, false);
     introduced(ctx, domid);
+    ctx.core.assertWritable();
     ctx.core.releaseDomain(domid);
     return OK;
   } }],
@@ -281,6 +295,7 @@ const HANDLERS = new Map<number, Handler>([
     const target = atoiUnsigned(parts[1]!);
     introduced(ctx, domid);
     introduced(ctx, target);
+    ctx.core.assertWritable();
     ctx.core.setTarget(domid, target);
     return OK;
   } }],
@@ -309,6 +324,7 @@ export function handleRequest(core: ServerCore, connection: ServerConnection, fr
     if (!handler.noTx && txId !== 0) {
       tx = connection.transactions.get(txId);
       if (!tx) throw new XenstoreError('ENOENT', `no transaction ${txId}`);
+      if (tx.failure && type !== MessageType.TRANSACTION_END) throw tx.failure;
     }
     payload = handler.run({ core, connection, frame, tx });
     if (payload === NO_REPLY) return;

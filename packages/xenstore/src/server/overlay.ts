@@ -44,6 +44,11 @@ export class Overlay implements Layer {
     return this.#base.ownedBy(domid) + (this.#owned.get(domid) ?? 0);
   }
 
+  /** Whether `path` was changed (written or removed) here. */
+  has(path: string): boolean {
+    return this.#changes.has(path);
+  }
+
   /** Paths changed here, with their new node or null for removed. */
   changes(): ReadonlyMap<string, TreeNode | null> {
     return this.#changes;

@@ -124,18 +124,25 @@ export async function writeAtomically(file: string, text: string): Promise<void>
   }
 }
 
+/** Longest pause between two attempts while saving fails. */
+const MAX_RETRY_MS = 2000;
+
 /**
  * Saves the tree whenever it changed, one save at a time, each covering every change made before
- * it started (group commit). `durable` is the store version known to be on disk.
+ * it started (group commit). `durable` is the store version known to be on disk. A failed save is
+ * reported and retried (backing off to one attempt every 2 s) for as long as there is something
+ * to save, so the server recovers by itself once the disk does.
  */
 export class Persister {
-  readonly #file: string;
+  readonly file: string;
   readonly #snapshot: () => { version: number; text: string };
   readonly #onDurable: () => void;
   readonly #onError: (error: Error) => void;
   #durable: number;
   #wanted: number;
   #running: Promise<void> | undefined;
+  #stopping = false;
+  #wake: (() => void) | undefined;
 
   constructor(
     file: string,
@@ -144,7 +151,7 @@ export class Persister {
     onDurable: () => void,
     onError: (error: Error) => void,
   ) {
-    this.#file = file;
+    this.file = file;
     this.#durable = version;
     this.#wanted = version;
     this.#snapshot = snapshot;
@@ -160,11 +167,13 @@ export class Persister {
   request(version: number): void {
     if (version <= this.#wanted) return;
     this.#wanted = version;
-    this.#running ??= this.#loop();
+    if (!this.#stopping) this.#running ??= this.#loop();
   }
 
-  /** Resolves once every requested version is on disk (or the last attempt failed). */
-  async flush(): Promise<void> {
+  /** Makes one last attempt if one is pending, stops retrying, and resolves when the loop is done. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#wake?.();
     while (this.#running) await this.#running;
   }
 
@@ -175,14 +184,22 @@ export class Persister {
     while (this.#durable < this.#wanted) {
       const { version, text } = this.#snapshot();
       try {
-        await writeAtomically(this.#file, text);
+        await writeAtomically(this.file, text);
         this.#durable = version;
         failures = 0;
         this.#onDurable();
       } catch (error) {
         this.#onError(error as Error);
-        if (++failures >= 5) break;
-        await new Promise((resolve) => setTimeout(resolve, 100 * failures));
+        if (this.#stopping) break;
+        failures++;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(100 * 2 ** (failures - 1), MAX_RETRY_MS));
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wake = undefined;
       }
     }
     this.#running = undefined;

@@ -9,7 +9,7 @@ export interface Quotas {
   readonly nodeSize: number;
   /** Watches per domain (E2BIG beyond). */
   readonly watches: number;
-  /** Open transactions per connection (ENOSPC beyond). */
+  /** Open transactions per domain, over all its connections (ENOSPC beyond). */
   readonly transactions: number;
   /** Permission entries per node (ENOSPC beyond). */
   readonly permissions: number;

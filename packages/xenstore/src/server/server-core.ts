@@ -1,4 +1,5 @@
 import type { Domains } from './domains.js';
+import type { ServerLimits } from './limits.js';
 import type { Quotas } from './quotas.js';
 import type { Store } from './store.js';
 import type { ChangeEvent } from './tree-ops.js';
@@ -7,6 +8,7 @@ import type { ChangeEvent } from './tree-ops.js';
 export interface ServerCore {
   readonly store: Store;
   readonly quotas: Quotas;
+  readonly limits: ServerLimits;
   readonly domains: Domains;
   /** Sends the watch events for committed changes. */
   fire(events: readonly ChangeEvent[]): void;
@@ -23,6 +25,8 @@ export interface ServerCore {
   /** True once for each conflict injected with `failNextCommits`. */
   takeInjectedConflict(): boolean;
   setQuota(key: keyof Quotas, value: number): void;
+  /** Throws EIO while saving the tree fails (changes are refused until it works again). */
+  assertWritable(): void;
   /** Logging switched by CONTROL `log on|off`. */
   logging: boolean;
   log(message: string): void;

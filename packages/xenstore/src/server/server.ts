@@ -1,9 +1,10 @@
-import { unlink } from 'node:fs/promises';
+import { chmod, unlink } from 'node:fs/promises';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Permission } from '../permissions.js';
 import { Core } from './core.js';
 import { duplexPair } from './duplex-pair.js';
+import type { ServerLimits } from './limits.js';
 import type { Quotas } from './quotas.js';
 import { clearStaleSocket } from './stale-socket.js';
 
@@ -12,10 +13,14 @@ export interface ServerOptions {
    * Keep the tree in this file: loaded at start when it exists, rewritten atomically (temporary
    * file, fsync, rename, fsync of the folder) after changes. No reply or watch event leaves the
    * server before the state it reflects is on disk, so a restart keeps every acknowledged change.
+   * When a save fails the server logs it, answers the changes waiting for it and every new change
+   * with EIO (reads are still answered), and retries until a save succeeds.
    */
   readonly persist?: string;
   /** Override C xenstored's default quotas for unprivileged domains. */
   readonly quotas?: Partial<Quotas>;
+  /** Override the limits that apply to every connection (output queue, transaction time and snapshot size). */
+  readonly limits?: Partial<ServerLimits>;
   /** A domain besides dom0 to treat as privileged (xenstored's `--priv-domid`). */
   readonly privilegedDomid?: number;
   /** Receives diagnostics: dropped connections, CONTROL print, save failures. */
@@ -29,6 +34,12 @@ export interface ServerStats {
   readonly transactions: number;
   readonly watches: number;
   readonly nodes: number;
+  /** Bytes queued for all open connections (replies and events the clients have not taken). */
+  readonly queuedBytes: number;
+  /** The largest output queue any connection ever had. */
+  readonly peakQueuedBytes: number;
+  /** Watch events dropped because a connection's queue was full (server lifetime). */
+  readonly droppedWatchEvents: number;
 }
 
 /** A node as `Server.node` shows it. */
@@ -52,7 +63,10 @@ export class Server {
     this.#core = new Core(options);
   }
 
-  /** Listens on a Unix socket (a stale socket file is replaced). May be called for several paths. */
+  /**
+   * Listens on a Unix socket (a stale socket file is replaced), mode 0600 as in C xenstored since
+   * every socket client is privileged dom0. May be called for several paths.
+   */
   async listen(path: string): Promise<this> {
     if (this.#closed) throw new Error('server is closed');
     await clearStaleSocket(path);
@@ -67,6 +81,9 @@ export class Server {
       });
     });
     this.#listeners.push({ server, path });
+    // Every socket peer acts as privileged dom0: only the owner may connect (C xenstored: 0600),
+    // whatever the umask.
+    await chmod(path, 0o600);
     return this;
   }
 
@@ -123,6 +140,15 @@ export class Server {
     return this.#core.quotas;
   }
 
+  get limits(): ServerLimits {
+    return this.#core.limits;
+  }
+
+  /** Pre-images held by open transactions' snapshots (memory that other clients' changes cost them). */
+  get retainedPreimages(): number {
+    return this.#core.store.retainedPreimages;
+  }
+
   /** Open connections (socket and in-process). */
   get connections(): number {
     return this.#core.connections.size;
@@ -135,7 +161,7 @@ export class Server {
       transactions += c.transactions.size;
       watches += c.watches.length;
     }
-    return { connections: this.#core.connections.size, transactions, watches, nodes: this.#core.store.size };
+    return { connections: this.#core.connections.size, transactions, watches, nodes: this.#core.store.size, ...this.#core.outputStats() };
   }
 
   /** Stops listening, drops every connection, waits for the tree to reach the disk. Idempotent. */

@@ -7,9 +7,14 @@ export class Snapshot {
   readonly #store: Store;
   /** path → node (or undefined) as it was at the snapshot, for paths changed since. */
   readonly preimage = new Map<string, TreeNode | undefined>();
+  /** Most pre-images kept; one more and the store lets the snapshot go and calls `overflow`. */
+  readonly limit: number;
+  readonly overflow: () => void;
 
-  constructor(store: Store) {
+  constructor(store: Store, limit: number, overflow: () => void) {
     this.#store = store;
+    this.limit = limit;
+    this.overflow = overflow;
   }
 
   get(path: string): TreeNode | undefined {
@@ -87,9 +92,13 @@ export class Store implements Layer {
     return this.#owned.get(domid) ?? 0;
   }
 
-  /** Starts keeping pre-images for a transaction; `release` it when the transaction ends. */
-  snapshot(): Snapshot {
-    const snapshot = new Snapshot(this);
+  /**
+   * Starts keeping pre-images for a transaction; `release` it when the transaction ends. Past
+   * `limit` pre-images the snapshot is released and `overflow` called: the memory an idle
+   * transaction holds stays bounded however much changes elsewhere.
+   */
+  snapshot(limit = Infinity, overflow: () => void = () => undefined): Snapshot {
+    const snapshot = new Snapshot(this, limit, overflow);
     this.#snapshots.add(snapshot);
     return snapshot;
   }
@@ -100,6 +109,13 @@ export class Store implements Layer {
 
   get openSnapshots(): number {
     return this.#snapshots.size;
+  }
+
+  /** Pre-images kept over all open snapshots. */
+  get retainedPreimages(): number {
+    let n = 0;
+    for (const s of this.#snapshots) n += s.preimage.size;
+    return n;
   }
 
   /** Every path in depth-first pre-order, children in their listed order. */
@@ -117,8 +133,18 @@ export class Store implements Layer {
   }
 
   #capture(path: string, old: TreeNode | undefined): void {
+    let full: Snapshot[] | undefined;
     for (const snapshot of this.#snapshots) {
-      if (!snapshot.preimage.has(path)) snapshot.preimage.set(path, old);
+      if (snapshot.preimage.has(path)) continue;
+      if (snapshot.preimage.size >= snapshot.limit) (full ??= []).push(snapshot);
+      else snapshot.preimage.set(path, old);
+    }
+    if (full) {
+      for (const snapshot of full) {
+        this.#snapshots.delete(snapshot);
+        snapshot.preimage.clear();
+        snapshot.overflow();
+      }
     }
   }
 

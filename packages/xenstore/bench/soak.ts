@@ -1,0 +1,74 @@
+/**
+ * `pnpm soak`: a well-behaved client (4 workers, each a WRITE then a READ of its own node) runs
+ * alone, then beside one attacker, for each kind of attack; prints its throughput ratio, the
+ * server's worst event-loop stall and peak RSS during the attack, and the server's counters.
+ * The server, the attackers and this client are three processes. A benchmark, not a test.
+ * Each attack runs SOAK_ROUNDS times (default 3) alternating with the client alone, SOAK_MS each
+ * (default 1500): medians of the client's rates, the worst stall and highest RSS over the rounds.
+ */
+import { fileURLToPath } from 'node:url';
+import { makeTempDir, median, reportSoak, SoakChild, throughput, type SoakRow } from '@blk/test-kit';
+import { connect } from '../src/index.js';
+
+const PHASE_MS = Number(process.env.SOAK_MS ?? 1500);
+const ROUNDS = Number(process.env.SOAK_ROUNDS ?? 3);
+const dir = makeTempDir('blk-xs-soak-');
+const socket = `${dir.path}/xs.sock`;
+const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
+const server = await SoakChild.start(here('./soak-server.ts'), [socket]);
+const attacker = await SoakChild.start(here('./soak-attacker.ts'), [socket]);
+const normal = await connect({ path: socket });
+const step = (worker: number) => () =>
+  normal.immediate(async (x) => {
+    await x.write(`/normal/${worker}`, 'value');
+    await x.read(`/normal/${worker}`);
+  });
+let worker = 0;
+const run = () => {
+  const steps = [0, 1, 2, 3].map((w) => step(w + 4 * worker));
+  worker++;
+  let i = 0;
+  return throughput(() => steps[i++ % 4]!(), PHASE_MS, 4);
+};
+
+await run(); // warm-up: JIT and the first allocations are not the attacker's doing
+const rows: SoakRow[] = [];
+const ATTACKS = ['watch-flood', 'slow-watcher', 'unread-replies', 'tx-rewrite', 'idle-tx'];
+for (const attack of ATTACKS.filter((a) => (process.env.SOAK_ATTACKS ?? a).split(',').includes(a))) {
+  // Alone and attacked alternate ROUNDS times (the machine is shared: medians, never one sample).
+  const alone: number[] = [];
+  const attacked: number[] = [];
+  let maxStallMs = 0;
+  let aloneStallMs = 0;
+  let peakRssMiB = 0;
+  let stats: Record<string, number> = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    await server.probe('reset');
+    alone.push(await run());
+    aloneStallMs = Math.max(aloneStallMs, (await server.probe('read')).maxStallMs);
+    await server.probe('reset');
+    await server.request({ start: attack });
+    await attacker.request({ start: attack });
+    attacked.push(await run());
+    const reading = await server.probe('read');
+    maxStallMs = Math.max(maxStallMs, reading.maxStallMs);
+    peakRssMiB = Math.max(peakRssMiB, reading.peakRssMiB);
+    ({ stats } = (await server.request({})) as { stats: Record<string, number> });
+    await attacker.request({ stop: true });
+    await server.request({ stop: true });
+  }
+  rows.push({
+    attack,
+    alone: median(alone),
+    attacked: median(attacked),
+    maxStallMs,
+    aloneStallMs,
+    peakRssMiB,
+    notes: `peak queue ${(stats.peakQueuedBytes! / 1024).toFixed(0)} KiB, ${stats.droppedWatchEvents} events dropped (total), ${stats.retainedPreimages} pre-images held`,
+  });
+}
+reportSoak('@blk/xenstore soak (normal client beside one attacker)', rows);
+await normal.close();
+await attacker.stop();
+await server.stop();
+dir.remove();
