@@ -79,3 +79,14 @@ export function supports(partial: Partial<Record<SupportFlag, boolean>> = {}): S
   }
   return Object.freeze(result);
 }
+
+/**
+ * For class-based devices whose optional methods live on the prototype: shadows each one whose
+ * flag is false with an own `undefined`, so a method is present exactly when its flag is set
+ * (e.g. `discard` on a device opened read-only). Call it at the end of the constructor.
+ */
+export function dropUnsupportedMethods(device: { readonly supports: Supports }): void {
+  for (const [method, flag] of Object.entries(OPTIONAL_METHODS)) {
+    if (!device.supports[flag]) Object.defineProperty(device, method, { value: undefined, enumerable: false, configurable: true });
+  }
+}
