@@ -50,9 +50,9 @@ describe('the conformance suite', () => {
     expect(passed('correct', /keeps every sector whole under overlapping writes/)).toBe(true);
     expect(passed('correct', /turns a failing read below into an IO error/)).toBe(true);
     expect(passed('correct', /moves more than 32 MiB in one call/)).toBe(true);
-    expect(passed('correct persistent', /keeps flushed writes, zeroes and overwrites/)).toBe(true);
+    expect(passed('correct persistent', /keeps flushed writes, zeroes, overwrites and a resize/)).toBe(true);
     expect(passed('correct persistent with fua', /keeps a write acknowledged with FUA/)).toBe(true);
-    expect(passed('correct read-only', /read over their whole range/)).toBe(true);
+    expect(passed('correct read-only', /declare false for every write-type flag, read over their whole range/)).toBe(true);
   });
 
   it.each([
@@ -65,8 +65,8 @@ describe('the conformance suite', () => {
     ['flagWithoutMethod', /has each optional method exactly when its flag is set/],
     ['partialWriteOnBadBuffer', /refuses buffers given as a good buffer then a bad one/],
     ['ackBeforeStore', /sees a write in every read that starts after it resolved|round-trips 1 sector/],
-    ['tornSectors', /keeps every sector whole under overlapping writes and racing reads/],
-    ['lazyFlush', /keeps flushed writes, zeroes and overwrites across disconnect and reopen/],
+    ['tornSectors', /keeps every sector whole under overlapping writes/],
+    ['lazyFlush', /keeps flushed writes, zeroes, overwrites and a resize across disconnect and reopen/],
     ['readOnlyWriteFlags', /declare false for every write-type flag/],
     ['swallowedError', /turns a failing read below into an IO error, never into data/],
     ['persistentWithoutReopen', /keeps flushed writes/],

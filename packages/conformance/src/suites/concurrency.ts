@@ -79,34 +79,31 @@ async function race(device: BlockDevice, info: BlockInfo, round: number): Promis
   }
 }
 
+/** A write and a zeroing of overlapping sectors at once: whole sectors, and one of the two orders. */
+async function zeroRace(device: BlockDevice, info: BlockInfo, zero: (sector: number, count: number) => Promise<void>): Promise<void> {
+  const ss = info.sectorSize;
+  const old = pattern(4, SPAN, ss, 700);
+  await device.write(4, [old]);
+  const data = pattern(5, 4, ss, 701);
+  const zeroed: RaceWrite = { at: 2, data: new Uint8Array(5 * ss) };
+  const pending = [device.write(5, [data.slice()]), zero(4 + zeroed.at, 5)];
+  const seen = readSectors(device, info, 4, SPAN);
+  const [got] = await Promise.all([seen, Promise.all(pending)]);
+  const writes = [{ at: 1, data }, zeroed];
+  checkWholeSectors(got, old, writes, ss, 'a read racing a write and a zeroing');
+  const final = await readSectors(device, info, 4, SPAN);
+  if (!isSomeOrder(final, old, writes, ss)) expect.fail('the final content is neither write-then-zero nor zero-then-write');
+}
+
 export function concurrencyTests(factory: DeviceFactory): void {
   describe('overlapping concurrent requests', () => {
-    it('keeps every sector whole under overlapping writes and racing reads, and ends in an order the writes could have had', async (ctx) =>
+    it('keeps every sector whole under overlapping writes, zeroes and racing reads, and ends in an order the writes could have had', async (ctx) =>
       withDevice(factory, async (device, info) => {
         if (!device.supports.write) return ctx.skip('read-only device');
         if (!device.supports.concurrent) return ctx.skip('device is not concurrent');
         for (let round = 0; round < ROUNDS; round++) await race(device, info, round);
-      }));
-
-    it('serves concurrent discards or zeroes racing writes on the same sectors with whole sectors', async (ctx) =>
-      withDevice(factory, async (device, info) => {
         const zero = device.writeZeroes?.bind(device) ?? (device.supports.discardZeroes ? device.discard?.bind(device) : undefined);
-        if (!device.supports.write) return ctx.skip('read-only device');
-        if (!device.supports.concurrent) return ctx.skip('device is not concurrent');
-        if (!zero) return ctx.skip('no zeroing operation');
-        const ss = info.sectorSize;
-        const old = pattern(4, SPAN, ss, 700);
-        await device.write(4, [old]);
-        const data = pattern(5, 4, ss, 701);
-        const zeroed: RaceWrite = { at: 2, data: new Uint8Array(5 * ss) };
-        const reads: Promise<Uint8Array>[] = [];
-        const pending = [device.write(5, [data.slice()]), zero(4 + zeroed.at, 5)];
-        reads.push(readSectors(device, info, 4, SPAN));
-        const [seen] = await Promise.all([Promise.all(reads), Promise.all(pending)]);
-        const writes = [{ at: 1, data }, zeroed];
-        for (const got of seen) checkWholeSectors(got, old, writes, ss, 'a read racing a write and a zeroing');
-        const final = await readSectors(device, info, 4, SPAN);
-        if (!isSomeOrder(final, old, writes, ss)) expect.fail('the final content is neither write-then-zero nor zero-then-write');
+        if (zero) await zeroRace(device, info, zero);
       }));
   });
 }
