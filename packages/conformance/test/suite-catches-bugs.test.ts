@@ -39,9 +39,20 @@ describe('the conformance suite', () => {
     expect(results.length).toBeGreaterThan(300);
   });
 
-  it('passes a correct device', () => {
-    expect(failures('correct')).toEqual([]);
-    expect(results.filter((r) => r.fullName.startsWith('correct') && r.status === 'passed').length).toBeGreaterThan(30);
+  it.each(['correct', 'correct persistent', 'correct persistent with fua', 'correct read-only'])('passes the %s device', (name) => {
+    expect(failures(name)).toEqual([]);
+    expect(results.filter((r) => r.fullName.startsWith(`${name} conforms`) && r.status === 'passed').length).toBeGreaterThan(20);
+  });
+
+  it('runs the new groups on the correct devices rather than skipping them', () => {
+    const passed = (name: string, test: RegExp) =>
+      results.some((r) => r.fullName.startsWith(`${name} conforms`) && test.test(r.fullName) && r.status === 'passed');
+    expect(passed('correct', /keeps every sector whole under overlapping writes/)).toBe(true);
+    expect(passed('correct', /turns a failing read below into an IO error/)).toBe(true);
+    expect(passed('correct', /moves more than 32 MiB in one call/)).toBe(true);
+    expect(passed('correct persistent', /keeps flushed writes, zeroes, overwrites and a resize/)).toBe(true);
+    expect(passed('correct persistent with fua', /keeps a write acknowledged with FUA/)).toBe(true);
+    expect(passed('correct read-only', /declare false for every write-type flag, read over their whole range/)).toBe(true);
   });
 
   it.each([
@@ -54,6 +65,11 @@ describe('the conformance suite', () => {
     ['flagWithoutMethod', /has each optional method exactly when its flag is set/],
     ['partialWriteOnBadBuffer', /refuses buffers given as a good buffer then a bad one/],
     ['ackBeforeStore', /sees a write in every read that starts after it resolved|round-trips 1 sector/],
+    ['tornSectors', /keeps every sector whole under overlapping writes/],
+    ['lazyFlush', /keeps flushed writes, zeroes, overwrites and a resize across disconnect and reopen/],
+    ['readOnlyWriteFlags', /declare false for every write-type flag/],
+    ['swallowedError', /turns a failing read below into an IO error, never into data/],
+    ['persistentWithoutReopen', /keeps flushed writes/],
   ])('catches a device with the %s bug', (bug, expected) => {
     const failed = failures(`bug:${bug}`);
     expect(failed.some((name) => expected.test(name)), `failed tests: ${failed.join('; ') || 'none'}`).toBe(true);

@@ -1,6 +1,6 @@
 import type { BlockDevice, BlockInfo } from './block-device.js';
 import { BlockError } from './block-error.js';
-import { supports } from './supports.js';
+import { READ_ONLY_FALSE_FLAGS, supports } from './supports.js';
 
 /**
  * The same device, read-only: `readWrite` false, writes rejected with READ_ONLY (after the
@@ -8,15 +8,7 @@ import { supports } from './supports.js';
  * pass through; disconnecting the view disconnects the device.
  */
 export function readOnlyView(device: BlockDevice): BlockDevice {
-  const flags = supports({
-    ...device.supports,
-    write: false,
-    fua: false,
-    discard: false,
-    discardZeroes: false,
-    writeZeroes: false,
-    resize: false,
-  });
+  const flags = supports({ ...device.supports, ...Object.fromEntries(READ_ONLY_FALSE_FLAGS.map((flag) => [flag, false])) });
   const view: BlockDevice = {
     supports: flags,
     getInfo: async (): Promise<BlockInfo> => ({ ...(await device.getInfo()), readWrite: false }),

@@ -6,6 +6,7 @@ import {
   checkResize,
   checkSectorSize,
   checkSeek,
+  dropUnsupportedMethods,
   supports,
   toBlockError,
   type BlockDevice,
@@ -153,15 +154,17 @@ export class FileDevice implements BlockDevice {
     this.supports = supports({
       write: info.readWrite,
       flush: true,
-      discard: true,
-      discardZeroes: true,
-      writeZeroes: true,
-      resize: true,
+      // A read-only device says false for every write-type flag (see @blk/core's Supports).
+      discard: info.readWrite,
+      discardZeroes: info.readWrite,
+      writeZeroes: info.readWrite,
+      resize: info.readWrite,
       seek: true,
       sparse: native !== undefined,
       persistent: true,
       concurrent: true,
     });
+    dropUnsupportedMethods(this);
   }
 
   #begin(): void {

@@ -6,6 +6,7 @@ import {
   checkResize,
   checkSectorSize,
   checkSeek,
+  dropUnsupportedMethods,
   settled,
   supports,
   toBlockError,
@@ -189,15 +190,17 @@ export class FmapDevice implements BlockDevice {
     this.supports = supports({
       write: info.readWrite,
       flush: true,
-      discard: true,
-      discardZeroes: true,
-      writeZeroes: true,
-      resize: true,
+      // A read-only device says false for every write-type flag (see @blk/core's Supports).
+      discard: info.readWrite,
+      discardZeroes: info.readWrite,
+      writeZeroes: info.readWrite,
+      resize: info.readWrite,
       seek: true,
       sparse: true,
       persistent: true,
       concurrent: true,
     });
+    dropUnsupportedMethods(this);
   }
 
   /** @internal reads the superblock and the whole map of an open BlockFile, closing it on failure */

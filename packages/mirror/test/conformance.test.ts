@@ -1,5 +1,5 @@
 import { readOnlyView, type BlockDevice } from '@blk/core';
-import { describeBlockDevice, withLatency, type DeviceFactory } from '@blk/conformance';
+import { describeBlockDevice, withLatency, type ConformanceOptions, type DeviceFactory } from '@blk/conformance';
 import { Ramdisk } from '@blk/ramdisk';
 import { afterAll, describe, expect } from 'vitest';
 import { connect, type Mirror, type MirrorOptions } from '../src/index.js';
@@ -75,13 +75,36 @@ describe('copying fixtures', () => {
   );
 });
 
-describeBlockDevice('Mirror 512 → 512 after sync', synced(() => [new Ramdisk({ sizeSectors: 256 }), new Ramdisk({ sizeSectors: 256 })]));
+/** 5 GiB sparse children: the large-request test crosses the 4 GiB mark through the mirror. */
+const LARGE_BYTES = 5 * 2 ** 30;
+
+/**
+ * The suite's extra hooks for a synced mirror of two fresh Ramdisks: faults injected below the
+ * primary (a secondary failure only moves the mirror to `failed`, by design), and a large pair.
+ */
+function hooks(primary: (bytes: number) => BlockDevice, secondary: (bytes: number) => BlockDevice, bytes: number, options: MirrorOptions = {}): ConformanceOptions {
+  return {
+    overFaults: (faulty) => synced(() => [faulty(primary(bytes)), secondary(bytes)], options)(),
+    large: synced(() => [primary(LARGE_BYTES), secondary(LARGE_BYTES)], options),
+  };
+}
+
+const ram = (sectorSize: number, pageSize?: number) => (bytes: number) =>
+  new Ramdisk({ sizeSectors: bytes / sectorSize, sectorSize, ...(pageSize === undefined ? {} : { pageSize }) });
+
+describeBlockDevice('Mirror 512 → 512 after sync', synced(() => [new Ramdisk({ sizeSectors: 256 }), new Ramdisk({ sizeSectors: 256 })]), hooks(ram(512), ram(512), 256 * 512));
 describeBlockDevice(
   'Mirror 512 → 4096 after sync',
   synced(() => [new Ramdisk({ sizeSectors: 512, pageSize: 4096 }), new Ramdisk({ sizeSectors: 64, sectorSize: 4096 })]),
+  hooks(ram(512, 4096), ram(4096), 512 * 512),
 );
 describeBlockDevice(
   'Mirror 4096 → 512 after sync, small chunks',
   synced(() => [new Ramdisk({ sizeSectors: 48, sectorSize: 4096 }), new Ramdisk({ sizeSectors: 384 })], { chunkBytes: 3 * 4096 }),
+  hooks(ram(4096), ram(512), 48 * 4096, { chunkBytes: 3 * 4096 }),
 );
-describeBlockDevice('Mirror of a read-only primary after sync', synced(() => [readOnlyView(new Ramdisk({ sizeSectors: 64 })), new Ramdisk({ sizeSectors: 64 })]));
+describeBlockDevice(
+  'Mirror of a read-only primary after sync',
+  synced(() => [readOnlyView(new Ramdisk({ sizeSectors: 64 })), new Ramdisk({ sizeSectors: 64 })]),
+  hooks((bytes) => readOnlyView(ram(512)(bytes)), ram(512), 64 * 512),
+);

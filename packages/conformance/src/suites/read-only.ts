@@ -1,5 +1,6 @@
-import { describe, it } from 'vitest';
-import { expectSameBytes, readSectors, withDevice, type DeviceFactory } from '../device-fixture.js';
+import { READ_ONLY_FALSE_FLAGS } from '@blk/core';
+import { describe, expect, it } from 'vitest';
+import { FULL_READ_LIMIT, expectSameBytes, readSectors, withDevice, type DeviceFactory } from '../device-fixture.js';
 import { expectBlockError } from '../expect-block-error.js';
 
 export function readOnlyTests(factory: DeviceFactory): void {
@@ -16,6 +17,23 @@ export function readOnlyTests(factory: DeviceFactory): void {
         expectSameBytes(await readSectors(device, info, 0, n), before, 'first sectors');
         const after = await device.getInfo();
         if (after.sizeSectors !== info.sizeSectors) throw new Error('a refused resize changed the size');
+      }));
+
+    it('declare false for every write-type flag, read over their whole range, and refuse writes anywhere in it', async (ctx) =>
+      withDevice(factory, async (device, info) => {
+        if (info.readWrite) return ctx.skip('device is writable');
+        for (const flag of READ_ONLY_FALSE_FLAGS) expect(device.supports[flag], `supports.${flag} of a read-only device`).toBe(false);
+        const ss = info.sectorSize;
+        const size = info.sizeSectors;
+        // The whole device in one read when it is small, otherwise a window at each end and in the middle.
+        const window = Math.min(size, Math.floor(FULL_READ_LIMIT / ss));
+        const starts = window === size ? [0] : [0, (size - window) >> 1, size - window];
+        const before = await Promise.all(starts.map((s) => readSectors(device, info, s, window)));
+        for (const sector of [0, 1, size >> 1, size - 2, size - 1]) {
+          await expectBlockError(device.write(sector, [new Uint8Array(ss).fill(0xee)]), 'READ_ONLY');
+        }
+        await expectBlockError(device.write(0, [new Uint8Array(window * ss).fill(0xee)]), 'READ_ONLY');
+        for (const [i, s] of starts.entries()) expectSameBytes(await readSectors(device, info, s, window), before[i]!, `sectors from ${s}`);
       }));
   });
 }
