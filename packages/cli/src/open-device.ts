@@ -20,6 +20,8 @@ export interface OpenOptions {
    * writable), falling back to read-only when it cannot be written.
    */
   readonly probe?: boolean;
+  /** Connections an `nbd:` SPEC opens (more than one only when the server allows multi-conn; default 1). */
+  readonly nbdConnections?: number;
 }
 
 /** A device opened from a SPEC, with what it takes to let it go. */
@@ -126,7 +128,8 @@ export function nbdConnectOptions(spec: NbdSpec): ConnectOptions {
 async function openNbd(spec: NbdSpec, options: OpenOptions): Promise<OpenedDevice> {
   let device: BlockDevice;
   try {
-    device = await connectNbd(nbdConnectOptions(spec));
+    const connections = options.nbdConnections;
+    device = await connectNbd({ ...nbdConnectOptions(spec), ...(connections === undefined ? {} : { connections }) });
   } catch (error) {
     throw new CliError(`cannot open ${spec.uri}: ${describeError(error)}`, undefined, { cause: error });
   }
