@@ -1,5 +1,6 @@
-// The servers the benchmark compares, each its own process on a Unix socket: ours (bench/serve.mjs
-// over dist/), nbdkit (memory or file plugin) and qemu-nbd (a raw image; for "ram", one in tmpfs).
+// The servers the benchmark compares, each its own process on a Unix socket: ours (`blk serve` from
+// the workspace's built @blk/cli, as users run it; bench/serve.mjs over dist/ when the CLI is not
+// built), nbdkit (memory or file plugin) and qemu-nbd (a raw image; for "ram", one in tmpfs).
 import { startProcess, waitFor } from '@blk/test-kit';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,12 +19,21 @@ export interface RunningServer {
 
 export type Backing = { readonly kind: 'ram'; readonly bytes: number; readonly tmpfsImage: string } | { readonly kind: 'file'; readonly image: string };
 
-async function started(label: string, program: string, args: readonly string[], socket: string): Promise<RunningServer> {
+/** `blk` of this workspace, built (the benchmark does not depend on @blk/cli: it depends on us). */
+const BLK = join(import.meta.dirname, '..', '..', 'cli', 'dist', 'bin.js');
+
+async function started(
+  label: string,
+  program: string,
+  args: readonly string[],
+  socket: string,
+  ready: (output: string) => boolean = () => true,
+): Promise<RunningServer> {
   // A socket left by an earlier server of the same name would look like this one listening.
   rmSync(socket, { force: true });
   const child = startProcess(program, args);
   try {
-    await waitFor(() => existsSync(socket) || child.child.exitCode !== null, `${label} to listen`, 30_000);
+    await waitFor(() => (existsSync(socket) && ready(child.output())) || child.child.exitCode !== null, `${label} to listen`, 30_000);
     if (child.child.exitCode !== null) throw new Error(`${label} did not start: ${child.output()}`);
   } catch (e) {
     await child.stop();
@@ -32,11 +42,19 @@ async function started(label: string, program: string, args: readonly string[], 
   return { label, uri: formatUri({ path: socket }), stop: () => child.stop() };
 }
 
-/** Our server over a Ramdisk or openFileDevice. */
+/** Our server over a ramdisk or a file: `blk serve ram:SIZE|file:IMAGE` (its defaults), else serve.mjs. */
 export function startOurs(dir: string, backing: Backing): Promise<RunningServer> {
   const socket = join(dir, `ours-${backing.kind}.sock`);
+  if (existsSync(BLK)) {
+    const spec = backing.kind === 'ram' ? `ram:${backing.bytes}` : `file:${backing.image}`;
+    return started(`blk serve ${backing.kind}:`, process.execPath, [BLK, 'serve', spec, '--socket', socket], socket, (output) =>
+      output.includes('Press Ctrl-C to stop.'),
+    );
+  }
   const what = backing.kind === 'ram' ? ['ram', String(backing.bytes)] : ['file', backing.image];
-  return started(`blk (${backing.kind})`, process.execPath, [join(import.meta.dirname, 'serve.mjs'), socket, ...what], socket);
+  return started(`NbdServer (${backing.kind})`, process.execPath, [join(import.meta.dirname, 'serve.mjs'), socket, ...what], socket, (output) =>
+    output.includes('listening'),
+  );
 }
 
 /** `nbdkit memory SIZE` (its default sparse allocator) or `nbdkit file IMAGE`. */
