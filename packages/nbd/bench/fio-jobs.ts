@@ -25,6 +25,7 @@ export const FIO_JOBS: readonly FioJob[] = [
 ];
 
 interface FioSide {
+  readonly total_ios: number;
   readonly bw_bytes: number;
   readonly iops: number;
   readonly lat_ns: { readonly mean: number };
@@ -38,8 +39,15 @@ export interface FioSettings {
   readonly rampS: number;
 }
 
-/** Runs `job` against `uri`; resolves the job's figure (MiB/s, IOPS, or mean latency in µs). */
-export async function runFio(settings: FioSettings, job: FioJob, uri: string): Promise<number> {
+export interface FioResult {
+  /** The job's figure: MiB/s, IOPS, or mean latency in µs. */
+  readonly figure: number;
+  /** I/Os done in the timed part, scaled up to cover the ramp too (for a per-I/O cost over the whole run). */
+  readonly ios: number;
+}
+
+/** Runs `job` against `uri`. */
+export async function runFio(settings: FioSettings, job: FioJob, uri: string): Promise<FioResult> {
   const { stdout } = await runOk(
     settings.fio,
     [
@@ -62,7 +70,8 @@ export async function runFio(settings: FioSettings, job: FioJob, uri: string): P
   // fio prints "fio: connected to NBD server" ahead of the JSON.
   const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { jobs: { read: FioSide; write: FioSide }[] };
   const side = job.rw.includes('write') ? report.jobs[0]!.write : report.jobs[0]!.read;
-  if (job.measure === 'MiB/s') return side.bw_bytes / MiB;
-  if (job.measure === 'IOPS') return side.iops;
-  return side.lat_ns.mean / 1000;
+  const ios = (side.total_ios * (settings.runtimeS + settings.rampS)) / settings.runtimeS;
+  if (job.measure === 'MiB/s') return { figure: side.bw_bytes / MiB, ios };
+  if (job.measure === 'IOPS') return { figure: side.iops, ios };
+  return { figure: side.lat_ns.mean / 1000, ios };
 }

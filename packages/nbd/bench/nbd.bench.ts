@@ -1,7 +1,10 @@
 // pnpm bench: our NBD server against nbdkit (and qemu-nbd, as context) on the same fio jobs, for a
 // ramdisk (`nbdkit memory`) and a file (`nbdkit file`), every server its own process on a Unix
 // socket, the servers interleaved round by round, medians of ROUNDS; then our client doing what
-// `blk copy` does between a file and an NBD export, both ways, against nbdcopy.
+// `blk copy` does between a file and an NBD export, both ways, against nbdcopy. Beside each fio
+// figure, the server's CPU time per I/O (all its threads and processes, from /proc): on a machine
+// shared with other work, throughput also measures how much of the CPUs a server's threads win,
+// while CPU per I/O measures the work it does.
 //   BLK_BENCH_QUICK=1     a 256 MiB export and 2 s runs (a smoke run: quote full runs)
 //   BLK_BENCH_FILTER=RE   only the rows whose name matches RE (e.g. 'file: .*QD1', 'client')
 // Build first (pnpm build): the servers and the client run on the built packages.
@@ -9,7 +12,7 @@ import { findPeer, makeTempDir, median, reportBench, runOk, type BenchRow } from
 import { randomFillSync } from 'node:crypto';
 import { closeSync, copyFileSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIO_JOBS, runFio, type FioSettings } from './fio-jobs.js';
+import { FIO_JOBS, runFio, type FioJob, type FioSettings } from './fio-jobs.js';
 import { startNbdkit, startOurs, startQemuNbd, type Backing, type Peers, type RunningServer } from './servers.js';
 
 const quick = process.env.BLK_BENCH_QUICK === '1';
@@ -52,6 +55,13 @@ function fmt(values: readonly number[]): string {
   return values.map((v) => (v >= 100 ? v.toFixed(0) : v.toFixed(2))).join(' ');
 }
 
+/** One fio run against `server`: the job's figure, and the server's CPU µs per I/O during it. */
+async function sampleFio(job: FioJob, server: RunningServer): Promise<{ figure: number; cpuPerIo: number }> {
+  const before = server.cpuSeconds();
+  const { figure, ios } = await runFio(settings, job, server.uri);
+  return { figure, cpuPerIo: ((server.cpuSeconds() - before) * 1e6) / Math.max(1, ios) };
+}
+
 async function nbdcopyTime(args: readonly string[]): Promise<number> {
   const start = performance.now();
   await runOk(nbdcopy, args, { timeoutMs: 300_000 });
@@ -86,12 +96,21 @@ try {
     if (backing.kind === 'ram') for (const server of servers.slice(0, 2)) await nbdcopyTime([source, server.uri]);
     const [ours, kit, qemu] = servers as [RunningServer, RunningServer, RunningServer];
     for (const job of jobs) {
-      const [o, k, q] = (await rounds(servers.map((server) => () => runFio(settings, job, server.uri)))) as [number[], number[], number[]];
+      const cpu: number[][] = servers.map(() => []);
+      const [o, k, q] = (await rounds(
+        servers.map((server, i) => async () => {
+          const sample = await sampleFio(job, server);
+          cpu[i]!.push(sample.cpuPerIo);
+          return sample.figure;
+        }),
+      )) as [number[], number[], number[]];
       const name = `${backing.kind}: fio ${job.name}`;
       const common = { unit: job.measure, anchor: kit.label, anchorValue: median(k), higherIsBetter: job.measure !== 'µs' };
       rows.push({ name: `${name}: ${ours.label}`, value: median(o), target: 1, ...common });
       rows.push({ name: `${name}: ${qemu.label}`, value: median(q), ...common });
+      rows.push({ name: `${name}: ${ours.label} CPU per I/O`, unit: 'µs', value: median(cpu[0]!), anchor: kit.label, anchorValue: median(cpu[1]!), higherIsBetter: false });
       console.log(`${name}: ours ${fmt(o)} | nbdkit ${fmt(k)} | qemu-nbd ${fmt(q)}`);
+      console.log(`${name}: CPU µs per I/O: ours ${fmt(cpu[0]!)} | nbdkit ${fmt(cpu[1]!)} | qemu-nbd ${fmt(cpu[2]!)}`);
     }
     for (const server of servers) await server.stop();
     running.length = 0;

@@ -2,7 +2,7 @@
 // the workspace's built @blk/cli, as users run it; bench/serve.mjs over dist/ when the CLI is not
 // built), nbdkit (memory or file plugin) and qemu-nbd (a raw image; for "ram", one in tmpfs).
 import { startProcess, waitFor } from '@blk/test-kit';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatUri } from '../dist/index.js';
 
@@ -14,7 +14,25 @@ export interface Peers {
 export interface RunningServer {
   readonly label: string;
   readonly uri: string;
+  /** CPU seconds (user + system) the server has used so far, its worker processes included. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
+}
+
+/** Linux's USER_HZ, the unit of /proc/PID/stat's times. */
+const TICKS_PER_SECOND = 100;
+
+/** CPU ticks of `pid` and, recursively, of the processes it started that are still running. */
+function cpuTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const own = Number(fields[11]) + Number(fields[12]);
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return own + (children === '' ? 0 : children.split(/\s+/).reduce((sum, child) => sum + cpuTicks(Number(child)), 0));
+  } catch {
+    return 0; // gone meanwhile
+  }
 }
 
 export type Backing = { readonly kind: 'ram'; readonly bytes: number; readonly tmpfsImage: string } | { readonly kind: 'file'; readonly image: string };
@@ -39,7 +57,8 @@ async function started(
     await child.stop();
     throw e;
   }
-  return { label, uri: formatUri({ path: socket }), stop: () => child.stop() };
+  const pid = child.child.pid!;
+  return { label, uri: formatUri({ path: socket }), cpuSeconds: () => cpuTicks(pid) / TICKS_PER_SECOND, stop: () => child.stop() };
 }
 
 /** Our server over a ramdisk or a file: `blk serve ram:SIZE|file:IMAGE` (its defaults), else serve.mjs. */
