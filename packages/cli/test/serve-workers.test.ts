@@ -41,6 +41,7 @@ describe('blk serve file: spreads connections over worker processes', () => {
       const pieces = Array.from({ length: 8 }, () => randomBytes(64 << 10));
       // The device sends requests round-robin over its connections: each write goes out on another one.
       for (const [i, piece] of pieces.entries()) await writer.write((i * (256 << 10)) / 512, [piece]);
+      if (!writer.flush) throw new Error('the export must offer FLUSH');
       await writer.flush();
       for (const [i, piece] of pieces.entries()) {
         for (let k = 0; k < 4; k++) {
