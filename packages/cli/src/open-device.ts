@@ -20,6 +20,13 @@ export interface OpenOptions {
    * writable), falling back to read-only when it cannot be written.
    */
   readonly probe?: boolean;
+  /**
+   * Take a writable `file:`'s lock (default true). False when the caller already holds it: a
+   * `blk serve` worker process opening the file its parent locked.
+   */
+  readonly lock?: boolean;
+  /** Connections an `nbd:` SPEC opens (more than one only when the server allows multi-conn; default 1). */
+  readonly nbdConnections?: number;
 }
 
 /** A device opened from a SPEC, with what it takes to let it go. */
@@ -74,7 +81,7 @@ async function openFile(spec: PathSpec, options: OpenOptions): Promise<OpenedDev
     }
     const device = await openFileDevice(spec.path, {
       readOnly,
-      lock: !readOnly,
+      lock: !readOnly && options.lock !== false,
       ...(create ? { create: true, sizeSectors: options.createBytes / 512 } : {}),
     });
     return opened(spec, device, { created: !existed, path: spec.path });
@@ -126,7 +133,8 @@ export function nbdConnectOptions(spec: NbdSpec): ConnectOptions {
 async function openNbd(spec: NbdSpec, options: OpenOptions): Promise<OpenedDevice> {
   let device: BlockDevice;
   try {
-    device = await connectNbd(nbdConnectOptions(spec));
+    const connections = options.nbdConnections;
+    device = await connectNbd({ ...nbdConnectOptions(spec), ...(connections === undefined ? {} : { connections }) });
   } catch (error) {
     throw new CliError(`cannot open ${spec.uri}: ${describeError(error)}`, undefined, { cause: error });
   }

@@ -1,20 +1,25 @@
-// pnpm bench: our NBD server over a ramdisk against `nbdkit memory` on the same kind of socket
-// (Unix), the same fio jobs interleaved A/B/A/B/A/B, medians; then our client reading and writing
-// 1 GiB against nbdkit, against nbdcopy doing the same. BLK_BENCH_QUICK=1 makes the runs short
-// (a smoke run: quote full runs). Our server runs as its own `node` process on the built package
-// (bench/serve.mjs over dist/, so build first), as nbdkit runs as its own process.
-import { findPeer, interleave, makeTempDir, median, reportBench, runOk, startProcess, waitFor, type BenchRow } from '@blk/test-kit';
+// pnpm bench: our NBD server against nbdkit (and qemu-nbd, as context) on the same fio jobs, for a
+// ramdisk (`nbdkit memory`) and a file (`nbdkit file`), every server its own process on a Unix
+// socket, the servers interleaved round by round, medians of ROUNDS; then our client doing what
+// `blk copy` does between a file and an NBD export, both ways, against nbdcopy. Beside each fio
+// figure, the server's CPU time per I/O (all its threads and processes, from /proc): on a machine
+// shared with other work, throughput also measures how much of the CPUs a server's threads win,
+// while CPU per I/O measures the work it does.
+//   BLK_BENCH_QUICK=1     a 256 MiB export and 2 s runs (a smoke run: quote full runs)
+//   BLK_BENCH_FILTER=RE   only the rows whose name matches RE (e.g. 'file: .*QD1', 'client')
+// Build first (pnpm build): the servers and the client run on the built packages.
+import { findPeer, makeTempDir, median, reportBench, runOk, type BenchRow } from '@blk/test-kit';
 import { randomFillSync } from 'node:crypto';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatUri } from '../dist/index.js';
+import { FIO_JOBS, runFio, type FioJob, type FioSettings } from './fio-jobs.js';
+import { startNbdkit, startOurs, startQemuNbd, type Backing, type Peers, type RunningServer } from './servers.js';
 
 const quick = process.env.BLK_BENCH_QUICK === '1';
-const GiB = 1 << 30;
 const MiB = 1 << 20;
+const SIZE = quick ? 256 * MiB : 1024 * MiB;
 const ROUNDS = 3;
-const RUNTIME_S = quick ? 2 : 8;
-const RAMP_S = quick ? 0.5 : 1;
+const filter = new RegExp(process.env.BLK_BENCH_FILTER ?? '');
 
 function need(program: string): string {
   const path = findPeer(program);
@@ -22,142 +27,117 @@ function need(program: string): string {
   return path;
 }
 const fio = need('fio');
-const nbdkit = need('nbdkit');
 const nbdcopy = need('nbdcopy');
+const peers: Peers = { nbdkit: need('nbdkit'), qemuNbd: need('qemu-nbd') };
+const settings: FioSettings = { fio, sizeBytes: SIZE, runtimeS: quick ? 2 : 8, rampS: quick ? 0.5 : 1 };
 
-interface FioJob {
-  readonly name: string;
-  readonly rw: string;
-  readonly bs: string;
-  readonly iodepth: number;
-  readonly measure: 'MiB/s' | 'IOPS' | 'µs';
+/** A file of `bytes` random (incompressible, nonzero) bytes: what a used disk image looks like. */
+function writeImage(path: string, bytes: number): void {
+  const block = randomFillSync(Buffer.allocUnsafe(16 * MiB));
+  const fd = openSync(path, 'w');
+  try {
+    for (let at = 0; at < bytes; at += block.length) writeSync(fd, block, 0, Math.min(block.length, bytes - at), at);
+  } finally {
+    closeSync(fd);
+  }
 }
 
-const JOBS: readonly FioJob[] = [
-  { name: '1 MiB sequential write QD16', rw: 'write', bs: '1M', iodepth: 16, measure: 'MiB/s' },
-  { name: '1 MiB sequential read QD16', rw: 'read', bs: '1M', iodepth: 16, measure: 'MiB/s' },
-  { name: '4 KiB random read QD32', rw: 'randread', bs: '4k', iodepth: 32, measure: 'IOPS' },
-  { name: '4 KiB random write QD32', rw: 'randwrite', bs: '4k', iodepth: 32, measure: 'IOPS' },
-  { name: '4 KiB random read QD1 (mean latency)', rw: 'randread', bs: '4k', iodepth: 1, measure: 'µs' },
-];
-
-interface FioSide {
-  readonly bw_bytes: number;
-  readonly iops: number;
-  readonly lat_ns: { readonly mean: number };
+/** Runs each sampler once per round, in turn; the samples per sampler. */
+async function rounds(samplers: readonly (() => Promise<number>)[]): Promise<number[][]> {
+  const out = samplers.map(() => [] as number[]);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, sample] of samplers.entries()) out[i]!.push(await sample());
+  }
+  return out;
 }
 
-async function runFio(job: FioJob, uri: string): Promise<number> {
-  const { stdout } = await runOk(
-    fio,
-    [
-      `--name=${job.rw}`,
-      '--ioengine=nbd',
-      `--uri=${uri}`,
-      `--rw=${job.rw}`,
-      `--bs=${job.bs}`,
-      `--iodepth=${job.iodepth}`,
-      '--size=1G',
-      `--runtime=${RUNTIME_S}`,
-      '--time_based',
-      `--ramp_time=${RAMP_S}`,
-      '--output-format=json',
-    ],
-    { timeoutMs: (RUNTIME_S + RAMP_S + 30) * 1000 },
-  );
-  // fio prints "fio: connected to NBD server" ahead of the JSON.
-  const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { jobs: { read: FioSide; write: FioSide }[] };
-  const side = job.rw.includes('write') ? report.jobs[0]!.write : report.jobs[0]!.read;
-  if (job.measure === 'MiB/s') return side.bw_bytes / MiB;
-  if (job.measure === 'IOPS') return side.iops;
-  return side.lat_ns.mean / 1000;
+function fmt(values: readonly number[]): string {
+  return values.map((v) => (v >= 100 ? v.toFixed(0) : v.toFixed(2))).join(' ');
 }
 
-// --- the client: 1 GiB in and out of nbdkit, against nbdcopy -------------------------------
-
-const COPY_BYTES = GiB;
-const COPY_ROUNDS = quick ? 1 : ROUNDS;
-
-/** Our client in its own process: 2 MiB requests, 16 in flight, 4 connections (bench/client.mjs). */
-async function ourClient(uri: string, direction: 'write' | 'read'): Promise<number> {
-  const { stdout } = await runOk(process.execPath, [join(import.meta.dirname, 'client.mjs'), uri, direction, String(COPY_BYTES)], {
-    timeoutMs: 120_000,
-  });
-  return Number(stdout.trim());
+/** One fio run against `server`: the job's figure, and the server's CPU µs per I/O during it. */
+async function sampleFio(job: FioJob, server: RunningServer): Promise<{ figure: number; cpuPerIo: number }> {
+  const before = server.cpuSeconds();
+  const { figure, ios } = await runFio(settings, job, server.uri);
+  return { figure, cpuPerIo: ((server.cpuSeconds() - before) * 1e6) / Math.max(1, ios) };
 }
 
-/** nbdcopy's wall time (its defaults: 4 connections, 64 requests in flight). */
 async function nbdcopyTime(args: readonly string[]): Promise<number> {
   const start = performance.now();
-  await runOk(nbdcopy, args, { timeoutMs: 120_000 });
+  await runOk(nbdcopy, args, { timeoutMs: 300_000 });
   return (performance.now() - start) / 1000;
 }
 
-// --- the run -------------------------------------------------------------------------------
+async function ourCopyTime(from: string, to: string): Promise<number> {
+  const { stdout } = await runOk(process.execPath, [join(import.meta.dirname, 'client.mjs'), from, to], { timeoutMs: 300_000 });
+  return Number(stdout.trim());
+}
 
-/** BLK_BENCH_FILTER (a regular expression) picks the benchmarks to run, for quick iterations. */
-const filter = new RegExp(process.env.BLK_BENCH_FILTER ?? '');
 const dir = makeTempDir('blk-nbd-bench-');
-const ourSocket = join(dir.path, 'ours.sock');
-const kitSocket = join(dir.path, 'nbdkit.sock');
-const kitPid = join(dir.path, 'nbdkit.pid');
-// nbdcopy writes from a file in tmpfs (memory), our client from buffers of the same kind of data.
-const sourceFile = join('/dev/shm', `blk-nbd-bench-${process.pid}.img`);
-const oursProcess = startProcess(process.execPath, [join(import.meta.dirname, 'serve.mjs'), ourSocket, '1024']);
-const kit = startProcess(nbdkit, ['-f', '-U', kitSocket, '-P', kitPid, 'memory', '1G']);
+const shmImage = join('/dev/shm', `blk-nbd-bench-${process.pid}.img`);
 const rows: BenchRow[] = [];
+const running: RunningServer[] = [];
 try {
-  await waitFor(() => oursProcess.output().includes('listening') || oursProcess.child.exitCode !== null, 'our server to start');
-  if (oursProcess.child.exitCode !== null) throw new Error(`our server did not start: ${oursProcess.output()}`);
-  await waitFor(() => existsSync(kitPid), 'nbdkit to start');
-  const ours = formatUri({ path: ourSocket });
-  const theirs = formatUri({ path: kitSocket });
-
-  for (const job of JOBS.filter((j) => filter.test(`server: fio ${j.name}`))) {
-    const samples = await interleave(
-      ROUNDS,
-      () => runFio(job, ours),
-      () => runFio(job, theirs),
-    );
-    rows.push({
-      name: `server: fio ${job.name}`,
-      unit: job.measure,
-      value: median(samples.subject),
-      anchor: 'nbdkit memory (Unix socket)',
-      anchorValue: median(samples.anchor),
-      higherIsBetter: job.measure !== 'µs',
-      target: 1,
-    });
-    console.log(`${job.name}: ours ${samples.subject.map((v) => v.toFixed(0)).join(' ')} | nbdkit ${samples.anchor.map((v) => v.toFixed(0)).join(' ')}`);
+  const image = join(dir.path, 'disk.img');
+  const source = join(dir.path, 'source.img');
+  writeImage(source, SIZE);
+  const backings: Backing[] = [
+    { kind: 'ram', bytes: SIZE, tmpfsImage: shmImage },
+    { kind: 'file', image },
+  ];
+  for (const backing of backings) {
+    const jobs = FIO_JOBS.filter((job) => filter.test(`${backing.kind}: fio ${job.name}`));
+    if (jobs.length === 0) continue;
+    if (backing.kind === 'ram') copyFileSync(source, shmImage);
+    else copyFileSync(source, image);
+    const servers = [await startOurs(dir.path, backing), await startNbdkit(dir.path, peers, backing), await startQemuNbd(dir.path, peers, backing)];
+    running.push(...servers);
+    // Untimed: a memory server allocates on first write, which would burden whichever job ran first.
+    if (backing.kind === 'ram') for (const server of servers.slice(0, 2)) await nbdcopyTime([source, server.uri]);
+    const [ours, kit, qemu] = servers as [RunningServer, RunningServer, RunningServer];
+    for (const job of jobs) {
+      const cpu: number[][] = servers.map(() => []);
+      const [o, k, q] = (await rounds(
+        servers.map((server, i) => async () => {
+          const sample = await sampleFio(job, server);
+          cpu[i]!.push(sample.cpuPerIo);
+          return sample.figure;
+        }),
+      )) as [number[], number[], number[]];
+      const name = `${backing.kind}: fio ${job.name}`;
+      const common = { unit: job.measure, anchor: kit.label, anchorValue: median(k), higherIsBetter: job.measure !== 'µs' };
+      rows.push({ name: `${name}: ${ours.label}`, value: median(o), target: 1, ...common });
+      rows.push({ name: `${name}: ${qemu.label}`, value: median(q), ...common });
+      rows.push({ name: `${name}: ${ours.label} CPU per I/O`, unit: 'µs', value: median(cpu[0]!), anchor: kit.label, anchorValue: median(cpu[1]!), higherIsBetter: false });
+      console.log(`${name}: ours ${fmt(o)} | nbdkit ${fmt(k)} | qemu-nbd ${fmt(q)}`);
+      console.log(`${name}: CPU µs per I/O: ours ${fmt(cpu[0]!)} | nbdkit ${fmt(cpu[1]!)} | qemu-nbd ${fmt(cpu[2]!)}`);
+    }
+    for (const server of servers) await server.stop();
+    running.length = 0;
   }
+  rmSync(shmImage, { force: true });
 
-  const directions = (['write', 'read'] as const).filter((d) => filter.test(`client: ${d}`));
+  const directions = (['into', 'out of'] as const).filter((d) => filter.test(`client: copy ${d}`));
   if (directions.length > 0) {
-    const pattern = randomFillSync(Buffer.alloc(2 * MiB));
-    writeFileSync(sourceFile, Buffer.concat(Array.from({ length: COPY_BYTES / pattern.length }, () => pattern)));
-    // Untimed: nbdkit allocates its memory on the first write, which would burden whoever goes first.
-    await nbdcopyTime([sourceFile, theirs]);
-  }
-  for (const direction of directions) {
-    const samples = await interleave(
-      COPY_ROUNDS,
-      () => ourClient(theirs, direction),
-      () => nbdcopyTime(direction === 'write' ? [sourceFile, theirs] : [theirs, 'null:']),
-    );
-    rows.push({
-      name: `client: ${COPY_BYTES / MiB} MiB ${direction === 'write' ? 'into' : 'out of'} nbdkit memory`,
-      unit: 's',
-      value: median(samples.subject),
-      anchor: 'nbdcopy (4 connections)',
-      anchorValue: median(samples.anchor),
-      higherIsBetter: false,
-    });
-    console.log(`client ${direction}: ours ${samples.subject.map((v) => v.toFixed(2)).join(' ')} | nbdcopy ${samples.anchor.map((v) => v.toFixed(2)).join(' ')}`);
+    const kit = await startNbdkit(dir.path, peers, { kind: 'ram', bytes: SIZE, tmpfsImage: shmImage });
+    running.push(kit);
+    const target = join(dir.path, 'target.img');
+    copyFileSync(source, target);
+    await nbdcopyTime([source, kit.uri]);
+    for (const direction of directions) {
+      const [ours, theirs] = (await rounds(
+        direction === 'into'
+          ? [() => ourCopyTime(source, kit.uri), () => nbdcopyTime([source, kit.uri])]
+          : [() => ourCopyTime(kit.uri, target), () => nbdcopyTime([kit.uri, target])],
+      )) as [number[], number[]];
+      const name = `client: copy ${SIZE / MiB} MiB ${direction === 'into' ? 'file → nbdkit memory' : 'nbdkit memory → file'}`;
+      rows.push({ name: `${name}: blk copy`, unit: 's', value: median(ours), anchor: 'nbdcopy', anchorValue: median(theirs), higherIsBetter: false, target: 1 });
+      console.log(`${name}: blk copy ${fmt(ours)} | nbdcopy ${fmt(theirs)}`);
+    }
   }
 } finally {
-  rmSync(sourceFile, { force: true });
-  await oursProcess.stop();
-  await kit.stop();
+  for (const server of running) await server.stop();
+  rmSync(shmImage, { force: true });
   dir.remove();
 }
 

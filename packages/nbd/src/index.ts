@@ -8,3 +8,4 @@ export { NbdRemoteError } from './errno.js';
 export { connect, listExports, type ConnectOptions } from './connect.js';
 export type { ExportListing } from './client-handshake.js';
 export { NbdDevice } from './nbd-device.js';
+export { NBD_COPY_SETTINGS } from './copy-settings.js';

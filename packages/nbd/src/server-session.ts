@@ -60,6 +60,8 @@ export class ServerSession {
   readonly #sectorSize: number;
   readonly #onError: (error: Error) => void;
   readonly #pool: BufferPool;
+  /** Large reads are answered with holes where the device can tell them cheaply. */
+  readonly #sparse: boolean;
   #inFlight = 0;
   #inFlightBytes = 0;
   /** A WRITE whose header was read and whose payload is still arriving. */
@@ -77,6 +79,7 @@ export class ServerSession {
     this.#pool = pool;
     this.#n = negotiated;
     this.#device = negotiated.export.device;
+    this.#sparse = isSeekable(this.#device) && this.#device.supports.sparse;
     this.#limits = limits;
     this.#sectorSize = negotiated.info.sectorSize;
     this.#onError = onError;
@@ -284,7 +287,8 @@ export class ServerSession {
       this.#replyOk(header);
       return RESOLVED;
     }
-    if (structured && length >= SPARSE_READ_BYTES && (header.flags & CommandFlag.DF) === 0 && isSeekable(this.#device)) {
+    // Only a sparse device finds its holes cheaply: another (a file without lseek) would scan the data to find them.
+    if (structured && length >= SPARSE_READ_BYTES && (header.flags & CommandFlag.DF) === 0 && this.#sparse) {
       return allocationRuns(this.#device, this.#n.info, offset, length, MAX_READ_RUNS).then((runs) =>
         runs.length > 1 || runs[0]?.zero ? this.#sparseRead(header, runs) : this.#readData(header),
       );

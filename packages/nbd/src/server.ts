@@ -85,6 +85,7 @@ export class NbdServer {
   #handshakeTimeouts = 0;
   #handshakeStalls = 0;
   #peakHandshakeQueued = 0;
+  #handOff: ((socket: net.Socket) => boolean) | undefined;
 
   constructor(options: NbdServerOptions) {
     this.#limits = resolveLimits(options.limits);
@@ -134,10 +135,23 @@ export class NbdServer {
     };
   }
 
+  /**
+   * Decides, for each connection a listening socket accepts and before anything is read from it,
+   * whether this server serves it (`handOff` returns false) or something else took it over (true):
+   * typically another process serving the same exports, the socket sent along with
+   * `child.send(message, socket)`, for connections spread over processes. `undefined` removes it.
+   */
+  setConnectionHandOff(handOff: ((socket: net.Socket) => boolean) | undefined): void {
+    this.#handOff = handOff;
+  }
+
   /** Starts listening; resolves once the socket is bound. */
   async listen(target: ListenTarget): Promise<ListenAddress> {
     if (this.#closing) throw new Error('the server is closed');
-    const listener = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    // Paused until served here, so a connection handed off has not been read from.
+    const listener = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => {
+      if (!this.#closing && this.#handOff?.(socket) === true) return;
+      socket.resume();
       this.#track(this.serve(socket));
     });
     await new Promise<void>((resolve, reject) => {

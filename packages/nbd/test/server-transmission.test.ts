@@ -88,6 +88,27 @@ describe('replies', () => {
     expect(whole.kind === 'chunk' && whole.payload.length).toBe(8 + (256 << 10));
   });
 
+  it('answers a large read from a seekable device that is not sparse with one data chunk, without seeking', async () => {
+    const ramdisk = new Ramdisk({ sizeSectors: 2048 });
+    await ramdisk.write(256, [new Uint8Array(65536).fill(9)]);
+    const seeks: string[] = [];
+    const wrapped = wrapDevice(ramdisk, (op, _args, call) => {
+      if (op === 'seekMapped' || op === 'seekUnmapped') seeks.push(op);
+      return call();
+    });
+    // What a file device without lseek is: it could only find holes by reading the data.
+    const disk = { ...wrapped, supports: supports({ ...ramdisk.supports, sparse: false }) } as BlockDevice;
+    const { open } = await serve(disk);
+    const c = await open();
+    c.request(Command.READ, 0, 1, 0, 256 << 10);
+    const reply = await c.reply();
+    expect(reply).toMatchObject({ kind: 'chunk', type: ChunkType.OFFSET_DATA, flags: ReplyFlag.DONE });
+    if (reply.kind !== 'chunk') return;
+    expect(reply.payload.length).toBe(8 + (256 << 10));
+    expect(reply.payload.subarray(8 + (128 << 10), 8 + (192 << 10)).every((b) => b === 9)).toBe(true);
+    expect(seeks).toEqual([]);
+  });
+
   it('answers BLOCK_STATUS with base:allocation extents, REQ_ONE with one, and refuses it without a selected context', async () => {
     const disk = new Ramdisk({ sizeSectors: 2048 });
     await disk.write(128, [new Uint8Array(512)]);

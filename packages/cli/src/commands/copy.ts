@@ -1,4 +1,5 @@
 import { compare, copy } from '@blk/core';
+import { NBD_COPY_SETTINGS } from '@blk/nbd';
 import { CliError, EXIT } from '../cli-error.js';
 import type { Command } from '../command.js';
 import { expectPositionals, parseCommandLine, sizeArgument, specArgument } from '../command-line.js';
@@ -18,6 +19,8 @@ Copies all of SRC onto the start of DST. Ranges SRC reports as zero are not read
 zeroed on DST by the cheapest means it has, or skipped where DST already reads zero. DST must be
 writable and at least as large as SRC. A file: or fmap: DST that does not exist is created with
 SRC's size (an fmap: also with SRC's sector size). DST is flushed before blk says the copy is done.
+Through NBD it works as nbdcopy does: 4 connections when the server allows multi-conn, 16
+requests in flight.
 
 SIGINT or SIGTERM stops the copy: blk waits for the requests in flight, says how far it got,
 deletes a file it created for this copy, and exits 130 (SIGINT) or 143 (SIGTERM).
@@ -52,14 +55,22 @@ Examples:
     const mode = progressMode('copy', values.progress, values.quiet);
     const quiet = values.quiet === true;
 
-    const src = await openDevice(srcSpec, { readOnly: true });
+    // Through NBD, what nbdcopy does: several connections (when the server allows), many requests in flight.
+    const viaNbd = srcSpec.kind === 'nbd' || dstSpec.kind === 'nbd';
+    const nbdConnections = viaNbd ? NBD_COPY_SETTINGS.connections : undefined;
+    const concurrency = viaNbd ? NBD_COPY_SETTINGS.concurrency : undefined;
+    const src = await openDevice(srcSpec, { readOnly: true, ...(nbdConnections === undefined ? {} : { nbdConnections }) });
     let dst: OpenedDevice | undefined;
     let copied = false;
     const stop = catchStopSignals();
     try {
       const srcInfo = await src.device.getInfo();
       const bytes = srcInfo.sizeSectors * srcInfo.sectorSize;
-      dst = await openDevice(dstSpec, { createBytes: bytes, createSectorSize: srcInfo.sectorSize });
+      dst = await openDevice(dstSpec, {
+        createBytes: bytes,
+        createSectorSize: srcInfo.sectorSize,
+        ...(nbdConnections === undefined ? {} : { nbdConnections }),
+      });
       const dstInfo = await dst.device.getInfo();
       const dstBytes = dstInfo.sizeSectors * dstInfo.sectorSize;
       const refuse = (why: string) => new CliError(`copy: ${why}; nothing was copied`);
@@ -72,6 +83,7 @@ Examples:
         await copy(src.device, dst.device, {
           signal: stop.signal,
           ...(chunkBytes === undefined ? {} : { chunkBytes }),
+          ...(concurrency === undefined ? {} : { concurrency }),
           onProgress: (d, total) => {
             done = d;
             bar.update(d, total);
