@@ -35,6 +35,10 @@ const image = join('/dev/shm', `blk-mirror-e2e-${process.pid}.img`);
 let serial = 0;
 const unixUri = (socket: string) => `nbd+unix:///?socket=${socket}`;
 
+interface FioSide {
+  readonly clat_ns: { readonly percentile: Readonly<Record<string, number>> };
+}
+
 interface FioLatency {
   readonly readP99: number;
   readonly writeP99: number;
@@ -58,9 +62,8 @@ async function runFio(uri: string, seconds: number): Promise<FioLatency> {
     ],
     { timeoutMs: (seconds + 30) * 1000 },
   );
-  type Side = { clat_ns: { percentile: Record<string, number> } };
-  const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { jobs: { read: Side; write: Side }[] };
-  const p99 = (side: Side) => side.clat_ns.percentile['99.000000']! / 1000;
+  const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { jobs: { read: FioSide; write: FioSide }[] };
+  const p99 = (side: FioSide) => side.clat_ns.percentile['99.000000']! / 1000;
   return { readP99: p99(report.jobs[0]!.read), writeP99: p99(report.jobs[0]!.write) };
 }
 

@@ -4,6 +4,7 @@
 //   node bench/serve-mirror.mjs mirror SRC SOCKET TARGET_SOCKET
 // Prints "listening" once SOCKET accepts clients and, mirroring, "synced SECONDS" (from opening
 // the devices to the sync). On SIGTERM it stops serving, flushes, prints "flushed" and exits 0.
+import { performance } from 'node:perf_hooks';
 import { openFileDevice } from '@blk/fmap';
 import { connect as connectNbd, createServer } from '@blk/nbd';
 import { connect as connectMirror } from '../dist/index.js';

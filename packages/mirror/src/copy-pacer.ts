@@ -94,7 +94,8 @@ export class CopyPacer {
         if (wait >= 1) await sleep(wait, undefined, { signal: this.#signal }).catch(() => undefined);
         else await nextTurn();
         this.#lastTurn = performance.now();
-        if (this.#running > 0 || this.#signal.aborted) continue;
+        // Another worker may have started a chunk during that turn.
+        if (this.#occupied()) continue;
       } else if (performance.now() - this.#lastTurn >= s.sliceMs) {
         await nextTurn();
         this.#lastTurn = performance.now();
@@ -131,6 +132,10 @@ export class CopyPacer {
       return true;
     }
     return now - this.#clientsLastActive < this.#settings.idleAfterMs;
+  }
+
+  #occupied(): boolean {
+    return this.#running > 0;
   }
 
   #wakeAll(): void {
