@@ -1,15 +1,17 @@
 import type { CopyPlanner, CopyWindow } from './copy-planner.js';
 import { ceilTo, floorTo, type DevicePair } from './device-pair.js';
+import type { CopyPacer } from './copy-pacer.js';
 import type { RegionLock } from './region-lock.js';
-import type { Throttle } from './throttle.js';
 
 export interface CopyJob {
   readonly pair: DevicePair;
   readonly planner: CopyPlanner;
   readonly lock: RegionLock;
-  readonly throttle: Throttle;
-  /** Bytes per read and write; a whole number of grains. */
+  /** Grants each chunk (when, and how big); see CopyPacer. */
+  readonly pacer: CopyPacer;
+  /** Bytes of each worker's copy buffer: the largest data chunk, a whole number of grains. */
   readonly chunk: number;
+  /** Workers; the pacer decides how many have a chunk in flight. */
   readonly concurrency: number;
   /** Stops the copy between windows; the window in flight finishes first. */
   readonly signal: AbortSignal;
@@ -58,27 +60,33 @@ export async function runBackgroundCopy(job: CopyJob): Promise<void> {
   const stopped = (): boolean => state.failure !== undefined || job.signal.aborted;
 
   const worker = async (): Promise<void> => {
+    // One buffer per worker for the whole copy: no allocation per chunk.
     let buffer: Uint8Array | undefined;
     const ownBuffer = (): Uint8Array => (buffer ??= new Uint8Array(job.chunk));
     while (!stopped()) {
-      await job.throttle.turn();
-      if (stopped()) return;
-      const window = await job.planner.next();
-      if (!window) return;
-      const release = await job.lock.acquire(window.start, window.end);
-      let copied: number;
+      const grant = await job.pacer.admit();
+      if (!grant) return;
+      let copied = 0;
       try {
-        if (window.hole) {
-          copied = await copyHole(job.pair, window, ownBuffer);
-        } else {
-          await job.pair.copyRange(window.start, window.end, ownBuffer());
-          copied = window.end - window.start;
+        if (stopped()) return;
+        const window = await job.planner.next(grant.dataBytes, grant.holeBytes);
+        if (!window) return;
+        const held = job.lock.acquire(window.start, window.end);
+        const release = typeof held === 'function' ? held : await held;
+        try {
+          if (window.hole) {
+            copied = await copyHole(job.pair, window, ownBuffer);
+          } else {
+            await job.pair.copyRange(window.start, window.end, ownBuffer());
+            copied = window.end - window.start;
+          }
+        } finally {
+          release();
         }
+        job.onCopied(window.end - window.start);
       } finally {
-        release();
+        job.pacer.done(grant, copied);
       }
-      job.throttle.account(copied);
-      job.onCopied(window.end - window.start);
     }
   };
 

@@ -12,10 +12,11 @@ export interface CopyWindow {
 }
 
 /**
- * Hands out consecutive windows covering the device exactly once, in order. Data windows are at
- * most `chunk` bytes and never run past the end (the last one is clamped, whatever the device
- * size); hole windows are at most `holeCap` bytes. Calls are serialised, so concurrent workers
- * each get a distinct window.
+ * Hands out consecutive windows covering the device exactly once, in order. Each call says how
+ * big a window may be: data windows at most `dataBytes`, hole windows at most `holeBytes` (both
+ * rounded down to whole grains, at least one grain); no window runs past the end (the last one is
+ * clamped, whatever the device size). Calls are serialised, so concurrent workers each get a
+ * distinct window.
  */
 export class CopyPlanner {
   #cursor = 0;
@@ -24,28 +25,27 @@ export class CopyPlanner {
   #mappedUntil = 0;
   #holeUntil = 0;
 
-  constructor(
-    private readonly pair: DevicePair,
-    private readonly chunk: number,
-    private readonly holeCap: number,
-  ) {}
+  constructor(private readonly pair: DevicePair) {}
 
   /** Bytes handed out so far. */
   get planned(): number {
     return this.#cursor;
   }
 
-  next(): Promise<CopyWindow | undefined> {
-    const window = this.#queue.then(() => this.#plan());
+  next(dataBytes: number, holeBytes: number): Promise<CopyWindow | undefined> {
+    const { grain } = this.pair;
+    const data = Math.max(grain, floorTo(dataBytes, grain));
+    const hole = Math.max(grain, floorTo(holeBytes, grain));
+    const window = this.#queue.then(() => this.#plan(data, hole));
     this.#queue = window.catch(() => undefined);
     return window;
   }
 
-  async #plan(): Promise<CopyWindow | undefined> {
+  async #plan(dataBytes: number, holeBytes: number): Promise<CopyWindow | undefined> {
     const { bytes, grain } = this.pair;
     const start = this.#cursor;
     if (start >= bytes) return undefined;
-    const dataEnd = Math.min(bytes, start + this.chunk);
+    const dataEnd = Math.min(bytes, start + dataBytes);
     let window: CopyWindow = { start, end: dataEnd, hole: false };
     if (this.pair.primarySeekable) {
       // One seek per run, not per window: a device may answer in time proportional to the run.
@@ -56,7 +56,7 @@ export class CopyPlanner {
       if (this.#mappedUntil > start) {
         window = { start, end: Math.min(dataEnd, ceilTo(this.#mappedUntil, grain)), hole: false };
       } else if (this.#holeUntil > start) {
-        window = { start, end: Math.min(this.#holeUntil, start + this.holeCap), hole: true };
+        window = { start, end: Math.min(this.#holeUntil, start + holeBytes), hole: true };
       }
       // Otherwise the zero run is shorter than one sector of the coarser device: copied as data.
     }

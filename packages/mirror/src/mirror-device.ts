@@ -12,6 +12,7 @@ import {
   type Supports,
 } from '@blk/core';
 import { runBackgroundCopy } from './background-copy.js';
+import { CopyPacer } from './copy-pacer.js';
 import { CopyPlanner } from './copy-planner.js';
 import { childError, floorTo, type DevicePair } from './device-pair.js';
 import { InFlight } from './in-flight.js';
@@ -20,7 +21,6 @@ import type { ResolvedOptions } from './options.js';
 import { ProgressReporter } from './progress.js';
 import { RegionLock } from './region-lock.js';
 import { ScaledSeek } from './scaled-seek.js';
-import { Throttle } from './throttle.js';
 
 export type MirrorState = 'copying' | 'synced' | 'failed';
 
@@ -220,13 +220,29 @@ export class MirrorDevice {
     this.#progress.start();
     const pair = this.#pair;
     try {
+      const o = this.#options;
+      const pacer = new CopyPacer(
+        {
+          adaptive: o.adaptive,
+          concurrency: o.concurrency,
+          chunk: this.#chunk,
+          holeBytes: pair.secondaryZeroesCheaply ? HOLE_WINDOW_BYTES : this.#chunk,
+          busyChunk: Math.max(pair.grain, floorTo(Math.min(o.busyChunkBytes, this.#chunk), pair.grain)),
+          idleAfterMs: o.idleAfterMs,
+          busyShare: o.busyShare,
+          sliceMs: o.sliceMs,
+          bytesPerSecond: o.bytesPerSecond,
+        },
+        this.#inFlight,
+        this.#stop.signal,
+      );
       await runBackgroundCopy({
         pair,
-        planner: new CopyPlanner(pair, this.#chunk, pair.secondaryZeroesCheaply ? HOLE_WINDOW_BYTES : this.#chunk),
+        planner: new CopyPlanner(pair),
         lock: this.#lock,
-        throttle: new Throttle(this.#options, this.#stop.signal),
+        pacer,
         chunk: this.#chunk,
-        concurrency: this.#options.concurrency,
+        concurrency: o.concurrency,
         signal: this.#stop.signal,
         onCopied: (bytes) => this.#progress.add(bytes),
       });

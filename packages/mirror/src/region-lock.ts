@@ -52,6 +52,7 @@ export class RegionLock {
   }
 
   #grantWaiting(): void {
+    if (this.#waiting.length === 0) return;
     const stillWaiting: Claim[] = [];
     for (const claim of this.#waiting) {
       const blocked = this.#held.some((h) => overlaps(h, claim)) || stillWaiting.some((w) => overlaps(w, claim));

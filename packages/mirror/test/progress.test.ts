@@ -5,13 +5,29 @@ import { connect, type Mirror, type MirrorProgress } from '../src/index.js';
 import { ramdisk, scribble, settle } from './helpers/devices.js';
 
 function expectWellFormed(events: readonly MirrorProgress[]): void {
-  expect(events[0]).toEqual({ type: 'percent', percent: 0 });
-  const percents = events.filter((e) => e.type === 'percent').map((e) => e.percent);
+  expect(events[0]).toMatchObject({ type: 'percent', percent: 0, bytesCopied: 0, bytesPerSecond: 0 });
+  expect(events[0]).not.toHaveProperty('secondsLeft');
+  const percentEvents = events.filter((e) => e.type === 'percent');
+  const percents = percentEvents.map((e) => e.percent);
   for (let i = 1; i < percents.length; i++) expect(percents[i]).toBeGreaterThan(percents[i - 1]!);
   for (const p of percents) expect(Number.isInteger(p) && p >= 0 && p <= 100).toBe(true);
+  for (let i = 0; i < percentEvents.length; i++) {
+    const e = percentEvents[i]!;
+    expect(e.bytesTotal).toBe(percentEvents[0]!.bytesTotal);
+    if (i > 0) expect(e.bytesCopied).toBeGreaterThanOrEqual(percentEvents[i - 1]!.bytesCopied);
+    expect(e.percent).toBe(e.bytesCopied >= e.bytesTotal ? 100 : Math.floor((e.bytesCopied / e.bytesTotal) * 100));
+    expect(e.bytesPerSecond).toBeGreaterThanOrEqual(0);
+    if (e.bytesPerSecond > 0) expect(e.secondsLeft).toBeCloseTo((e.bytesTotal - e.bytesCopied) / e.bytesPerSecond, 6);
+    else expect(e).not.toHaveProperty('secondsLeft');
+  }
   expect(events.filter((e) => e.type === 'complete')).toHaveLength(1);
   expect(events.at(-1)).toEqual({ type: 'complete' });
-  expect(events.at(-2)).toEqual({ type: 'percent', percent: 100 });
+  const last = events.at(-2);
+  expect(last).toMatchObject({ type: 'percent', percent: 100 });
+  if (last?.type === 'percent') {
+    expect(last.bytesCopied).toBe(last.bytesTotal);
+    if (last.bytesTotal > 0) expect(last.secondsLeft).toBe(0);
+  }
 }
 
 describe('progress and state', () => {
@@ -59,7 +75,11 @@ describe('progress and state', () => {
     const events: MirrorProgress[] = [];
     const mirror = await connect(new Ramdisk({ sizeSectors: 0 }), new Ramdisk({ sizeSectors: 0 }), { onProgress: (e) => events.push(e) });
     await mirror.synced;
-    expect(events).toEqual([{ type: 'percent', percent: 0 }, { type: 'percent', percent: 100 }, { type: 'complete' }]);
+    expect(events).toEqual([
+      { type: 'percent', percent: 0, bytesCopied: 0, bytesTotal: 0, bytesPerSecond: 0 },
+      { type: 'percent', percent: 100, bytesCopied: 0, bytesTotal: 0, bytesPerSecond: 0 },
+      { type: 'complete' },
+    ]);
     await mirror.disconnect();
   });
 

@@ -1,0 +1,86 @@
+import { compare, type BlockDevice } from '@blk/core';
+import { pattern, wrapDevice } from '@blk/conformance';
+import { describe, expect, it } from 'vitest';
+import { connect, type MirrorOptions } from '../src/index.js';
+import { ramdisk, scribble } from './helpers/devices.js';
+
+const SS = 512;
+const BYTES = 2 << 20;
+const CLIENT_BYTES = 4096;
+
+/**
+ * A secondary whose writes each take a turn of the event loop, recording how many background
+ * copy writes (any write that is not a client's 4 KiB) were in flight at once and how big they were.
+ */
+function watchedSecondary(): { device: BlockDevice; maxCopiesInFlight: () => number; copySizes: Set<number> } {
+  let inFlight = 0;
+  let max = 0;
+  const copySizes = new Set<number>();
+  const device = wrapDevice(ramdisk(BYTES, SS), async (op, args, call) => {
+    const bytes = op === 'write' ? (args[1] as Uint8Array[]).reduce((n, b) => n + b.byteLength, 0) : 0;
+    const copy = op === 'write' && bytes !== CLIENT_BYTES;
+    if (copy) {
+      copySizes.add(bytes);
+      max = Math.max(max, ++inFlight);
+    }
+    try {
+      await new Promise((resolve) => setImmediate(resolve));
+      return await call();
+    } finally {
+      if (copy) inFlight--;
+    }
+  });
+  return { device, maxCopiesInFlight: () => max, copySizes };
+}
+
+/** Keeps one 4 KiB client write in flight from before the copy starts until the mirror is synced. */
+async function busyClient(mirror: BlockDevice & { state: string }): Promise<number> {
+  let writes = 0;
+  while (mirror.state === 'copying' && writes < 10_000) {
+    const sector = (writes * 97 * 8) % (BYTES / SS - 8);
+    await mirror.write(sector, [pattern(sector, 8, SS, writes + 1)]);
+    writes++;
+  }
+  return writes;
+}
+
+async function mirrorWith(options: MirrorOptions, withClient: boolean) {
+  const primary = ramdisk(BYTES, SS);
+  await scribble(primary, 5);
+  const secondary = watchedSecondary();
+  const mirror = await connect(primary, secondary.device, { chunkBytes: 64 * 1024, concurrency: 4, ...options });
+  // The client's first write is issued before the copy's first chunk (which starts on a later turn).
+  const client = withClient ? busyClient(mirror) : Promise.resolve(0);
+  await mirror.synced;
+  const writes = await client;
+  expect(await compare(primary, secondary.device)).toBe(0);
+  await mirror.disconnect();
+  return { ...secondary, writes };
+}
+
+describe('the copy adapts to the clients', () => {
+  it('while a client is busy, keeps at most one chunk of busyChunkBytes in flight', async () => {
+    const seen = await mirrorWith({ throttle: { busyChunkBytes: 16 * 1024 } }, true);
+    expect(seen.writes).toBeGreaterThan(0);
+    expect(seen.maxCopiesInFlight()).toBe(1);
+    expect(Math.max(...seen.copySizes)).toBeLessThanOrEqual(16 * 1024);
+  });
+
+  it('with no client, runs concurrency chunks of chunkBytes at once', async () => {
+    const seen = await mirrorWith({ throttle: { busyChunkBytes: 16 * 1024 } }, false);
+    expect(seen.maxCopiesInFlight()).toBe(4);
+    expect([...seen.copySizes]).toEqual([64 * 1024]);
+  });
+
+  it('with adaptive: false, ignores the clients', async () => {
+    const seen = await mirrorWith({ throttle: { adaptive: false, busyChunkBytes: 16 * 1024 } }, true);
+    expect(seen.maxCopiesInFlight()).toBe(4);
+    expect([...seen.copySizes]).toEqual([64 * 1024]);
+  });
+
+  it('with busyShare 1 and a busy client, still one chunk at a time and the mirror syncs exactly', async () => {
+    const seen = await mirrorWith({ throttle: { busyShare: 1, busyChunkBytes: 8 * 1024 } }, true);
+    expect(seen.maxCopiesInFlight()).toBe(1);
+    expect(Math.max(...seen.copySizes)).toBeLessThanOrEqual(8 * 1024);
+  });
+});
