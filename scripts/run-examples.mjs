@@ -4,6 +4,7 @@
 // vitest. `--root DIR` runs the examples of another project laid out the same way (the
 // pack-and-install check uses it); file arguments restrict the run to those examples.
 import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
