@@ -11,7 +11,7 @@
 //   cli            `npx blk --help`, `npx blk info`, `npx blk bench` from the tarballs alone
 // Needs the packages built (pnpm build) and the npm registry for typescript and @types/node;
 // nothing else is fetched (@blk/* come from the tarballs). Prints what each step took.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,32 +35,6 @@ function step(title, fn) {
     failures.push(`${title}: ${error.message.split('\n')[0]}`);
     process.stdout.write(`   FAILED: ${error.message}\n`);
   }
-}
-
-async function stepAsync(title, fn) {
-  const t = performance.now();
-  process.stdout.write(`== ${title}\n`);
-  try {
-    await fn();
-    process.stdout.write(`   ok (${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
-  } catch (error) {
-    failures.push(`${title}: ${error.message.split('\n')[0]}`);
-    process.stdout.write(`   FAILED: ${error.message}\n`);
-  }
-}
-
-function shAsync(cwd, command, args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => (output += d));
-    child.stderr.setEncoding('utf8').on('data', (d) => (output += d));
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      if (code === 0) resolve(output);
-      else reject(new Error(`${command} ${args.join(' ')} (in ${cwd}) exited ${code ?? signal}\n${output}`));
-    });
-  });
 }
 
 function sh(cwd, command, args, options = {}) {
@@ -110,15 +84,16 @@ step('scratch copy and changeset version', () => {
   process.stdout.write(`   ${versions.join(' ')}\n`);
 });
 
-await stepAsync(`pnpm pack, ${publicPackages.length} public packages (two at a time)`, async () => {
+step(`pnpm -r pack, ${publicPackages.length} public packages`, () => {
   const out = join(scratch, 'tarballs');
   mkdirSync(out);
-  const queue = [...publicPackages];
-  const packOne = async ({ dir, manifest }) => {
-    const text = await shAsync(join(scratch, 'repo', 'packages', dir), 'pnpm', ['pack', '--pack-destination', out]);
-    const file = text.trim().split('\n').at(-1).trim();
-    const tarball = file.startsWith('/') ? file : join(out, file);
-    if (!existsSync(tarball)) throw new Error(`pnpm pack of ${manifest.name} made no ${tarball}`);
+  // One pnpm for all of them; private packages (only manifests here) are left out by the filter.
+  const filters = publicPackages.flatMap(({ manifest }) => ['--filter', manifest.name]);
+  sh(join(scratch, 'repo'), 'pnpm', ['-r', ...filters, 'pack', '--pack-destination', out]);
+  for (const { dir, manifest } of publicPackages) {
+    const { version } = json(join(scratch, 'repo', 'packages', dir, 'package.json'));
+    const tarball = join(out, `${manifest.name.replace(/^@/, '').replace('/', '-')}-${version}.tgz`);
+    if (!existsSync(tarball)) throw new Error(`pnpm pack made no ${tarball} (${readdirSync(out).join(', ')})`);
     const listing = sh(out, 'tar', ['-tzf', tarball]);
     for (const needed of ['package/package.json', 'package/README.md', 'package/LICENSE']) {
       if (!listing.split('\n').includes(needed)) throw new Error(`${manifest.name}'s tarball has no ${needed}`);
@@ -127,11 +102,9 @@ await stepAsync(`pnpm pack, ${publicPackages.length} public packages (two at a t
     const workspaceRanges = Object.entries({ ...packed.dependencies, ...packed.peerDependencies, ...packed.optionalDependencies }).filter(([, range]) => String(range).startsWith('workspace:'));
     if (workspaceRanges.length > 0) throw new Error(`${manifest.name}'s tarball still has workspace: ranges: ${workspaceRanges.map(([n]) => n).join(', ')}`);
     tarballs.set(manifest.name, tarball);
-  };
-  const worker = async () => {
-    for (let next = queue.shift(); next !== undefined; next = queue.shift()) await packOne(next);
-  };
-  await Promise.all([worker(), worker()]);
+  }
+  const extra = readdirSync(out).filter((file) => ![...tarballs.values()].some((t) => t.endsWith(`/${file}`)));
+  if (extra.length > 0) throw new Error(`packed more than the public packages: ${extra.join(', ')}`);
   process.stdout.write(`   ${[...tarballs.values()].map((t) => t.split('/').at(-1)).sort().join(' ')}\n`);
 });
 
