@@ -19,6 +19,7 @@ if (existsSync(target)) {
 }
 const className = name.replace(/(^|-)([a-z0-9])/g, (_, _dash, c) => c.toUpperCase()) + 'Device';
 cpSync(join(root, 'scripts', 'template'), target, { recursive: true });
+cpSync(join(root, 'LICENSE'), join(target, 'LICENSE'));
 
 function fill(dir) {
   for (const entry of readdirSync(dir)) {
@@ -39,4 +40,7 @@ console.log(`created packages/${name} (${className})
 next:
   pnpm install
   pnpm turbo run build test lint --filter=@blk/${name}
-  pnpm changeset        # announce the new package`);
+
+packages/${name} is private: changesets neither versions nor publishes it. When it is ready for
+users, delete "private": true from its package.json and add .changeset/${name}-first-release.md
+("@blk/${name}": major, as the other first releases) in the same commit.`);

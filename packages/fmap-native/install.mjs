@@ -3,7 +3,7 @@
 // (no compiler, no headers, Windows) this prints why and exits 0, and @blk/fmap runs on its pure
 // TypeScript engine. `--strict` (or BLK_FMAP_NATIVE_STRICT=1) makes a failed build an error.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 const strict = process.argv.includes('--strict') || process.env.BLK_FMAP_NATIVE_STRICT === '1';
 
+// Why the addon is missing, for index.cjs to report through @blk/fmap's nativeStatus().
+const notBuilt = join(here, 'build', 'not-built.txt');
+
 function give(reason) {
+  try {
+    mkdirSync(dirname(notBuilt), { recursive: true });
+    writeFileSync(notBuilt, `${reason}\n`);
+  } catch {
+    // a read-only install folder: the console line below is all there is
+  }
   console.warn(`@blk/fmap-native: not built (${reason}); @blk/fmap will use its pure TypeScript engine.`);
   process.exit(strict ? 1 : 0);
 }
@@ -49,12 +58,22 @@ if (!nodeGyp) give('node-gyp not found');
 const nodeDir = findNodeDir();
 const args = [nodeGyp, 'rebuild', '--release', '--loglevel=warn'];
 if (nodeDir) args.push(`--nodedir=${nodeDir}`);
-const result = spawnSync(process.execPath, args, { cwd: here, stdio: 'inherit', timeout: 300_000 });
-if (result.status !== 0) give(result.error ? result.error.message : `node-gyp exited ${result.status ?? result.signal}`);
+const result = spawnSync(process.execPath, args, { cwd: here, stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8', timeout: 300_000 });
+process.stderr.write(result.stderr ?? '');
+if (result.status !== 0) {
+  // node-gyp's error, e.g. "gyp ERR! stack Error: Could not find any Python installation to use",
+  // or make's "gyp ERR! build error" after a compiler message.
+  const lines = (result.stderr ?? '').split('\n').map((line) => line.trim());
+  const detail =
+    lines.find((line) => line.startsWith('gyp ERR! stack Error: '))?.slice('gyp ERR! stack Error: '.length) ??
+    lines.find((line) => /^gyp ERR! (?!stack|System|command|cwd|node -v|node-gyp -v|not ok)\S/.test(line));
+  give(result.error ? result.error.message : `node-gyp exited ${result.status ?? result.signal}${detail ? `: ${detail}` : ''}`);
+}
 try {
   const addon = require('./build/Release/fmap_native.node');
   if (addon.abiVersion !== 2) give('built addon has an unexpected ABI version');
 } catch (error) {
   give(`built addon does not load: ${error.message}`);
 }
+rmSync(notBuilt, { force: true });
 console.log('@blk/fmap-native: built build/Release/fmap_native.node');

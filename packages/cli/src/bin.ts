@@ -1,6 +1,8 @@
 #!/usr/bin/env node
+import { endQuietlyOnBrokenPipe } from './broken-pipe.js';
 import { main } from './main.js';
 
+endQuietlyOnBrokenPipe(process.stdout, process.stderr, (code) => process.exit(code));
 const code = await main(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,

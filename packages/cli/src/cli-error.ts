@@ -10,6 +10,8 @@ export const EXIT = Object.freeze({
   INTERRUPTED: 130,
   /** A copy or mirror stopped by SIGTERM before it finished (128 + 15). */
   TERMINATED: 143,
+  /** Standard output was closed by its reader (`blk … | head -1`): what SIGPIPE gives (128 + 13). */
+  BROKEN_PIPE: 141,
 });
 
 /** An error `blk` reports as one line `blk: message` and turns into an exit status. */

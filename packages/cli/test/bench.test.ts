@@ -1,118 +1,136 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '@blk/test-kit';
 import { blk } from './helpers/blk.js';
+import { startServe } from './helpers/serve.js';
 
-const TEST_KIT = pathToFileURL(join(import.meta.dirname, '../node_modules/@blk/test-kit/dist/index.js')).href;
-
-/**
- * A workspace of its own: one package measures two small things with test-kit's `rate` and
- * reports them with the real `reportBench` (one figure's target always met, one never), one bench
- * script fails, one reports nothing, one package has no bench script.
- */
-function makeWorkspace(root: string): void {
-  writeFileSync(join(root, 'pnpm-workspace.yaml'), 'packages:\n  - packages/*\n');
-  writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'fixture-root', private: true }));
-  const pkg = (dir: string, name: string, scripts: Record<string, string>, files: Record<string, string> = {}) => {
-    const path = join(root, 'packages', dir);
-    mkdirSync(path, { recursive: true });
-    writeFileSync(join(path, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true, scripts }));
-    for (const [file, text] of Object.entries(files)) writeFileSync(join(path, file), text);
-  };
-  pkg('measured', '@fixture/measured', { bench: 'node bench.mjs' }, {
-    'bench.mjs': `
-import { rate, reportBench } from ${JSON.stringify(TEST_KIT)};
-const a = Buffer.alloc(1 << 16);
-const b = Buffer.alloc(1 << 16);
-const fill = await rate(() => a.fill(7), a.length, 50);
-const copy = await rate(() => a.copy(b), a.length, 50);
-console.log('measured: own output');
-reportBench('@fixture/measured', [
-  { name: 'fill 64 KiB', unit: 'B/s', value: fill, anchor: 'Buffer.copy', anchorValue: copy, higherIsBetter: true, target: 0 },
-  { name: 'fill 64 KiB, impossible goal', unit: 'B/s', value: fill, anchor: 'Buffer.copy', anchorValue: copy, higherIsBetter: true, target: 1e12 },
-]);
-`,
-  });
-  pkg('broken', '@fixture/broken', { bench: 'node -e "process.exit(3)"' });
-  pkg('silent', '@fixture/silent', { bench: 'node -e "0"' });
-  pkg('plain', '@fixture/plain', { test: 'true' });
+interface Figures {
+  name: string;
+  blockBytes: number;
+  depth: number;
+  write: boolean;
+  random: boolean;
+  ops: number;
+  iops: number;
+  bytesPerSecond: number;
+  latencyNs: Record<'min' | 'mean' | 'p50' | 'p90' | 'p99' | 'p999' | 'max', number>;
+}
+interface Report {
+  spec: string;
+  sizeBytes: number;
+  sectorSize: number;
+  spanBytes: number;
+  workloads: Figures[];
 }
 
-describe('blk bench', () => {
+async function benchJson(args: readonly string[]): Promise<Report> {
+  const r = await blk(['bench', ...args, '--json']);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout) as Report;
+}
+
+function expectSane(w: Figures): void {
+  expect(w.ops).toBeGreaterThan(0);
+  expect(w.iops).toBeGreaterThan(0);
+  expect(w.bytesPerSecond).toBeCloseTo(w.iops * w.blockBytes, -3);
+  const l = w.latencyNs;
+  const ordered = [l.min, l.p50, l.p90, l.p99, l.p999, l.max];
+  expect([...ordered].sort((a, b) => a - b)).toEqual(ordered);
+  expect(l.mean).toBeGreaterThanOrEqual(l.min);
+  expect(l.mean).toBeLessThanOrEqual(l.max);
+}
+
+describe('blk bench SPEC', () => {
   let dir: { path: string; remove(): void };
   beforeAll(() => {
     dir = makeTempDir('blk-cli-bench-');
-    makeWorkspace(dir.path);
   });
   afterAll(() => dir.remove());
 
-  it("runs one package's bench script with BLK_BENCH_JSON and prints the combined table", async () => {
-    const rows = join(dir.path, 'rows.jsonl');
-    const r = await blk(['bench', '--filter', 'measured', '--json', rows], { cwd: join(dir.path, 'packages', 'plain') });
+  it('runs the six standard workloads on a ram: device (throwaway, so writes too)', async () => {
+    const report = await benchJson(['ram:16MiB', '--requests', '64']);
+    expect(report).toMatchObject({ spec: 'ram:16MiB', sizeBytes: 16 << 20, sectorSize: 512, spanBytes: 16 << 20 });
+    expect(report.workloads.map((w) => [w.name, w.blockBytes, w.depth, w.write, w.random])).toEqual([
+      ['seq-write', 1 << 20, 4, true, false],
+      ['seq-read', 1 << 20, 4, false, false],
+      ['rand-write', 4096, 32, true, true],
+      ['rand-read', 4096, 32, false, true],
+      ['rand-write-qd1', 4096, 1, true, true],
+      ['rand-read-qd1', 4096, 1, false, true],
+    ]);
+    for (const w of report.workloads) {
+      expect(w.ops).toBe(64); // --requests bounds each workload exactly
+      expectSane(w);
+    }
+  });
+
+  it('prints a table: a header line, the column names, one row per workload', async () => {
+    const r = await blk(['bench', 'mem:8MiB', '--workload', 'rand-read', '--workload', 'seq-read', '--requests', '32']);
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^package +benchmark +median +anchor +anchor median +ratio +target$/);
-    expect(lines[2]).toMatch(/^@fixture\/measured +fill 64 KiB +\S+ B\/s +Buffer\.copy +\S+ B\/s +\d+\.\d\d× +≥ 0 ok$/);
-    expect(lines[3]).toMatch(/^@fixture\/measured +fill 64 KiB, impossible goal .* < 1000000000000 MISSED$/);
-    expect(lines[4]).toBe('2 figure(s) from 1 package(s); targets: 1 met, 1 missed');
-    // The package's own output went to stderr, the rows to the file.
-    expect(r.stderr).toContain('blk bench: @fixture/measured');
-    expect(r.stderr).toContain('measured: own output');
-    const saved = readFileSync(rows, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(saved).toHaveLength(2);
-    expect(saved[0]).toMatchObject({ package: '@fixture/measured', name: 'fill 64 KiB', anchor: 'Buffer.copy', target: 0 });
-    expect(typeof saved[0]!.ratio).toBe('number');
-
-    // --from prints the same table again without running anything; --strict fails on the miss.
-    const again = await blk(['bench', '--from', rows]);
-    expect(again.code).toBe(0);
-    expect(again.stdout).toBe(r.stdout);
-    expect(again.stderr).toBe('');
-    const strict = await blk(['bench', '--from', rows, '--strict']);
-    expect(strict.code).toBe(1);
+    expect(lines[0]).toBe('blk bench: mem:8MiB: 8.00 MiB in 512-byte sectors, all of it; 2 s or 32 requests per workload');
+    expect(lines[1]).toMatch(/^workload +block +depth +IOPS +bandwidth +p50 +p90 +p99 +p99\.9 +max$/);
+    expect(lines[2]).toMatch(/^seq-read +1 MiB +4 +\S+ +\S+ \S*B\/s( +[\d.]+ (ns|µs|ms|s)){5}$/);
+    expect(lines[3]).toMatch(/^rand-read +4 KiB +32 +/);
+    expect(lines).toHaveLength(4);
   });
 
-  it('runs every package with a bench script, reports the ones that failed or reported nothing, exit 1', async () => {
-    const r = await blk(['bench', '--root', dir.path, '--quiet']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toBe(['blk bench: @fixture/broken', 'blk bench: @fixture/measured', 'blk bench: @fixture/silent', ''].join('\n'));
-    expect(r.stdout).toContain('2 figure(s) from 1 package(s)');
-    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('failed: @fixture/broken (exit 3), @fixture/silent (no rows reported)');
+  it('on a file: runs the reads only, refuses a write workload without --write, and writes with it', async () => {
+    const path = join(dir.path, 'disk.img');
+    writeFileSync(path, Buffer.alloc(4 << 20));
+    const reads = await benchJson([`file:${path}`, '--requests', '16']);
+    expect(reads.workloads.map((w) => w.name)).toEqual(['seq-read', 'rand-read', 'rand-read-qd1']);
+    expect(readFileSync(path).every((b) => b === 0)).toBe(true);
+
+    const refused = await blk(['bench', `file:${path}`, '--workload', 'seq-write']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.split('\n')[0]).toBe(`blk: bench: seq-write would overwrite data on file:${path}; add --write if that is fine`);
+
+    const written = await benchJson([`file:${path}`, '--write', '--workload', 'seq-write', '--requests', '4', '--block-size', '64K', '--depth', '1']);
+    expect(written.workloads[0]).toMatchObject({ name: 'seq-write', blockBytes: 65536, depth: 1, ops: 4 });
+    const data = readFileSync(path);
+    expect(data.subarray(0, 4 * 65536).every((b) => b !== 0)).toBe(true);
+    expect(data.subarray(4 * 65536).every((b) => b === 0)).toBe(true);
   });
 
-  it('ignores lines of a saved file that are not rows, and says so', async () => {
-    const file = join(dir.path, 'mixed.jsonl');
-    const row = { package: 'p', name: 'n', unit: 'ops/s', value: 2000, anchor: 'a', anchorValue: 1000, higherIsBetter: true, ratio: 2 };
-    writeFileSync(file, `${JSON.stringify(row)}\nnot json\n{"package":"p"}\n\n${JSON.stringify({ ...row, name: 'm', higherIsBetter: false, ratio: 0.5 })}\n`);
-    const r = await blk(['bench', '--from', file]);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toBe('blk bench: ignored 2 line(s) that are not benchmark rows (line 2, 3)\n');
-    expect(r.stdout).toMatch(/^p +n +2000 ops\/s +a +1000 ops\/s +2\.00×$/m);
-    expect(r.stdout).toMatch(/^p +m +2000 ops\/s +a +1000 ops\/s +0\.50×$/m);
-    expect(r.stdout).toContain('2 figure(s) from 1 package(s); targets: 0 met, 0 missed');
+  it('--span keeps every request inside the first SIZE bytes', async () => {
+    const path = join(dir.path, 'span.img');
+    writeFileSync(path, Buffer.alloc(2 << 20));
+    await benchJson([`file:${path}`, '--write', '--span', '64K', '--workload', 'rand-write', '--requests', '200']);
+    const data = readFileSync(path);
+    expect(data.subarray(0, 65536).some((b) => b !== 0)).toBe(true);
+    expect(data.subarray(65536).every((b) => b === 0)).toBe(true);
+  });
+
+  it('measures an NBD export that blk serve exports', async () => {
+    const server = await startServe(['ram:32MiB', '--port', '0']);
+    try {
+      const report = await benchJson([server.uris[0]!, '--workload', 'rand-read', '--workload', 'seq-read', '--requests', '100']);
+      expect(report.workloads.map((w) => [w.name, w.ops])).toEqual([
+        ['seq-read', 100],
+        ['rand-read', 100],
+      ]);
+      for (const w of report.workloads) expectSane(w);
+    } finally {
+      await server.process.stop();
+    }
   });
 
   it.each([
-    [['bench', '--filter', 'nope', '--root', '.'], 'blk: bench: --filter nope: no such package in the workspace', 2],
-    [['bench', '--filter', 'plain', '--root', '.'], 'blk: bench: no package with a bench script matches plain', 1],
-    [['bench', '--from', 'missing.jsonl'], 'blk: bench: cannot read missing.jsonl: no such file or directory (ENOENT)', 1],
-    [['bench', '--from', 'x', '--filter', 'y'], 'blk: bench: --from prints saved rows; it takes no --filter, --root or --json', 2],
-  ])('%j fails: %s', async (args, message, code) => {
-    const r = await blk(args, { cwd: dir.path });
-    expect(r.code).toBe(code);
+    [['bench'], 'blk: bench: missing SPEC'],
+    [['bench', 'ram:1M', '--workload', 'nope'], 'blk: bench: --workload nope: unknown (workloads: seq-write, seq-read, rand-write, rand-read, rand-write-qd1, rand-read-qd1)'],
+    [['bench', 'ram:1M', '--depth', '0'], 'blk: bench: --depth 0: expected a whole number from 1 to 1024'],
+    [['bench', 'ram:1M', '--depth', '1.5'], 'blk: bench: --depth 1.5: expected a whole number from 1 to 1024'],
+    [['bench', 'ram:1M', '--time', '0'], 'blk: bench: --time 0: expected a number above 0 to 3600'],
+    [['bench', 'ram:1M', '--requests', 'x'], 'blk: bench: --requests x: expected a whole number from 1 to 9007199254740991'],
+    [['bench', 'ram:1M', '--block-size', '3000'], 'blk: bench: seq-write: a block of 3000 bytes is not a whole number of 512-byte sectors'],
+    [['bench', 'ram:1M', '--span', '4K'], 'blk: bench: seq-write: a block of 1.00 MiB does not fit in the 4.00 KiB benchmarked'],
+  ])('%j is a usage error: %s', async (args, message) => {
+    const r = await blk(args);
     expect(r.stderr.split('\n')[0]).toBe(message);
-  });
-
-  it('outside any workspace says where it looked', async () => {
-    const outside = makeTempDir('blk-cli-nowhere-');
-    try {
-      const r = await blk(['bench'], { cwd: outside.path });
-      expect(r.code).toBe(1);
-      expect(r.stderr).toBe(`blk: bench: no pnpm-workspace.yaml at or above ${outside.path}; run it in the repository or pass --root\n`);
-    } finally {
-      outside.remove();
-    }
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ProgressBar, type ProgressStream } from '../src/index.js';
+import { ProgressBar, type ProgressStream } from '../src/progress-bar.js';
 
 function capture(isTTY: boolean, columns = 100): ProgressStream & { text: string } {
   const stream = {

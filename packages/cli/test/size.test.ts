@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatSizeExact, parseSize } from '../src/index.js';
+import { formatBytes, formatSizeExact, parseSize } from '../src/size.js';
 
 describe('parseSize', () => {
   it.each([

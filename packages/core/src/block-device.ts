@@ -8,7 +8,7 @@ export interface BlockInfo {
 }
 
 /**
- * The contract every @blk backend implements. Sectors and counts are safe integers; every
+ * The contract every `@blk` backend implements. Sectors and counts are safe integers; every
  * expected failure rejects with a BlockError. Optional methods are present exactly when the
  * matching `supports` flag is true.
  */

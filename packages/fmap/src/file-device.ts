@@ -24,7 +24,7 @@ export interface FileDeviceOptions {
   readonly readOnly?: boolean;
   /** Bytes per sector (power of two, 512–65536; default 512). The file must be a whole number of them. */
   readonly sectorSize?: number;
-  /** Take `${path}.lock` so no other @blk process opens the file read-write meanwhile (default false). */
+  /** Take `${path}.lock` so no other `@blk` process opens the file read-write meanwhile (default false). */
   readonly lock?: boolean;
   /** Create the file when it is missing (never truncates an existing one). */
   readonly create?: boolean;

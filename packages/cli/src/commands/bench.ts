@@ -1,157 +1,145 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseBenchRecords, verdictOf, type BenchRecord } from '../bench-rows.js';
-import { renderBenchTable } from '../bench-table.js';
-import { CliError, EXIT, UsageError } from '../cli-error.js';
-import type { Command, Io } from '../command.js';
-import { expectPositionals, parseCommandLine } from '../command-line.js';
-import { describeError } from '../describe-error.js';
-import { catchStopSignals, exitCodeFor, type StopSignals } from '../stop-signals.js';
-import { findWorkspaceRoot, listWorkspacePackages, type WorkspacePackage } from '../workspace.js';
+import { UsageError } from '../cli-error.js';
+import type { Command } from '../command.js';
+import { expectPositionals, parseCommandLine, sizeArgument, specArgument } from '../command-line.js';
+import { formatDeviceSpec } from '../device-spec.js';
+import { openDevice } from '../open-device.js';
+import { formatBytes } from '../size.js';
+import { catchStopSignals, exitCodeFor } from '../stop-signals.js';
+import { renderBenchRow, renderBenchHeader, benchJson } from '../bench/bench-report.js';
+import { runWorkload } from '../bench/run-workload.js';
+import { STANDARD_WORKLOADS, type BenchResult, type BenchWorkload } from '../bench/workloads.js';
+
+const NAMES = STANDARD_WORKLOADS.map((w) => w.name);
+const MAX_DEPTH = 1024;
+const MAX_SECONDS = 3600;
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: "run every package's benchmark and print one table against the anchors",
-  usage: `Usage: blk bench [--filter NAME]… [--root DIR] [--json FILE] [--strict] [--quiet]
-       blk bench --from FILE [--strict]
+  summary: 'measure a device: IOPS, bandwidth and latency percentiles of standard workloads',
+  usage: `Usage: blk bench SPEC [--workload NAME]… [--write] [--time SECONDS] [--requests N]
+                 [--block-size SIZE] [--depth N] [--span SIZE] [--json]
 
-Runs 'pnpm run bench' in every workspace package that has a bench script, one after the other,
-with BLK_BENCH_JSON naming a file where each benchmark's reportBench appends its rows. Then
-prints one table: each figure, the anchor measured in the same run, the ratio (above 1 is better
-than the anchor, whichever way better points) and the target. The packages' own output goes to
-stderr. Build first (pnpm build): the benchmarks import the built packages.
+Measures the device SPEC names (ram:, mem:, file:, fmap:, nbd://…) as 'qemu-img bench' or fio
+would: each workload keeps DEPTH requests in flight for SECONDS (or N requests), then prints
+IOPS, bandwidth and request latency (p50, p90, p99, p99.9, max).
+
+Workloads (all of them by default; the write ones only with --write, or on ram:/mem:):
+  seq-write       1 MiB sequential writes, depth 4
+  seq-read        1 MiB sequential reads, depth 4
+  rand-write      4 KiB random writes, depth 32
+  rand-read       4 KiB random reads, depth 32
+  rand-write-qd1  4 KiB random writes, depth 1
+  rand-read-qd1   4 KiB random reads, depth 1
+
+Write workloads OVERWRITE the device's data in the span; that is why they need --write on a
+file:, fmap: or nbd: device. Random offsets come from a fixed seed, so runs are comparable.
 
 Options:
-  --filter NAME  only this package (@blk/ramdisk or ramdisk); repeatable
-  --root DIR     the workspace (default: the nearest folder above the current one with
-                 a pnpm-workspace.yaml)
-  --json FILE    keep the rows in FILE (JSON lines) instead of a temporary file
-  --from FILE    run nothing: print the table of rows saved earlier with --json
-  --strict       exit 1 when a figure misses its target
-  -q, --quiet    do not pass the packages' own output through
-  -h, --help     this text
+  --workload NAME    only this workload; repeatable
+  --write            run the write workloads (destroys data in the span)
+  --time SECONDS     per workload (default 2, at most ${MAX_SECONDS})
+  --requests N       per workload, at most N requests (default: no limit)
+  --block-size SIZE  request size for every workload (a whole number of sectors)
+  --depth N          requests in flight for every workload (1–${MAX_DEPTH})
+  --span SIZE        bytes of the device used, from offset 0 (default: all of it)
+  --json             one JSON object with every figure instead of the table
+  -h, --help         this text
 
-Exit status: 0 when every benchmark ran (and with --strict met its target), 1 when one failed
-or wrote no rows, 130/143 when stopped by SIGINT/SIGTERM.
+Exit status: 0 when every workload ran, 1 when the device failed a request, 2 on a bad command
+line, 130/143 when stopped by SIGINT/SIGTERM (after printing what was measured).
 
 Examples:
-  pnpm build && blk bench
-  blk bench --filter ramdisk --filter nbd --json bench.jsonl
+  blk bench ram:1GiB
+  blk bench file:disk.img --write --time 5
+  blk bench nbd://127.0.0.1:10809/ --workload rand-read --depth 64 --json
 `,
   async run(args, io) {
     const { values, positionals } = parseCommandLine('bench', {
       args: [...args],
       options: {
-        filter: { type: 'string', multiple: true },
-        root: { type: 'string' },
-        json: { type: 'string' },
-        from: { type: 'string' },
-        strict: { type: 'boolean' },
-        quiet: { type: 'boolean', short: 'q' },
+        workload: { type: 'string', multiple: true },
+        write: { type: 'boolean' },
+        time: { type: 'string' },
+        requests: { type: 'string' },
+        'block-size': { type: 'string' },
+        depth: { type: 'string' },
+        span: { type: 'string' },
+        json: { type: 'boolean' },
       },
       allowPositionals: true,
     });
-    expectPositionals('bench', positionals, []);
-    if (values.from !== undefined) {
-      if (values.filter !== undefined || values.root !== undefined || values.json !== undefined) {
-        throw new UsageError('bench: --from prints saved rows; it takes no --filter, --root or --json');
-      }
-      const text = await readFile(resolve(io.cwd, values.from), 'utf8').catch((error: unknown) => {
-        throw new CliError(`bench: cannot read ${values.from!}: ${describeError(error)}`);
-      });
-      return report(io, text, [], values.strict === true);
+    const [specText] = expectPositionals('bench', positionals, ['SPEC']) as [string];
+    const spec = specArgument('bench', specText);
+    const seconds = values.time === undefined ? 2 : numberArgument('time', values.time, 0, MAX_SECONDS, false);
+    const requests = values.requests === undefined ? Number.MAX_SAFE_INTEGER : numberArgument('requests', values.requests, 1, Number.MAX_SAFE_INTEGER, true);
+    const depth = values.depth === undefined ? undefined : numberArgument('depth', values.depth, 1, MAX_DEPTH, true);
+    const blockBytes = values['block-size'] === undefined ? undefined : sizeArgument('bench', 'block-size', values['block-size']);
+    const spanOption = values.span === undefined ? undefined : sizeArgument('bench', 'span', values.span);
+    for (const name of values.workload ?? []) {
+      if (!NAMES.includes(name)) throw new UsageError(`bench: --workload ${name}: unknown (workloads: ${NAMES.join(', ')})`);
     }
+    const throwaway = spec.kind === 'ram' || spec.kind === 'mem';
+    const mayWrite = values.write === true || throwaway;
+    const chosen = STANDARD_WORKLOADS.filter((w) => (values.workload === undefined ? mayWrite || !w.write : values.workload.includes(w.name)));
+    const refused = chosen.filter((w) => w.write && !mayWrite);
+    if (refused.length > 0) {
+      throw new UsageError(`bench: ${refused.map((w) => w.name).join(', ')} would overwrite data on ${formatDeviceSpec(spec)}; add --write if that is fine`);
+    }
+    const workloads: BenchWorkload[] = chosen.map((w) => ({ ...w, ...(blockBytes === undefined ? {} : { blockBytes }), ...(depth === undefined ? {} : { depth }) }));
 
-    const root = values.root === undefined ? findWorkspaceRoot(io.cwd) : resolve(io.cwd, values.root);
-    if (root === undefined) throw new CliError(`bench: no pnpm-workspace.yaml at or above ${io.cwd}; run it in the repository or pass --root`);
-    const packages = await listWorkspacePackages(root).catch((error: unknown) => {
-      throw new CliError(`bench: cannot list the packages of ${root} with pnpm: ${describeError(error)}`);
-    });
-    const selected = select(packages, values.filter ?? []);
-    if (selected.length === 0) throw new CliError(`bench: no package with a bench script${values.filter ? ` matches ${values.filter.join(', ')}` : ''}`);
-
-    const temp = values.json === undefined ? await mkdtemp(join(tmpdir(), 'blk-bench-')) : undefined;
-    const file = temp === undefined ? resolve(io.cwd, values.json!) : join(temp, 'rows.jsonl');
+    const { device, close } = await openDevice(spec, { readOnly: !workloads.some((w) => w.write) });
     const stop = catchStopSignals();
     try {
-      await writeFile(file, '');
-      const failures: string[] = [];
-      for (const pkg of selected) {
-        if (stop.received() !== undefined) break;
-        const before = parseBenchRecords(await readFile(file, 'utf8')).records.length;
-        io.stderr.write(`blk bench: ${pkg.name}\n`);
-        const status = await runBenchScript(pkg, file, io, values.quiet === true, stop);
-        const after = parseBenchRecords(await readFile(file, 'utf8')).records.length;
-        if (status !== 0) failures.push(`${pkg.name} (exit ${status})`);
-        else if (after === before) failures.push(`${pkg.name} (no rows reported)`);
+      const info = await device.getInfo();
+      const deviceBytes = info.sizeSectors * info.sectorSize;
+      const spanBytes = Math.min(deviceBytes, spanOption ?? deviceBytes);
+      for (const w of workloads) {
+        if (w.blockBytes <= 0 || w.blockBytes % info.sectorSize !== 0) {
+          throw new UsageError(`bench: ${w.name}: a block of ${w.blockBytes} bytes is not a whole number of ${info.sectorSize}-byte sectors`);
+        }
+        if (w.blockBytes > spanBytes) {
+          throw new UsageError(`bench: ${w.name}: a block of ${formatBytes(w.blockBytes)} does not fit in the ${formatBytes(spanBytes)} benchmarked`);
+        }
       }
-      const code = report(io, await readFile(file, 'utf8'), failures, values.strict === true);
+      const header = {
+        spec: formatDeviceSpec(spec),
+        sizeBytes: deviceBytes,
+        sectorSize: info.sectorSize,
+        spanBytes,
+        seconds,
+        requests: values.requests === undefined ? undefined : requests,
+      };
+      if (values.json !== true) io.stdout.write(renderBenchHeader(header));
+      const results: BenchResult[] = [];
+      for (const workload of workloads) {
+        if (stop.received() !== undefined) break;
+        const result = await runWorkload(device, workload, {
+          ms: seconds * 1000,
+          requests,
+          spanBytes,
+          sectorSize: info.sectorSize,
+          signal: stop.signal,
+        });
+        results.push(result);
+        if (values.json !== true) io.stdout.write(renderBenchRow(result));
+      }
+      if (values.json === true) io.stdout.write(`${JSON.stringify(benchJson(header, results))}\n`);
       const signalName = stop.received();
       if (signalName !== undefined) {
-        io.stderr.write(`blk bench: stopped by ${signalName}; the table has the rows reported so far\n`);
+        io.stderr.write(`blk bench: stopped by ${signalName}; ${results.length} of ${workloads.length} workload(s) measured\n`);
         return exitCodeFor(signalName);
       }
-      return code;
+      return 0;
     } finally {
       stop.dispose();
-      if (temp !== undefined) await rm(temp, { recursive: true, force: true });
+      await close();
     }
   },
 };
 
-function select(packages: readonly WorkspacePackage[], filters: readonly string[]): WorkspacePackage[] {
-  const benched = packages.filter((p) => typeof p.scripts.bench === 'string');
-  if (filters.length === 0) return benched;
-  for (const filter of filters) {
-    if (!packages.some((p) => matches(p, filter))) throw new UsageError(`bench: --filter ${filter}: no such package in the workspace`);
-  }
-  return benched.filter((p) => filters.some((f) => matches(p, f)));
-}
-
-function matches(pkg: WorkspacePackage, filter: string): boolean {
-  return pkg.name === filter || pkg.name.replace(/^@[^/]+\//, '') === filter;
-}
-
-/** Runs one package's bench script; resolves to its exit status (a signal counts as 1). */
-function runBenchScript(pkg: WorkspacePackage, file: string, io: Io, quiet: boolean, stop: StopSignals): Promise<number> {
-  return new Promise((resolveStatus) => {
-    const child = spawn('pnpm', ['run', 'bench'], {
-      cwd: pkg.path,
-      env: { ...io.env, BLK_BENCH_JSON: file },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const forward = (chunk: Buffer) => {
-      if (!quiet) io.stderr.write(chunk.toString('utf8'));
-    };
-    child.stdout.on('data', forward);
-    child.stderr.on('data', forward);
-    const onStop = () => child.kill('SIGINT');
-    stop.signal.addEventListener('abort', onStop, { once: true });
-    child.once('error', (error) => {
-      io.stderr.write(`blk bench: cannot run pnpm for ${pkg.name}: ${describeError(error)}\n`);
-    });
-    child.once('close', (code) => {
-      stop.signal.removeEventListener('abort', onStop);
-      resolveStatus(code ?? 1);
-    });
-  });
-}
-
-function report(io: Io, text: string, failures: readonly string[], strict: boolean): number {
-  const { records, rejected } = parseBenchRecords(text);
-  if (rejected.length > 0) io.stderr.write(`blk bench: ignored ${rejected.length} line(s) that are not benchmark rows (line ${rejected.join(', ')})\n`);
-  if (records.length > 0) io.stdout.write(renderBenchTable(records));
-  io.stdout.write(`${summary(records)}\n`);
-  if (failures.length > 0) io.stdout.write(`failed: ${failures.join(', ')}\n`);
-  const missed = records.some((r) => verdictOf(r) === 'missed');
-  return failures.length > 0 || (strict && missed) ? EXIT.FAILURE : EXIT.OK;
-}
-
-function summary(records: readonly BenchRecord[]): string {
-  const packages = new Set(records.map((r) => r.package)).size;
-  const met = records.filter((r) => verdictOf(r) === 'met').length;
-  const missed = records.filter((r) => verdictOf(r) === 'missed').length;
-  return `${records.length} figure(s) from ${packages} package(s); targets: ${met} met, ${missed} missed`;
+function numberArgument(option: string, text: string, min: number, max: number, integer: boolean): number {
+  const value = Number(text);
+  const ok = text.trim() !== '' && Number.isFinite(value) && (!integer || Number.isInteger(value)) && value >= min && value <= max && (integer || value > 0);
+  if (!ok) throw new UsageError(`bench: --${option} ${text}: expected ${integer ? 'a whole number' : 'a number'} ${integer ? `from ${min}` : 'above 0'} to ${max}`);
+  return value;
 }

@@ -2,7 +2,7 @@
 // (multi-conn and -C 1), nbdsh error numbers in non-strict mode, fio with verification, and the
 // two spawn modes libnbd uses (socket activation for `[ CMD ]`, stdin/stdout for connect_command).
 import { Ramdisk } from '@blk/ramdisk';
-import { describeWithPeers, run, runOk } from '@blk/test-kit';
+import { describeWithPeers, makeTempDir, run, runOk } from '@blk/test-kit';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -177,6 +177,8 @@ print('ok')
 describeWithPeers('fio with verification against our server', ['fio'], ({ fio }) => {
   it('random 4 KiB writes at depth 16, then verified reads, without a single mismatch', async () => {
     const name = exportFresh(fixture, new Ramdisk({ sizeSectors: 32 * 2048 }));
+    // fio writes its verify state (local-verify-0-verify.state) into its working directory.
+    const scratch = makeTempDir('blk-nbd-fio-');
     const { stdout } = await runOk(fio!, [
       '--name=verify',
       '--ioengine=nbd',
@@ -189,7 +191,7 @@ describeWithPeers('fio with verification against our server', ['fio'], ({ fio })
       '--verify_fatal=1',
       '--do_verify=1',
       '--output-format=json',
-    ], { timeoutMs: 60_000 });
+    ], { timeoutMs: 60_000, cwd: scratch.path }).finally(() => scratch.remove());
     const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { jobs: { error: number; write: { io_bytes: number }; read: { io_bytes: number } }[] };
     expect(report.jobs[0]!.error).toBe(0);
     expect(report.jobs[0]!.write.io_bytes).toBe(16 * MiB);

@@ -200,7 +200,7 @@ export class Handle {
     return decodeBoolean(await this.#sink.send(requests.isDomainIntroduced(checkDomid(domid)), 0));
   }
 
-  /** RESUME: re-arms @releaseDomain for a domain that was shut down (privileged callers only). */
+  /** RESUME: re-arms `@releaseDomain` for a domain that was shut down (privileged callers only). */
   async resumeDomain(domid: number): Promise<void> {
     decodeOk(await this.#sink.send(requests.resume(checkDomid(domid)), 0));
   }
