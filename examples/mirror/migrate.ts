@@ -7,7 +7,7 @@ const newDisk = new Ramdisk({ sizeSectors: 64 * 2048 });
 
 const mirror = await connect(oldDisk, newDisk, {
   onProgress: (e) => {
-    if (e.type === 'percent') console.log(`${e.percent} %`);
+    if (e.type === 'percent') console.log(`${e.percent} %, ${e.bytesPerSecond} B/s, ${e.secondsLeft ?? '?'} s left`);
     else if (e.type === 'complete') console.log('in sync');
     else console.error('mirror failed:', e.error);
   },

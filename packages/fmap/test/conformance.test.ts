@@ -23,10 +23,15 @@ function factory(sectorSize: number, sizeSectors: number, options: FileDeviceOpt
   };
 }
 
+function pathOf(device: BlockDevice): string {
+  if (!(device instanceof FileDevice)) throw new Error('reopen got a device this factory did not make');
+  return device.path;
+}
+
 /** The suite's options for a variant: reopen the same file the same way, and a large sparse file. */
 function variant(sectorSize: number, options: FileDeviceOptions = {}) {
   return {
-    reopen: (device: BlockDevice) => openFileDevice((device as FileDevice).path, { sectorSize, ...options }),
+    reopen: (device: BlockDevice) => openFileDevice(pathOf(device), { sectorSize, ...options }),
     large: factory(sectorSize, LARGE_BYTES / sectorSize, options),
   };
 }

@@ -23,10 +23,15 @@ function factory(create: FmapCreateOptions, options: Options = {}) {
   };
 }
 
+function pathOf(device: BlockDevice): string {
+  if (!(device instanceof FmapDevice)) throw new Error('reopen got a device this factory did not make');
+  return device.path;
+}
+
 /** The suite's options for a variant: reopen the same file the same way, and a large device. */
 function variant(create: FmapCreateOptions, options: Options = {}) {
   return {
-    reopen: (device: BlockDevice) => openFmapDevice((device as FmapDevice).path, options),
+    reopen: (device: BlockDevice) => openFmapDevice(pathOf(device), options),
     large: factory({ ...create, sizeSectors: LARGE_BYTES / (create.sectorSize ?? 512) }, options),
   };
 }

@@ -1,7 +1,7 @@
 import { readOnlyView } from '@blk/core';
 import type { BlockDevice } from '@blk/core';
 import { describeBlockDevice, withLatency, type ConformanceOptions } from '@blk/conformance';
-import { Ramdisk } from '@blk/ramdisk';
+import { Ramdisk, type RamdiskOptions } from '@blk/ramdisk';
 import { connectPair } from './helpers/pair.js';
 
 // Frontend and backend in this thread (fast, so every variant is covered); the worker-thread
@@ -16,8 +16,6 @@ async function pairOver(device: BlockDevice, options: Parameters<typeof connectP
   return front;
 }
 
-type RamdiskOptions = ConstructorParameters<typeof Ramdisk>[0];
-
 /** 5 GiB, sparse: the large-request test crosses the 4 GiB mark and every segment limit. */
 const LARGE_BYTES = 5 * 2 ** 30;
 
@@ -25,7 +23,7 @@ const inThread = (device: RamdiskOptions, options: Parameters<typeof connectPair
 
 /** Faults injected in the Ramdisk that Blkback serves, and a large Ramdisk, for the same setup. */
 function hooks(device: RamdiskOptions, options: Parameters<typeof connectPair>[1] = {}): ConformanceOptions {
-  const sectorSize = device?.sectorSize ?? 512;
+  const sectorSize = device.sectorSize ?? 512;
   return {
     overFaults: (faulty) => pairOver(faulty(new Ramdisk(device)), options),
     large: inThread({ ...device, sizeSectors: LARGE_BYTES / sectorSize }, options),
