@@ -1,5 +1,5 @@
 import type { FileIo } from '../../src/file-io.js';
-import type { FmapNative, NativeMapping } from '../../src/native-binding.js';
+import { NATIVE_ABI_VERSION, type FmapNative, type NativeMapping } from '../../src/native-binding.js';
 
 export const SECTOR = 512;
 const PAGE = 4096;
@@ -252,12 +252,12 @@ export class SimDisk<T = unknown> implements FileIo {
    * A stand-in for @blk/fmap-native over this disk: one shared mapping whose view is the page
    * cache itself (length-tracking, so it grows with the file). `unmap` cannot detach that view
    * (the io shares it); the engine never touches a view after unmapping, which the real addon
-   * enforces. Hole seeking and punching are not modelled.
+   * enforces. Hole seeking and punching, and the file device's I/O engine, are not modelled.
    */
   get native(): FmapNative {
     const mapping: NativeMapping = {};
     return {
-      abiVersion: 1,
+      abiVersion: NATIVE_ABI_VERSION,
       map: () => {
         this.#mapped = true;
         return mapping;
@@ -279,6 +279,19 @@ export class SimDisk<T = unknown> implements FileIo {
         throw new Error('not modelled');
       },
       punchHole: () => false,
+      // The file device's I/O engine: BlockFile never uses it, so the model does not either.
+      readNow: () => {
+        throw new Error('not modelled');
+      },
+      ioOpen: () => {
+        throw new Error('not modelled');
+      },
+      ioSubmit: () => {
+        throw new Error('not modelled');
+      },
+      ioClose: () => {
+        throw new Error('not modelled');
+      },
     };
   }
 }
