@@ -24,6 +24,9 @@ const TYPESCRIPT = 'typescript@6.0.3';
 const TYPES_NODE = '@types/node@^20.19.8';
 const started = performance.now();
 const failures = [];
+// The projects stand for a user's machine: CI's strict addon build (a failed build is an error there)
+// must not leak into their installs, which fall back to pure TypeScript as a user's would.
+delete process.env.BLK_FMAP_NATIVE_STRICT;
 
 function step(title, fn) {
   const t = performance.now();
