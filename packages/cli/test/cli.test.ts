@@ -65,7 +65,7 @@ describe('blk', () => {
     [['copy', 'ram:1M', 'ram:1M', '--progress', 'fancy'], "blk: copy: bad --progress 'fancy'"],
     [['xenstored'], 'blk: xenstored: --socket PATH is required'],
     [['xenstored', '--socket'], "blk: xenstored: Option '--socket <value>' argument missing"],
-    [['bench', 'extra'], "blk: bench: unexpected argument 'extra'"],
+    [['bench', 'ram:1M', 'extra'], "blk: bench: unexpected argument 'extra'"],
     [['info', 'disk.img'], "blk: info: bad device spec 'disk.img': expected ram:SIZE"],
     [['info', 'ram:10Q'], "blk: info: bad device spec 'ram:10Q': bad size '10Q': unknown suffix 'Q'"],
     [['copy', 'ram:1M', 'nbd+unix:///'], "blk: copy: bad device spec 'nbd+unix:///': nbd+unix needs ?socket=PATH"],

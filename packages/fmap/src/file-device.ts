@@ -44,6 +44,8 @@ export interface FileDeviceOptions {
 const ZERO_CHUNK_BYTES = 1 << 20;
 const SCAN_BYTES = 1 << 20;
 const MAX_SEEK_STEPS = 10_000;
+/** How long inline (page-cache) reads may run before the event loop must turn (see #inlineSince). */
+const INLINE_BUDGET_MS = 4;
 
 function optionsOf(options: unknown): FileDeviceOptions {
   if (options === undefined) return {};
@@ -136,6 +138,16 @@ export class FileDevice implements BlockDevice {
   #closing: Promise<void> | undefined;
   /** False once the engine said it cannot read without waiting: every read then goes async. */
   #readNow = true;
+  /**
+   * When the current run of inline reads began (-1: none since the event loop last turned). Reads
+   * that all hit the page cache never leave the microtask queue, so a caller looping over them
+   * (a copy) would starve timers, signals and sockets: past INLINE_BUDGET_MS in one turn, reads
+   * take the engine's async path until the loop has turned.
+   */
+  #inlineSince = -1;
+  readonly #loopTurned = () => {
+    this.#inlineSince = -1;
+  };
   /** Requests started and not finished; `#idle` waiters run when it drops to 0. */
   #inFlight = 0;
   #idleWaiters: (() => void)[] = [];
@@ -234,7 +246,7 @@ export class FileDevice implements BlockDevice {
       return Promise.reject(toBlockError(error, `${this.path}: bad request`));
     }
     const position = sector * this.#info.sectorSize;
-    if (this.#readNow) {
+    if (this.#readNow && this.#inlineBudgetLeft()) {
       let at = position;
       for (let index = 0; index < buffers.length; index++) {
         const buffer = buffers[index]!;
@@ -261,6 +273,16 @@ export class FileDevice implements BlockDevice {
       return Promise.resolve();
     }
     return this.#readRest(buffers, 0, 0, position);
+  }
+
+  #inlineBudgetLeft(): boolean {
+    const now = performance.now();
+    if (this.#inlineSince < 0) {
+      this.#inlineSince = now;
+      setImmediate(this.#loopTurned);
+      return true;
+    }
+    return now - this.#inlineSince < INLINE_BUDGET_MS;
   }
 
   /** Reads from `buffers[index]` byte `done` (at file byte `at + done`) on, through the engine's async path. */

@@ -7,7 +7,7 @@ import { makeTempDir } from '@blk/test-kit';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { libuvDeviceIo, syncDeviceIo, type DeviceIo } from '../src/device-io.js';
-import { openFileDeviceWithIo } from '../src/file-device.js';
+import { openFileDevice, openFileDeviceWithIo } from '../src/file-device.js';
 import { nativeBinding } from '../src/native-binding.js';
 import { nativeDeviceIo } from '../src/native-device-io.js';
 import { Gate, ScriptedIo, type FaultCall } from './helpers/device-io.js';
@@ -250,6 +250,28 @@ for (const engine of engines) {
     });
   });
 }
+
+describe('file device in its default mode', () => {
+  it('a loop of reads that all hit the page cache still lets the event loop turn (timers, signals)', async () => {
+    const path = imageFile(64 * 512, pattern);
+    const device = await openFileDevice(path);
+    const buffer = new Uint8Array(4096);
+    await device.read(0, [buffer]); // now in the page cache
+    let turns = 0;
+    let reads = 0;
+    const turn = () => {
+      turns++;
+    };
+    setImmediate(turn);
+    // Bounded: stops as soon as the loop has turned once, or after 200,000 reads.
+    while (turns === 0 && reads < 200_000) {
+      await device.read(0, [buffer]);
+      reads++;
+    }
+    expect(turns).toBe(1);
+    await device.disconnect();
+  });
+});
 
 describe('file device request checks on the fast path', () => {
   it('bad requests are refused before any I/O, and a read-only device refuses writes', async () => {
