@@ -8,6 +8,7 @@ export { copy, type CopyOptions } from './copy.js';
 export { compare, type CompareOptions } from './compare.js';
 export { extentAt, extents, type Extent } from './extents.js';
 export { readOnlyView } from './read-only-view.js';
+export { RegionLock, type Release } from './region-lock.js';
 export { settled } from './settled.js';
 export { zeroRange } from './zero-range.js';
 export { deviceBytes, lcm } from './sector-math.js';

@@ -7,10 +7,13 @@ import {
   checkSectorSize,
   checkSeek,
   dropUnsupportedMethods,
+  RegionLock,
   supports,
+  totalBytes,
   toBlockError,
   type BlockDevice,
   type BlockInfo,
+  type Release,
   type Supports,
 } from '@blk/core';
 import { libuvDeviceIo, syncDeviceIo, type DeviceIo, type IoDone, type IoEngineKind } from './device-io.js';
@@ -42,6 +45,7 @@ export interface FileDeviceOptions {
 }
 
 const ZERO_CHUNK_BYTES = 1 << 20;
+const NO_RELEASE: Release = () => undefined;
 const SCAN_BYTES = 1 << 20;
 const MAX_SEEK_STEPS = 10_000;
 /** How long inline (page-cache) reads may run before the event loop must turn (see #inlineSince). */
@@ -153,6 +157,13 @@ export class FileDevice implements BlockDevice {
   #idleWaiters: (() => void)[] = [];
   /** Set while a resize waits for, then excludes, every other request. */
   #barrier: Promise<void> | undefined;
+  /**
+   * Byte ranges of the requests on other threads: writes and zeroing claim theirs exclusively,
+   * reads shared. The kernel copies a buffered read and a buffered write of the same page at the
+   * same time without a lock between them, so without this a read racing an overlapping write
+   * sees a torn sector (part old, part new), which `concurrent` promises never happens.
+   */
+  readonly #regions = new RegionLock();
 
   /** @internal use openFileDevice */
   constructor(path: string, fd: number, io: DeviceIo, info: BlockInfo, native: FmapNative | undefined, unlock: () => void) {
@@ -246,7 +257,9 @@ export class FileDevice implements BlockDevice {
       return Promise.reject(toBlockError(error, `${this.path}: bad request`));
     }
     const position = sector * this.#info.sectorSize;
-    if (this.#readNow && this.#inlineBudgetLeft()) {
+    const end = position + totalBytes(buffers);
+    // An inline read finishes before this returns, so only writes already in flight can race it.
+    if (this.#readNow && this.#regions.isFree(position, end, true) && this.#inlineBudgetLeft()) {
       let at = position;
       for (let index = 0; index < buffers.length; index++) {
         const buffer = buffers[index]!;
@@ -260,7 +273,7 @@ export class FileDevice implements BlockDevice {
           }
           if (bytes < 0) {
             if (bytes === -2) this.#readNow = false;
-            return this.#readRest(buffers, index, done, at);
+            return this.#readRest(buffers, index, done, at, end);
           }
           if (bytes === 0) {
             buffer.fill(0, done); // the file was cut short under us: past its end reads zero
@@ -272,7 +285,7 @@ export class FileDevice implements BlockDevice {
       }
       return Promise.resolve();
     }
-    return this.#readRest(buffers, 0, 0, position);
+    return this.#readRest(buffers, 0, 0, position, end);
   }
 
   #inlineBudgetLeft(): boolean {
@@ -285,10 +298,20 @@ export class FileDevice implements BlockDevice {
     return now - this.#inlineSince < INLINE_BUDGET_MS;
   }
 
-  /** Reads from `buffers[index]` byte `done` (at file byte `at + done`) on, through the engine's async path. */
-  #readRest(buffers: readonly Uint8Array[], index: number, done: number, at: number): Promise<void> {
+  /**
+   * Reads from `buffers[index]` byte `done` (at file byte `at + done`) up to byte `end` through
+   * the engine's async path, once no write in flight overlaps.
+   */
+  #readRest(buffers: readonly Uint8Array[], index: number, done: number, at: number, end: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#begin();
+      let release: Release = NO_RELEASE;
+      const finish = (error?: Error): void => {
+        release();
+        this.#end();
+        if (error === undefined) resolve();
+        else reject(error);
+      };
       const step = (): void => {
         while (index < buffers.length && done >= buffers[index]!.length) {
           at += buffers[index]!.length;
@@ -296,16 +319,14 @@ export class FileDevice implements BlockDevice {
           done = 0;
         }
         if (index === buffers.length) {
-          this.#end();
-          resolve();
+          finish();
           return;
         }
         const buffer = buffers[index]!;
         const position = at + done;
         this.#io.read(this.#fd, done === 0 ? buffer : buffer.subarray(done), position, (error, bytes) => {
           if (error) {
-            this.#end();
-            reject(toBlockError(error, `${this.path}: read at byte ${position}`));
+            finish(toBlockError(error, `${this.path}: read at byte ${position}`));
             return;
           }
           if (bytes === 0) {
@@ -317,7 +338,16 @@ export class FileDevice implements BlockDevice {
           step();
         });
       };
-      step();
+      const held = this.#regions.acquire(at + done, end, true);
+      if (typeof held === 'function') {
+        release = held;
+        step();
+      } else {
+        void held.then((granted) => {
+          release = granted;
+          step();
+        });
+      }
     });
   }
 
@@ -333,7 +363,27 @@ export class FileDevice implements BlockDevice {
     } catch (error) {
       return Promise.reject(toBlockError(error, `${this.path}: bad request`));
     }
-    return this.#writeAt(sector * this.#info.sectorSize, buffers);
+    const position = sector * this.#info.sectorSize;
+    return this.#claimed(position, position + totalBytes(buffers), () => this.#writeAt(position, buffers));
+  }
+
+  /** Runs `work` (counted in flight from now) once it holds [start, end) exclusively. */
+  #claimed<T>(start: number, end: number, work: () => Promise<T>): Promise<T> {
+    this.#begin();
+    const run = (release: Release): Promise<T> => {
+      let running: Promise<T>;
+      try {
+        running = work();
+      } catch (error) {
+        running = Promise.reject(toBlockError(error, `${this.path}: request`));
+      }
+      return running.finally(() => {
+        release();
+        this.#end();
+      });
+    };
+    const held = this.#regions.acquire(start, end);
+    return typeof held === 'function' ? run(held) : held.then(run);
   }
 
   #writeAt(position: number, buffers: readonly Uint8Array[]): Promise<void> {
@@ -394,7 +444,8 @@ export class FileDevice implements BlockDevice {
     return this.#request(async () => {
       this.#writable();
       checkRange(this.#info, sector, count);
-      await this.#zero(sector, count);
+      const { sectorSize } = this.#info;
+      await this.#claimed(sector * sectorSize, (sector + count) * sectorSize, () => this.#zero(sector, count));
     });
   }
 

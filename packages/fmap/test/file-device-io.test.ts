@@ -190,6 +190,53 @@ for (const engine of engines) {
       }
     });
 
+    it('a read overlapping a write in flight waits for it and sees it whole; a read elsewhere does not wait', async () => {
+      const path = imageFile(32 * 512, pattern);
+      const io = new ScriptedIo(engine.make());
+      io.writeGate = new Gate();
+      const device = await openFileDeviceWithIo(path, {}, io);
+      const written = device.write(4, [new Uint8Array(1024).fill(0xab)]);
+      const inside = new Uint8Array(512);
+      let insideDone = false;
+      const overlapping = device.read(5, [inside]).then(() => (insideDone = true));
+      const outside = new Uint8Array(512);
+      await device.read(10, [outside]);
+      expect(outside[0]).toBe(pattern(10 * 512));
+      for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+      expect(insideDone).toBe(false);
+      expect(io.started[0]).toBe('write@2048');
+      expect(io.started).not.toContain('read@2560');
+      io.writeGate.open();
+      await Promise.all([written, overlapping]);
+      expect(inside.every((b) => b === 0xab)).toBe(true);
+      await device.disconnect();
+    });
+
+    it('a write or a discard overlapping a read in flight waits for it; disconnect waits for the waiting write', async () => {
+      const path = imageFile(32 * 512, pattern);
+      const io = new ScriptedIo(engine.make());
+      io.misses = true;
+      io.gate = new Gate();
+      const device = await openFileDeviceWithIo(path, {}, io);
+      const seen = new Uint8Array(2048);
+      const read = device.read(2, [seen]);
+      let writeDone = false;
+      const written = device.write(5, [new Uint8Array(512).fill(0xcd)]).then(() => (writeDone = true));
+      const discarded = device.discard(3, 1);
+      let closed = false;
+      const closing = device.disconnect().then(() => (closed = true));
+      for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+      expect(io.started).toEqual(['read@1024']);
+      expect([writeDone, closed]).toEqual([false, false]);
+      io.gate.open();
+      await Promise.all([read, written, discarded, closing]);
+      // The read saw the disk as it was before either change.
+      expect(Buffer.from(seen).equals(Uint8Array.from({ length: 2048 }, (_, i) => pattern(1024 + i)))).toBe(true);
+      const file = readFileSync(path);
+      expect(file.subarray(5 * 512, 6 * 512).every((b) => b === 0xcd)).toBe(true);
+      expect(file.subarray(3 * 512, 4 * 512).every((b) => b === 0)).toBe(true);
+    });
+
     it('matches a byte-array model under random misses, short transfers and stalls', async () => {
       await fc.assert(
         fc.asyncProperty(
@@ -269,6 +316,39 @@ describe('file device in its default mode', () => {
       reads++;
     }
     expect(turns).toBe(1);
+    await device.disconnect();
+  });
+});
+
+describe('file device in its default mode, racing overlapping requests', () => {
+  it('a read racing overlapping writes never sees a torn sector (300 rounds)', async () => {
+    const ss = 512;
+    const path = imageFile(1024 * ss);
+    const device = await openFileDevice(path);
+    const sectorOf = (bytes: Uint8Array, s: number) => bytes.subarray(s * ss, (s + 1) * ss);
+    let torn = 0;
+    for (let round = 0; round < 300; round++) {
+      const base = (round * 11) % 1000;
+      const old = new Uint8Array(8 * ss).fill((round % 250) + 1);
+      await device.write(base, [old]);
+      // Each write covers sectors 3..4 at least; every byte of write i is 100 + i.
+      const writes = [[0, 8], [0, 8], [2, 3], [3, 4]].map(([at, n], i) => ({ at: at!, data: new Uint8Array(n! * ss).fill(100 + ((round * 4 + i) % 150)) }));
+      const reads: Promise<Uint8Array>[] = [];
+      const pending: Promise<void>[] = [];
+      for (const w of writes) {
+        pending.push(device.write(base + w.at, [w.data]));
+        const buffer = new Uint8Array(8 * ss);
+        reads.push(device.read(base, [buffer]).then(() => buffer));
+      }
+      const [seen] = await Promise.all([Promise.all(reads), Promise.all(pending)]);
+      for (const got of seen) {
+        for (let s = 0; s < 8; s++) {
+          const candidates = [sectorOf(old, s), ...writes.filter((w) => s >= w.at && s < w.at + w.data.length / ss).map((w) => sectorOf(w.data, s - w.at))];
+          if (!candidates.some((c) => Buffer.compare(c, sectorOf(got, s)) === 0)) torn++;
+        }
+      }
+    }
+    expect(torn).toBe(0);
     await device.disconnect();
   });
 });

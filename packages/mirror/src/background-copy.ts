@@ -1,7 +1,7 @@
 import type { CopyPlanner, CopyWindow } from './copy-planner.js';
 import { ceilTo, floorTo, type DevicePair } from './device-pair.js';
 import type { CopyPacer } from './copy-pacer.js';
-import type { RegionLock } from './region-lock.js';
+import type { RegionLock } from '@blk/core';
 
 export interface CopyJob {
   readonly pair: DevicePair;

@@ -5,6 +5,7 @@ import {
   checkRequest,
   checkSeek,
   isSeekable,
+  RegionLock,
   settled,
   toBlockError,
   zeroRange,
@@ -19,7 +20,6 @@ import { InFlight } from './in-flight.js';
 import { mirrorSupports } from './mirror-supports.js';
 import type { ResolvedOptions } from './options.js';
 import { ProgressReporter } from './progress.js';
-import { RegionLock } from './region-lock.js';
 import { ScaledSeek } from './scaled-seek.js';
 
 export type MirrorState = 'copying' | 'synced' | 'failed';

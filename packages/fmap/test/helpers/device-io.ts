@@ -27,7 +27,8 @@ export type FaultCall = 'readNow' | 'read' | 'writev' | 'datasync' | 'truncate';
 
 /**
  * Wraps a real engine: `misses` makes every readNow report "would wait", `gate` holds async reads
- * until opened, `failing` makes calls fail with EIO, `shortBytes` caps each read and write.
+ * and `writeGate` writes until opened, `failing` makes calls fail with EIO, `shortBytes` caps each
+ * read and write. `started` logs each read and write handed to the engine, as `read@BYTE`.
  */
 export class ScriptedIo implements DeviceIo {
   readonly kind: DeviceIo['kind'];
@@ -36,8 +37,10 @@ export class ScriptedIo implements DeviceIo {
   gate: Gate | undefined;
   readonly failing = new Set<FaultCall>();
   shortBytes = Infinity;
+  writeGate: Gate | undefined;
   readNowCalls = 0;
   readNowAnswer: number | undefined;
+  readonly started: string[] = [];
 
   constructor(base: DeviceIo) {
     this.#base = base;
@@ -53,6 +56,7 @@ export class ScriptedIo implements DeviceIo {
   }
 
   read(fd: number, dst: Uint8Array, position: number, done: IoDone): void {
+    this.started.push(`read@${position}`);
     const go = (): void => {
       if (this.failing.has('read')) {
         done(eio('pread'), 0);
@@ -65,6 +69,12 @@ export class ScriptedIo implements DeviceIo {
   }
 
   writev(fd: number, src: readonly Uint8Array[], position: number, done: IoDone): void {
+    this.started.push(`write@${position}`);
+    if (this.writeGate) void this.writeGate.wait().then(() => this.#writev(fd, src, position, done));
+    else this.#writev(fd, src, position, done);
+  }
+
+  #writev(fd: number, src: readonly Uint8Array[], position: number, done: IoDone): void {
     if (this.failing.has('writev')) {
       setImmediate(() => done(eio('pwritev'), 0));
       return;
