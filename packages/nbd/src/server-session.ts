@@ -2,6 +2,7 @@ import { isBlockError, isSeekable, zeroRange, type BlockDevice } from '@blk/core
 import { allocationRuns, type AllocationRun } from './allocation.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { Channel } from './channel.js';
+import type { DirectReads } from './direct-reads.js';
 import {
   Command,
   CommandFlag,
@@ -66,6 +67,13 @@ export class ServerSession {
   #inFlightBytes = 0;
   /** A WRITE whose header was read and whose payload is still arriving. */
   #awaitingPayload: RequestHeader | undefined;
+  /**
+   * With direct reads, where that WRITE's payload is gathered (a pooled buffer the socket reads
+   * straight into): the socket's own buffer is reused for the next read, so no device may keep
+   * a view of it.
+   */
+  #payload: { readonly buffer: Buffer; filled: number } | undefined;
+  readonly #direct: DirectReads | undefined;
   /** No more requests are read: DISC, end of input, a violation, or the server closing. */
   #stopped = false;
   #shuttingDown = false;
@@ -74,8 +82,16 @@ export class ServerSession {
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
 
-  constructor(channel: Channel, negotiated: Negotiated, limits: ServerLimits, pool: BufferPool, onError: (error: Error) => void) {
+  constructor(
+    channel: Channel,
+    negotiated: Negotiated,
+    limits: ServerLimits,
+    pool: BufferPool,
+    onError: (error: Error) => void,
+    direct?: DirectReads,
+  ) {
     this.#channel = channel;
+    this.#direct = direct;
     this.#pool = pool;
     this.#n = negotiated;
     this.#device = negotiated.export.device;
@@ -95,6 +111,13 @@ export class ServerSession {
       this.#stop();
     };
     channel.stream.on('drain', this.#pump);
+    if (this.#direct) {
+      this.#direct.target = () => (this.#payload && this.#channel.reader.length === 0 ? this.#payload.buffer.subarray(this.#payload.filled) : undefined);
+      this.#direct.onDirect = (n) => {
+        this.#payload!.filled += n;
+        this.#pump();
+      };
+    }
     void channel.whenClosed().then(() => {
       this.#finish();
     });
@@ -175,7 +198,25 @@ export class ServerSession {
         }
       }
       let payload: Buffer[] | undefined;
-      if (header.type === Command.WRITE) {
+      let pooled: Buffer | undefined;
+      if (header.type === Command.WRITE && this.#direct && header.length > 0 && header.length % this.#sectorSize === 0) {
+        const gathered = (this.#payload ??= { buffer: this.#pool.take(header.length), filled: 0 });
+        const n = Math.min(reader.length, header.length - gathered.filled);
+        if (n > 0) {
+          reader.consume(n, (view) => {
+            gathered.filled += view.copy(gathered.buffer, gathered.filled);
+          });
+        }
+        if (gathered.filled < header.length) {
+          this.#awaitingPayload = header;
+          channel.resume();
+          return;
+        }
+        this.#awaitingPayload = undefined;
+        this.#payload = undefined;
+        pooled = gathered.buffer;
+        payload = [pooled];
+      } else if (header.type === Command.WRITE) {
         // The whole payload is read before the device sees any of it: a WRITE cut short changes nothing.
         if (reader.length < header.length) {
           this.#awaitingPayload = header;
@@ -190,15 +231,17 @@ export class ServerSession {
         this.#stop();
         return;
       }
-      this.#start(header, payload);
+      this.#start(header, payload, pooled);
     }
   };
 
-  #start(header: RequestHeader, payload: Buffer[] | undefined): void {
+  /** `pooled`: the payload's buffer, given back to the pool once the device is done with it. */
+  #start(header: RequestHeader, payload: Buffer[] | undefined, pooled?: Buffer): void {
     const bytes = header.type === Command.READ || header.type === Command.WRITE ? header.length : 0;
     this.#inFlight++;
     this.#inFlightBytes += bytes;
     const settle = () => {
+      if (pooled) this.#pool.give(pooled);
       this.#inFlight--;
       this.#inFlightBytes -= bytes;
       if (this.#stopped) this.#closeWhenIdle();

@@ -4,6 +4,8 @@ import type { Duplex } from 'node:stream';
 import { BufferPool } from './buffer-pool.js';
 import { Channel, ChannelClosedError } from './channel.js';
 import { DEFAULT_PORT } from './constants.js';
+import { DirectReads } from './direct-reads.js';
+import { withDirectReads } from './direct-socket.js';
 import { serverHandshake, type HandshakeContext } from './server-handshake.js';
 import {
   resolveExport,
@@ -151,6 +153,13 @@ export class NbdServer {
     // Paused until served here, so a connection handed off has not been read from.
     const listener = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => {
       if (!this.#closing && this.#handOff?.(socket) === true) return;
+      // Without TLS, WRITE payloads are received straight into their own buffers (see DirectReads).
+      const direct = this.#context.tls ? undefined : new DirectReads();
+      const taken = direct && withDirectReads(socket, direct);
+      if (taken) {
+        this.#track(this.#serve(taken, direct));
+        return;
+      }
       socket.resume();
       this.#track(this.serve(socket));
     });
@@ -182,7 +191,11 @@ export class NbdServer {
    * Serves one client over `stream` (a socket, or stdin/stdout joined by `stdioStream()`): the
    * whole handshake and transmission. Resolves when the connection has ended; never rejects.
    */
-  async serve(stream: Duplex): Promise<void> {
+  serve(stream: Duplex): Promise<void> {
+    return this.#serve(stream, undefined);
+  }
+
+  async #serve(stream: Duplex, direct: DirectReads | undefined): Promise<void> {
     const peer = tcpPeer(stream);
     const refusal = this.#refusal(peer);
     if (refusal !== undefined) {
@@ -192,6 +205,7 @@ export class NbdServer {
       return;
     }
     const channel = new Channel(stream);
+    direct?.attach(channel);
     const connection: Connection = { channel, session: undefined, peer };
     this.#connections.add(connection);
     if (peer !== undefined) this.#perPeer.set(peer, (this.#perPeer.get(peer) ?? 0) + 1);
@@ -209,7 +223,7 @@ export class NbdServer {
         await channel.whenClosed();
         return;
       }
-      const session = new ServerSession(channel, negotiated, this.#limits, this.#pool, this.#onError);
+      const session = new ServerSession(channel, negotiated, this.#limits, this.#pool, this.#onError, direct);
       connection.session = session;
       idle = this.#watchIdle(channel);
       await session.run();
