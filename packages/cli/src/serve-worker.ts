@@ -41,7 +41,7 @@ async function run(init: WorkerInit): Promise<number> {
       // As the parent's listener makes them: replies may follow the client's FIN; no Nagle delay.
       socket.allowHalfOpen = true;
       socket.setNoDelay(true);
-      void server.serve(socket);
+      void server.serveAccepted(socket);
     };
     report({ type: 'ready' });
     await stopped;

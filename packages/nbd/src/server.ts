@@ -153,15 +153,7 @@ export class NbdServer {
     // Paused until served here, so a connection handed off has not been read from.
     const listener = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => {
       if (!this.#closing && this.#handOff?.(socket) === true) return;
-      // Without TLS, WRITE payloads are received straight into their own buffers (see DirectReads).
-      const direct = this.#context.tls ? undefined : new DirectReads();
-      const taken = direct && withDirectReads(socket, direct);
-      if (taken) {
-        this.#track(this.#serve(taken, direct));
-        return;
-      }
-      socket.resume();
-      this.#track(this.serve(socket));
+      this.#track(this.serveAccepted(socket));
     });
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
@@ -193,6 +185,23 @@ export class NbdServer {
    */
   serve(stream: Duplex): Promise<void> {
     return this.#serve(stream, undefined);
+  }
+
+  /**
+   * Serves a socket accepted elsewhere that nothing has read from yet, as `listen` serves its own
+   * connections: typically one handed over from another process (`setConnectionHandOff`). Without
+   * TLS the server takes the socket's connection over to read WRITE payloads straight into buffers
+   * of their own; the `socket` object given is then destroyed without closing the connection, so
+   * watch the server (`connections`, `close()`), not that object. Resolves when the connection has
+   * ended; never rejects.
+   */
+  serveAccepted(socket: net.Socket): Promise<void> {
+    // Without TLS, WRITE payloads are received straight into their own buffers (see DirectReads).
+    const direct = this.#context.tls ? undefined : new DirectReads();
+    const taken = direct && withDirectReads(socket, direct);
+    if (taken) return this.#serve(taken, direct);
+    socket.resume();
+    return this.serve(socket);
   }
 
   async #serve(stream: Duplex, direct: DirectReads | undefined): Promise<void> {

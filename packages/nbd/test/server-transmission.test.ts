@@ -4,12 +4,13 @@
 import { supports, type BlockDevice } from '@blk/core';
 import { withFaults, withGate, wrapDevice } from '@blk/conformance';
 import { Ramdisk } from '@blk/ramdisk';
-import { waitFor } from '@blk/test-kit';
+import { makeTempDir, waitFor } from '@blk/test-kit';
+import * as net from 'node:net';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ChunkType, Command, CommandFlag, Errno, Option, Reply, ReplyFlag, STATE_HOLE, STATE_ZERO } from '../src/constants.js';
 import { encodeInfoRequest, encodeOption } from '../src/option-codec.js';
-import { type ServerLimits } from '../src/index.js';
+import { createServer, type ServerLimits } from '../src/index.js';
 import { encodeRequest, readU64 } from '../src/transmission-codec.js';
 import { RawClient, type RawReply } from './helpers/raw-client.js';
 import { useServers } from './helpers/server-fixture.js';
@@ -339,6 +340,42 @@ describe('WRITE payloads received straight into their own buffers', () => {
       await disk.read(offset / 512, [back]);
       expect(Buffer.compare(back, payloadOf(i + 1, size))).toBe(0);
       offset += size;
+    }
+  });
+
+  it('serveAccepted takes over a socket accepted elsewhere, paused or already reading, and serves it the same way', async () => {
+    const temp = makeTempDir('blk-nbd-accepted-');
+    try {
+      for (const pauseOnConnect of [true, false]) {
+        const disk = new Ramdisk({ sizeSectors: 2048 });
+        const server = createServer({ exports: { '': disk } });
+        const path = join(temp.path, `accepted-${pauseOnConnect}.sock`);
+        const served: Promise<void>[] = [];
+        const given: net.Socket[] = [];
+        // As a socket arriving from another process: handed on in the tick it was made.
+        const listener = net.createServer({ pauseOnConnect, allowHalfOpen: true }, (socket) => {
+          given.push(socket);
+          served.push(server.serveAccepted(socket));
+        });
+        await new Promise<void>((resolve) => listener.listen(path, resolve));
+        const c = await RawClient.connect(path);
+        await c.open('');
+        const data = payloadOf(3, 65536);
+        c.request(Command.WRITE, 0, 1, 4096, data.length, data);
+        expect(await c.reply()).toEqual({ kind: 'simple', error: 0, cookie: 1 });
+        const back = new Uint8Array(data.length);
+        await disk.read(8, [back]);
+        expect(Buffer.compare(back, data)).toBe(0);
+        // The object given was replaced by one over the same connection (the direct path is in use).
+        expect(given.map((socket) => socket.destroyed)).toEqual([true]);
+        expect(server.connections).toBe(1);
+        c.close();
+        await Promise.all(served);
+        await server.close();
+        await new Promise((resolve) => listener.close(resolve));
+      }
+    } finally {
+      temp.remove();
     }
   });
 
