@@ -3,7 +3,7 @@
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isBlockError } from '@blk/core';
-import { makeTempDir } from '@blk/test-kit';
+import { makeTempDir, rejection } from '@blk/test-kit';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { libuvDeviceIo, syncDeviceIo, type DeviceIo } from '../src/device-io.js';
@@ -28,13 +28,16 @@ function imageFile(bytes: number, fill?: (i: number) => number): string {
 
 const pattern = (i: number): number => (i * 7 + (i >> 9)) & 0xff;
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
+
+/** A device over a patterned image whose reads all miss the page cache and wait at `io.gate`. */
+async function heldReadsDevice(base: DeviceIo, sectors: number) {
+  const path = imageFile(sectors * 512, pattern);
+  const io = new ScriptedIo(base);
+  io.misses = true;
+  const gate = new Gate();
+  io.gate = gate;
+  const device = await openFileDeviceWithIo(path, {}, io);
+  return { path, io, gate, device };
 }
 
 const native = nativeBinding();
@@ -96,11 +99,7 @@ for (const engine of engines) {
     });
 
     it('the event loop keeps turning while a read is outstanding', async () => {
-      const path = imageFile(16 * 512, pattern);
-      const io = new ScriptedIo(engine.make());
-      io.misses = true;
-      io.gate = new Gate();
-      const device = await openFileDeviceWithIo(path, {}, io);
+      const { gate, device } = await heldReadsDevice(engine.make(), 16);
       const buffer = new Uint8Array(512);
       let settled = false;
       const read = device.read(5, [buffer]).finally(() => {
@@ -112,8 +111,8 @@ for (const engine of engines) {
         ticks++;
       }
       expect(settled).toBe(false);
-      expect(io.gate.waiting).toBe(1);
-      io.gate.open();
+      expect(gate.waiting).toBe(1);
+      gate.open();
       await read;
       expect(buffer[0]).toBe(pattern(5 * 512));
       await device.disconnect();
@@ -134,7 +133,7 @@ for (const engine of engines) {
         io.failing.add(call);
         const error = await rejection(run());
         expect(isBlockError(error, 'IO'), call).toBe(true);
-        expect(((error as Error).cause as NodeJS.ErrnoException).code, call).toBe('EIO');
+        expect((error.cause as NodeJS.ErrnoException).code, call).toBe('EIO');
         io.failing.delete(call);
         io.misses = false;
       }
@@ -161,11 +160,7 @@ for (const engine of engines) {
     });
 
     it('disconnect waits for an outstanding read; later calls are DISCONNECTED', async () => {
-      const path = imageFile(16 * 512, pattern);
-      const io = new ScriptedIo(engine.make());
-      io.misses = true;
-      io.gate = new Gate();
-      const device = await openFileDeviceWithIo(path, {}, io);
+      const { gate, device } = await heldReadsDevice(engine.make(), 16);
       const buffer = new Uint8Array(512);
       const read = device.read(2, [buffer]);
       let closed = false;
@@ -174,7 +169,7 @@ for (const engine of engines) {
       });
       for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
       expect(closed).toBe(false);
-      io.gate.open();
+      gate.open();
       await read;
       await closing;
       expect(buffer[0]).toBe(pattern(1024));
@@ -213,11 +208,7 @@ for (const engine of engines) {
     });
 
     it('a write or a discard overlapping a read in flight waits for it; disconnect waits for the waiting write', async () => {
-      const path = imageFile(32 * 512, pattern);
-      const io = new ScriptedIo(engine.make());
-      io.misses = true;
-      io.gate = new Gate();
-      const device = await openFileDeviceWithIo(path, {}, io);
+      const { path, io, gate, device } = await heldReadsDevice(engine.make(), 32);
       const seen = new Uint8Array(2048);
       const read = device.read(2, [seen]);
       let writeDone = false;
@@ -228,7 +219,7 @@ for (const engine of engines) {
       for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
       expect(io.started).toEqual(['read@1024']);
       expect([writeDone, closed]).toEqual([false, false]);
-      io.gate.open();
+      gate.open();
       await Promise.all([read, written, discarded, closing]);
       // The read saw the disk as it was before either change.
       expect(Buffer.from(seen).equals(Uint8Array.from({ length: 2048 }, (_, i) => pattern(1024 + i)))).toBe(true);
@@ -367,16 +358,12 @@ describe('file device request checks on the fast path', () => {
   });
 
   it('requests issued during a resize wait for it, then see the new size', async () => {
-    const path = imageFile(64 * 512, pattern);
-    const io = new ScriptedIo(nativeIo ?? libuvDeviceIo);
-    io.misses = true;
-    io.gate = new Gate();
-    const device = await openFileDeviceWithIo(path, {}, io);
+    const { gate, device } = await heldReadsDevice(nativeIo ?? libuvDeviceIo, 64);
     const first = device.read(40, [new Uint8Array(512)]);
     const resized = device.resize(32);
     const late = device.read(40, [new Uint8Array(512)]);
     const lateWrite = device.write(40, [new Uint8Array(512)]);
-    io.gate.open();
+    gate.open();
     await first;
     await resized;
     expect(isBlockError(await rejection(late), 'OUT_OF_RANGE')).toBe(true);

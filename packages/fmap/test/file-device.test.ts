@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isBlockError } from '@blk/core';
-import { makeTempDir } from '@blk/test-kit';
+import { makeTempDir, rejection } from '@blk/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BlockFile, nativeStatus, openFileDevice, type FileDeviceOptions } from '../src/index.js';
 
@@ -16,14 +16,6 @@ function sparseFile(bytes: number): string {
   return path;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 const variants: { name: string; options: FileDeviceOptions }[] = [
   { name: 'without the addon', options: { native: false } },
@@ -126,7 +118,7 @@ describe('openFileDevice refuses what it cannot serve', () => {
     const path = join(temp.path, 'absent.img');
     const error = await rejection(openFileDevice(path));
     expect(isBlockError(error, 'IO')).toBe(true);
-    expect(((error as Error).cause as NodeJS.ErrnoException).code).toBe('ENOENT');
+    expect((error.cause as NodeJS.ErrnoException).code).toBe('ENOENT');
     expect(existsSync(path)).toBe(false);
   });
 
@@ -163,7 +155,7 @@ describe('openFileDevice refuses what it cannot serve', () => {
     const first = await openFileDevice(path, { lock: true });
     const refused = await rejection(openFileDevice(path, { lock: true }));
     expect(isBlockError(refused, 'IO')).toBe(true);
-    expect((refused as Error).message).toContain('locked');
+    expect(refused.message).toContain('locked');
     const reader = await openFileDevice(path, { lock: true, readOnly: true });
     expect((await reader.getInfo()).readWrite).toBe(false);
     await reader.disconnect();

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isBlockError, READ_ONLY_FALSE_FLAGS } from '@blk/core';
 import { expectBlockError, isZero, pattern } from '@blk/conformance';
-import { makeTempDir } from '@blk/test-kit';
+import { makeTempDir, rejection } from '@blk/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_FMAP_BLOCK_SIZE, isFmapError, openFmapDevice, type FmapDevice, type FmapDeviceOptions } from '../src/index.js';
 import { FailingIo } from './helpers/failing-io.js';
@@ -22,14 +22,6 @@ async function read(device: FmapDevice, sector: number, count: number): Promise<
   return out;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('openFmapDevice', () => {
   it('creates a device that costs nothing until written; each first write to a unit takes one block', async () => {

@@ -1,5 +1,6 @@
-import { BlockError, compare, isBlockError, supports, type BlockDevice } from '@blk/core';
+import { compare, isBlockError, supports, type BlockDevice } from '@blk/core';
 import { expectBlockError, isZero, pattern, readSectors, withFaults, wrapDevice } from '@blk/conformance';
+import { rejection } from '@blk/test-kit';
 import { describe, expect, it } from 'vitest';
 import { connect, type MirrorProgress } from '../src/index.js';
 import { contents, ramdisk, restrict, scribble, settle } from './helpers/devices.js';
@@ -13,15 +14,6 @@ async function dense(seed: number): Promise<BlockDevice> {
   return disk;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
-
 describe('a failing secondary fails the mirror, loudly, and the primary keeps serving', () => {
   it('a write error mid-copy: state failed, one failed event, synced rejects, no complete', async () => {
     const primary = await dense(1);
@@ -30,8 +22,8 @@ describe('a failing secondary fails the mirror, loudly, and the primary keeps se
     const mirror = await connect(primary, secondary, { chunkBytes: 16 * SS, concurrency: 1, onProgress: (e) => events.push(e) });
     const error = await rejection(mirror.synced);
     expect(isBlockError(error, 'IO')).toBe(true);
-    expect((error as BlockError).message).toMatch(/secondary/);
-    expect((error as BlockError).cause).toBeInstanceOf(Error);
+    expect(error.message).toMatch(/secondary/);
+    expect(error.cause).toBeInstanceOf(Error);
     expect(mirror.state).toBe('failed');
     expect(mirror.error).toBe(error);
     await settle();
@@ -127,7 +119,7 @@ describe('a failing primary', () => {
     const mirror = await connect(primary, ramdisk(SIZE * SS, SS), { chunkBytes: 16 * SS, concurrency: 1 });
     const error = await rejection(mirror.synced);
     expect(isBlockError(error, 'IO')).toBe(true);
-    expect((error as Error).message).toMatch(/primary/);
+    expect(error.message).toMatch(/primary/);
     expect(mirror.state).toBe('failed');
     // Later reads that the primary serves still work.
     await mirror.read(0, [new Uint8Array(SS)]);
@@ -150,7 +142,7 @@ describe('a failing primary', () => {
     const mirror = await connect(restrict(primary, ['seek', 'sparse']), ramdisk(SIZE * SS, SS));
     const error = await rejection(mirror.read(0, [new Uint8Array(SS)]));
     expect(isBlockError(error, 'IO')).toBe(true);
-    expect((error as Error).cause).toBe(oops);
+    expect(error.cause).toBe(oops);
     await expectBlockError(mirror.synced, 'IO');
     await mirror.disconnect();
   });
