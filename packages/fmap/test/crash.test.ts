@@ -5,7 +5,7 @@ import { afterAll, expect } from 'vitest';
 import { BlockFile } from '../src/index.js';
 import { distMissing } from './helpers/missing.js';
 import { describeEngines } from './helpers/engines.js';
-import { killLoop } from './helpers/kill-loop.js';
+import { killLoop, readFlushLog } from './helpers/kill-loop.js';
 import { readStamp } from './helpers/model.js';
 
 /*
@@ -78,16 +78,8 @@ describeEngines('BlockFile killed with SIGKILL', ({ name }) => {
         log: (lane) => join(temp.path, `crash-${name}-${lane}.log`),
         job: (lane, jobSeed, log) => ({ path: paths[lane], engine: name, seed: jobSeed, log, ...committed[lane]! }),
         check: ({ lane, lines }) => {
-          let last = key(committed[lane]!);
-          let inFlight: string | undefined;
-          for (const line of lines) {
-            if (line.startsWith('F ')) inFlight = key(JSON.parse(line.slice(2)) as State);
-            else if (line === 'C' && inFlight !== undefined) {
-              last = inFlight;
-              inFlight = undefined;
-              flushes++;
-            }
-          }
+          const { last, inFlight, completed } = readFlushLog(lines, key(committed[lane]!), (json) => key(JSON.parse(json) as State));
+          flushes += completed;
           const state = recover(paths[lane]!, name);
           const recovered = key(state);
           if (inFlight !== undefined) insideFlush++;

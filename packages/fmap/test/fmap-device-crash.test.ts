@@ -5,7 +5,7 @@ import { afterAll, expect } from 'vitest';
 import { openFmapDevice } from '../src/index.js';
 import { distMissing } from './helpers/missing.js';
 import { describeEngines } from './helpers/engines.js';
-import { killLoop } from './helpers/kill-loop.js';
+import { killLoop, readFlushLog } from './helpers/kill-loop.js';
 
 const temp = makeTempDir('blk-fmap-device-crash-');
 afterAll(() => temp.remove());
@@ -96,18 +96,11 @@ describeEngines('fmap device killed with SIGKILL', ({ name }) => {
         log: (lane) => join(temp.path, `crash-${name}-${lane}.log`),
         job: (lane, jobSeed, log) => ({ path: paths[lane], engine: name, seed: jobSeed, log, size: committed[lane]!.size, versions: [...committed[lane]!.versions] }),
         check: async ({ lane, lines }) => {
-          let last = committed[lane]!;
-          let inFlight: State | undefined;
-          for (const line of lines) {
-            if (line.startsWith('F ')) {
-              const parsed = JSON.parse(line.slice(2)) as { size: number; versions: [number, number][] };
-              inFlight = { size: parsed.size, versions: new Map(parsed.versions) };
-            } else if (line === 'C' && inFlight) {
-              last = inFlight;
-              inFlight = undefined;
-              flushes++;
-            }
-          }
+          const { last, inFlight, completed } = readFlushLog(lines, committed[lane]!, (json): State => {
+            const parsed = JSON.parse(json) as { size: number; versions: [number, number][] };
+            return { size: parsed.size, versions: new Map(parsed.versions) };
+          });
+          flushes += completed;
           if (inFlight) insideFlush++;
           const recovered = await recover(paths[lane]!, name);
           const match = (inFlight ? [last, inFlight] : [last]).find((c) => matches(recovered, c));

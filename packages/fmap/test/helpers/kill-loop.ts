@@ -82,6 +82,32 @@ export interface KillRound {
   readonly lines: readonly string[];
 }
 
+/** What a child's log says about its flushes. */
+export interface FlushLog<S> {
+  /** The state of the last flush that returned ("F <state>" then "C"), else `before`. */
+  readonly last: S;
+  /** The state of the flush the child was in when it was killed ("F" with no "C" yet). */
+  readonly inFlight: S | undefined;
+  /** Flushes that returned. */
+  readonly completed: number;
+}
+
+/** Reads a round's log lines: `before` is the state the round started from. */
+export function readFlushLog<S>(lines: readonly string[], before: S, parse: (json: string) => S): FlushLog<S> {
+  let last = before;
+  let inFlight: S | undefined;
+  let completed = 0;
+  for (const line of lines) {
+    if (line.startsWith('F ')) inFlight = parse(line.slice(2));
+    else if (line === 'C' && inFlight !== undefined) {
+      last = inFlight;
+      inFlight = undefined;
+      completed++;
+    }
+  }
+  return { last, inFlight, completed };
+}
+
 export interface KillLoopOptions {
   readonly script: string;
   /** Kills in all, shared out over the lanes. */
