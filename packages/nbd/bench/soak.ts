@@ -7,7 +7,7 @@
  * each; SOAK_ATTACKS=a,b picks some.
  */
 import { fileURLToPath } from 'node:url';
-import { makeTempDir, median, reportSoak, SoakChild, type SoakRow } from '@blk/test-kit';
+import { makeTempDir, measureAttack, reportSoak, SoakChild, type SoakRow } from '@blk/test-kit';
 import { connect, type NbdDevice } from '../src/index.js';
 
 const PHASE_MS = Number(process.env.SOAK_MS ?? 1500);
@@ -44,28 +44,24 @@ await run(); // warm-up
 const rows: SoakRow[] = [];
 const ATTACKS = ['list-flood', 'tls-required-flood', 'slot-hog'];
 for (const attack of ATTACKS.filter((a) => (process.env.SOAK_ATTACKS ?? a).split(',').includes(a))) {
-  const alone: number[] = [];
-  const attacked: number[] = [];
-  let maxStallMs = 0;
-  let aloneStallMs = 0;
-  let peakRssMiB = 0;
-  let notes = '';
-  for (let round = 0; round < ROUNDS; round++) {
-    await server.probe('reset');
-    alone.push(await run());
-    aloneStallMs = Math.max(aloneStallMs, (await server.probe('read')).maxStallMs);
-    await server.probe('reset');
-    await attacker.request({ start: attack });
-    attacked.push(await run());
-    const reading = await server.probe('read');
-    maxStallMs = Math.max(maxStallMs, reading.maxStallMs);
-    peakRssMiB = Math.max(peakRssMiB, reading.peakRssMiB);
-    const { stats, secureStats } = (await server.request({})) as { stats: Record<string, number>; secureStats: Record<string, number> };
-    const s = attack === 'tls-required-flood' ? secureStats : stats;
-    notes = `peak handshake queue ${(s.peakHandshakeQueuedBytes! / 1024).toFixed(0)} KiB, ${s.handshakeStalls} stalls, ${s.refusedConnections} refused (totals)`;
-    await attacker.request({ stop: true });
-  }
-  rows.push({ attack, alone: median(alone), attacked: median(attacked), maxStallMs, aloneStallMs, peakRssMiB, notes });
+  rows.push(
+    await measureAttack(attack, {
+      rounds: ROUNDS,
+      server,
+      run,
+      start: async () => {
+        await attacker.request({ start: attack });
+      },
+      notes: async () => {
+        const { stats, secureStats } = (await server.request({})) as { stats: Record<string, number>; secureStats: Record<string, number> };
+        const s = attack === 'tls-required-flood' ? secureStats : stats;
+        return `peak handshake queue ${(s.peakHandshakeQueuedBytes! / 1024).toFixed(0)} KiB, ${s.handshakeStalls} stalls, ${s.refusedConnections} refused (totals)`;
+      },
+      stop: async () => {
+        await attacker.request({ stop: true });
+      },
+    }),
+  );
 }
 reportSoak('@blk/nbd soak (normal client beside one attacker; rates are 4 KiB reads)', rows);
 await attacker.stop();

@@ -16,4 +16,4 @@ export {
   type WorkloadTarget,
 } from './block-workloads.js';
 export { randomAccessMemoryTarget } from './random-access-memory-target.js';
-export { answerRequests, reportSoak, SoakChild, startServerProbe, throughput, type ProbeReading, type SoakRow } from './soak.js';
+export { answerRequests, measureAttack, reportSoak, SoakChild, startServerProbe, throughput, type AttackRounds, type ProbeReading, type SoakRow } from './soak.js';

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { median } from './bench.js';
 
 /**
  * Soak benchmarks: a server in its own process, attackers in another, a well-behaved client in
@@ -128,6 +129,45 @@ export interface SoakRow {
   readonly peakRssMiB: number;
   /** What the server counted (queued bytes, drops, refusals…), shown as given. */
   readonly notes?: string;
+}
+
+export interface AttackRounds {
+  readonly rounds: number;
+  /** The server process, whose probe measures stalls and RSS. */
+  readonly server: SoakChild;
+  /** One measured run of the normal client: its operations per second. */
+  readonly run: () => Promise<number>;
+  readonly start: () => Promise<void>;
+  /** Called while the attack is still on, after the attacked run: the row's notes (the last round's are kept). */
+  readonly notes: () => Promise<string>;
+  readonly stop: () => Promise<void>;
+}
+
+/**
+ * The normal client alone, then beside the attack, `rounds` times in turn (the machine is shared:
+ * medians, never one sample), with the server's worst stalls and peak RSS over all of them.
+ */
+export async function measureAttack(attack: string, o: AttackRounds): Promise<SoakRow> {
+  const alone: number[] = [];
+  const attacked: number[] = [];
+  let maxStallMs = 0;
+  let aloneStallMs = 0;
+  let peakRssMiB = 0;
+  let notes = '';
+  for (let round = 0; round < o.rounds; round++) {
+    await o.server.probe('reset');
+    alone.push(await o.run());
+    aloneStallMs = Math.max(aloneStallMs, (await o.server.probe('read')).maxStallMs);
+    await o.server.probe('reset');
+    await o.start();
+    attacked.push(await o.run());
+    const reading = await o.server.probe('read');
+    maxStallMs = Math.max(maxStallMs, reading.maxStallMs);
+    peakRssMiB = Math.max(peakRssMiB, reading.peakRssMiB);
+    notes = await o.notes();
+    await o.stop();
+  }
+  return { attack, alone: median(alone), attacked: median(attacked), maxStallMs, aloneStallMs, peakRssMiB, notes };
 }
 
 /** Prints the soak table: throughput ratio (attacked / alone, target ≥ 0.8), worst stall (target ≤ 100 ms), peak RSS. */

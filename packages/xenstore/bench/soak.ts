@@ -7,7 +7,7 @@
  * (default 1500): medians of the client's rates, the worst stall and highest RSS over the rounds.
  */
 import { fileURLToPath } from 'node:url';
-import { makeTempDir, median, reportSoak, SoakChild, throughput, type SoakRow } from '@blk/test-kit';
+import { makeTempDir, measureAttack, reportSoak, SoakChild, throughput, type SoakRow } from '@blk/test-kit';
 import { connect } from '../src/index.js';
 
 const PHASE_MS = Number(process.env.SOAK_MS ?? 1500);
@@ -35,37 +35,25 @@ await run(); // warm-up: JIT and the first allocations are not the attacker's do
 const rows: SoakRow[] = [];
 const ATTACKS = ['watch-flood', 'slow-watcher', 'unread-replies', 'tx-rewrite', 'idle-tx'];
 for (const attack of ATTACKS.filter((a) => (process.env.SOAK_ATTACKS ?? a).split(',').includes(a))) {
-  // Alone and attacked alternate ROUNDS times (the machine is shared: medians, never one sample).
-  const alone: number[] = [];
-  const attacked: number[] = [];
-  let maxStallMs = 0;
-  let aloneStallMs = 0;
-  let peakRssMiB = 0;
-  let stats: Record<string, number> = {};
-  for (let round = 0; round < ROUNDS; round++) {
-    await server.probe('reset');
-    alone.push(await run());
-    aloneStallMs = Math.max(aloneStallMs, (await server.probe('read')).maxStallMs);
-    await server.probe('reset');
-    await server.request({ start: attack });
-    await attacker.request({ start: attack });
-    attacked.push(await run());
-    const reading = await server.probe('read');
-    maxStallMs = Math.max(maxStallMs, reading.maxStallMs);
-    peakRssMiB = Math.max(peakRssMiB, reading.peakRssMiB);
-    ({ stats } = (await server.request({})) as { stats: Record<string, number> });
-    await attacker.request({ stop: true });
-    await server.request({ stop: true });
-  }
-  rows.push({
-    attack,
-    alone: median(alone),
-    attacked: median(attacked),
-    maxStallMs,
-    aloneStallMs,
-    peakRssMiB,
-    notes: `peak queue ${(stats.peakQueuedBytes! / 1024).toFixed(0)} KiB, ${stats.droppedWatchEvents} events dropped (total), ${stats.retainedPreimages} pre-images held`,
-  });
+  rows.push(
+    await measureAttack(attack, {
+      rounds: ROUNDS,
+      server,
+      run,
+      start: async () => {
+        await server.request({ start: attack });
+        await attacker.request({ start: attack });
+      },
+      notes: async () => {
+        const { stats } = (await server.request({})) as { stats: Record<string, number> };
+        return `peak queue ${(stats.peakQueuedBytes! / 1024).toFixed(0)} KiB, ${stats.droppedWatchEvents} events dropped (total), ${stats.retainedPreimages} pre-images held`;
+      },
+      stop: async () => {
+        await attacker.request({ stop: true });
+        await server.request({ stop: true });
+      },
+    }),
+  );
 }
 reportSoak('@blk/xenstore soak (normal client beside one attacker)', rows);
 await normal.close();
