@@ -6,8 +6,9 @@
 //   core+ramdisk   the core and ramdisk examples; a TypeScript consumer typechecked under
 //                  module nodenext and under moduleResolution bundler
 //   core+nbd       the nbd examples (with ramdisk, as its README's install line says)
-//   core+fmap      installed with no compiler on PATH: the addon is not built, the install does
-//                  not fail, nativeStatus() says why, and the fmap examples run
+//   core+fmap      installed with no compiler on PATH: the prebuilt addon is used and the fmap
+//                  examples run; with the prebuilt binary removed (a platform without one) the
+//                  install does not fail, nativeStatus() says why, and the examples still run
 //   cli            `npx blk --help`, `npx blk info`, `npx blk bench` from the tarballs alone
 // Needs the packages built (pnpm build) and the npm registry for typescript and @types/node;
 // nothing else is fetched (@blk/* come from the tarballs). Prints what each step took.
@@ -194,7 +195,7 @@ step('core+nbd: the nbd examples', () => {
   runExamples(dir, examples);
 });
 
-step('core+fmap with no compiler on PATH: installs, falls back, says why, examples run', () => {
+step('core+fmap with no compiler on PATH: the prebuilt addon is used; without it, falls back and says why', () => {
   // PATH holds node, npm and a shell, nothing that could build the addon.
   const bin = join(scratch, 'no-compiler-bin');
   mkdirSync(bin);
@@ -208,13 +209,29 @@ step('core+fmap with no compiler on PATH: installs, falls back, says why, exampl
   }
   const examples = ['fmap/block-file.ts', 'fmap/thin-device.ts', 'fmap/file-device.ts'];
   const { dir, log } = project('core-fmap', ['@blk/core', '@blk/fmap', '@blk/fmap-native'], examples, env);
-  const said = log.split('\n').find((l) => l.includes('@blk/fmap-native: not built'));
-  process.stdout.write(`   npm said: ${said?.trim() ?? '(nothing about the addon)'}\n`);
+  const platform = `${process.platform}-${process.arch}`;
+  if (!log.includes(`@blk/fmap-native: using the prebuilt binary for ${platform}`)) throw new Error(`the install did not use the prebuilt binary:\n${log}`);
+  process.stdout.write(`   npm said: ${log.split('\n').find((l) => l.includes('@blk/fmap-native:'))?.trim()}\n`);
   runExamples(dir, examples, env);
   writeFileSync(join(dir, 'status.mjs'), "import { nativeStatus } from '@blk/fmap';\nconsole.log(JSON.stringify(nativeStatus()));\n");
-  const status = JSON.parse(sh(dir, process.execPath, ['status.mjs'], { env }));
-  if (status.available !== false || !String(status.reason).includes('not built at install (')) throw new Error(`nativeStatus() does not say why: ${JSON.stringify(status)}`);
-  process.stdout.write(`   nativeStatus(): ${JSON.stringify(status)}\n`);
+  const status = () => JSON.parse(sh(dir, process.execPath, ['status.mjs'], { env }));
+  const prebuilt = status();
+  if (prebuilt.available !== true || prebuilt.reason !== `loaded (prebuilt for ${platform})`) throw new Error(`nativeStatus() with the prebuilt binary: ${JSON.stringify(prebuilt)}`);
+  process.stdout.write(`   nativeStatus(): ${JSON.stringify(prebuilt)}\n`);
+
+  // A platform the tarball has no binary for: the install script builds, cannot, and says why.
+  const addon = join(dir, 'node_modules', '@blk', 'fmap-native');
+  rmSync(join(addon, 'prebuilds'), { recursive: true });
+  const rebuilt = sh(dir, 'npm', ['rebuild', '--foreground-scripts', '@blk/fmap-native'], { env });
+  const said = rebuilt.split('\n').find((l) => l.includes('@blk/fmap-native: not built'));
+  if (said === undefined) throw new Error(`npm rebuild without a prebuilt binary or a compiler said:\n${rebuilt}`);
+  process.stdout.write(`   without the prebuilt binary, npm said: ${said.trim()}\n`);
+  runExamples(dir, examples, env);
+  const fallback = status();
+  if (fallback.available !== false || !String(fallback.reason).includes(`not built at install (no prebuilt binary for ${platform}; `)) {
+    throw new Error(`nativeStatus() does not say why: ${JSON.stringify(fallback)}`);
+  }
+  process.stdout.write(`   nativeStatus(): ${JSON.stringify(fallback)}\n`);
 });
 
 step('cli alone: npx blk', () => {

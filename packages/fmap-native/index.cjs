@@ -1,17 +1,24 @@
 'use strict';
 /* global exports, require, __dirname */
-// Throws when the addon was not built; @blk/fmap catches that and uses its TypeScript engine.
-// Named one by one so Node's CommonJS lexer exposes them to ESM `import { map } from …`.
+// Throws when there is no addon (no prebuilt binary for this platform and none built at install);
+// @blk/fmap catches that and uses its TypeScript engine. A binary built here at install comes
+// before the prebuilt one. Named one by one so Node's CommonJS lexer exposes them to ESM
+// `import { map } from …`.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { existsSync, readFileSync } = require('node:fs');
+const platform = `${process.platform}-${process.arch}`;
+const built = `${__dirname}/build/Release/fmap_native.node`;
+const prebuilt = `${__dirname}/prebuilds/${platform}/fmap_native.node`;
+const useBuilt = existsSync(built) || !existsSync(prebuilt);
 let addon;
 try {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  addon = require('./build/Release/fmap_native.node');
+  addon = require(useBuilt ? built : prebuilt);
 } catch (error) {
   // install.mjs leaves the reason the build was given up, e.g. no compiler or no Python.
   let why;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    why = require('node:fs').readFileSync(`${__dirname}/build/not-built.txt`, 'utf8').trim();
+    why = readFileSync(`${__dirname}/build/not-built.txt`, 'utf8').trim();
   } catch {
     // no record: the error below says what is missing
   }
@@ -19,6 +26,7 @@ try {
   throw error;
 }
 exports.abiVersion = addon.abiVersion;
+exports.origin = useBuilt ? 'built from source' : `prebuilt for ${platform}`;
 exports.map = addon.map;
 exports.view = addon.view;
 exports.sync = addon.sync;

@@ -2,6 +2,8 @@
 export type Mapping = object & { readonly __mapping?: never };
 
 export declare const abiVersion: 2;
+/** Where the binary came from: `built from source` at install, or `prebuilt for linux-x64` etc. */
+export declare const origin: string;
 /** A positioned-I/O thread pool made by `ioOpen`; opaque to JavaScript. */
 export type IoEngine = object & { readonly __ioEngine?: never };
 /** mmap(NULL, length, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0). */

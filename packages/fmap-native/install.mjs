@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Builds the addon with node-gyp from local Node headers. The build is optional: when it fails
+// At install: uses the prebuilt binary the tarball ships for this platform when it loads, else
+// builds the addon with node-gyp from local Node headers. The build is optional: when it fails
 // (no compiler, no headers, Windows) this prints why and exits 0, and @blk/fmap runs on its pure
-// TypeScript engine. `--strict` (or BLK_FMAP_NATIVE_STRICT=1) makes a failed build an error.
+// TypeScript engine. `--strict` (or BLK_FMAP_NATIVE_STRICT=1) makes a failed build an error;
+// `--from-source` (or BLK_FMAP_NATIVE_FROM_SOURCE=1) skips the prebuilt binary.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,11 +14,19 @@ const require = createRequire(import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
 
 const strict = process.argv.includes('--strict') || process.env.BLK_FMAP_NATIVE_STRICT === '1';
+const fromSource = process.argv.includes('--from-source') || process.env.BLK_FMAP_NATIVE_FROM_SOURCE === '1';
+const platform = `${process.platform}-${process.arch}`;
+const prebuilt = join(here, 'prebuilds', platform, 'fmap_native.node');
+const ABI_VERSION = 2;
 
 // Why the addon is missing, for index.cjs to report through @blk/fmap's nativeStatus().
 const notBuilt = join(here, 'build', 'not-built.txt');
 
-function give(reason) {
+// Why the prebuilt binary was not used, said before the build's own reason.
+let prebuiltProblem;
+
+function give(buildReason) {
+  const reason = prebuiltProblem ? `${prebuiltProblem}; ${buildReason}` : buildReason;
   try {
     mkdirSync(dirname(notBuilt), { recursive: true });
     writeFileSync(notBuilt, `${reason}\n`);
@@ -51,7 +61,27 @@ function findNodeDir() {
   return undefined;
 }
 
+function loadProblem(path) {
+  try {
+    return require(path).abiVersion === ABI_VERSION ? undefined : 'has an unexpected ABI version';
+  } catch (error) {
+    return `does not load: ${error.message.split('\n')[0]}`;
+  }
+}
+
 if (process.env.BLK_FMAP_NATIVE === '0') give('BLK_FMAP_NATIVE=0');
+if (!fromSource) {
+  if (!existsSync(prebuilt)) prebuiltProblem = `no prebuilt binary for ${platform}`;
+  else {
+    const problem = loadProblem(prebuilt);
+    if (problem === undefined) {
+      rmSync(notBuilt, { force: true });
+      console.log(`@blk/fmap-native: using the prebuilt binary for ${platform}`);
+      process.exit(0);
+    }
+    prebuiltProblem = `the prebuilt binary for ${platform} ${problem}`;
+  }
+}
 if (process.platform === 'win32') give('Windows has no mmap/fallocate here');
 const nodeGyp = findNodeGyp();
 if (!nodeGyp) give('node-gyp not found');
@@ -69,11 +99,8 @@ if (result.status !== 0) {
     lines.find((line) => /^gyp ERR! (?!stack|System|command|cwd|node -v|node-gyp -v|not ok)\S/.test(line));
   give(result.error ? result.error.message : `node-gyp exited ${result.status ?? result.signal}${detail ? `: ${detail}` : ''}`);
 }
-try {
-  const addon = require('./build/Release/fmap_native.node');
-  if (addon.abiVersion !== 2) give('built addon has an unexpected ABI version');
-} catch (error) {
-  give(`built addon does not load: ${error.message}`);
-}
+const problem = loadProblem('./build/Release/fmap_native.node');
+if (problem !== undefined) give(`built addon ${problem}`);
+prebuiltProblem = undefined;
 rmSync(notBuilt, { force: true });
 console.log('@blk/fmap-native: built build/Release/fmap_native.node');

@@ -9,6 +9,8 @@ export type NativeIoEngine = object & { readonly __nativeIoEngine?: never };
 /** What @blk/fmap needs from its optional addon, @blk/fmap-native. */
 export interface FmapNative {
   readonly abiVersion: number;
+  /** `built from source` or `prebuilt for <platform>-<arch>`. */
+  readonly origin?: string;
   /** mmap(NULL, reserve, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0). */
   map(fd: number, reserve: number): NativeMapping;
   /** An external ArrayBuffer over [offset, offset+length) of the mapping, detached by `unmap`. */
@@ -49,7 +51,7 @@ function load(): { native: FmapNative | undefined; reason: string } {
   if (process.env.BLK_FMAP_NATIVE === '0') return { native: undefined, reason: 'disabled by BLK_FMAP_NATIVE=0' };
   try {
     const required: unknown = createRequire(import.meta.url)('@blk/fmap-native');
-    if (isNative(required)) return { native: required, reason: 'loaded' };
+    if (isNative(required)) return { native: required, reason: required.origin === undefined ? 'loaded' : `loaded (${required.origin})` };
     return { native: undefined, reason: '@blk/fmap-native has an unexpected shape or ABI version' };
   } catch (error) {
     return { native: undefined, reason: `@blk/fmap-native is not available: ${(error as Error).message.split('\n')[0] ?? ''}` };
