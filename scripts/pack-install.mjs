@@ -6,7 +6,8 @@
 //   core+ramdisk   the core and ramdisk examples; a TypeScript consumer typechecked under
 //                  module nodenext and under moduleResolution bundler
 //   core+nbd       the nbd examples (with ramdisk, as its README's install line says)
-//   core+fmap      installed with no compiler on PATH: the prebuilt addon is used and the fmap
+//   core+fmap      the tarball carries linux-x64 and linux-arm64 binaries; installed with no
+//                  compiler on PATH the prebuilt addon is used and the fmap
 //                  examples run; with the prebuilt binary removed (a platform without one) the
 //                  install does not fail, nativeStatus() says why, and the examples still run
 //   cli            `npx blk --help`, `npx blk info`, `npx blk bench` from the tarballs alone
@@ -41,12 +42,19 @@ function step(title, fn) {
   }
 }
 
+/** Runs a program, throwing when it fails; returns its stdout and stderr together. */
 function sh(cwd, command, args, options = {}) {
+  const { stdout, stderr } = run(cwd, command, args, options);
+  return stdout + stderr;
+}
+
+/** Runs a program, throwing when it fails. */
+function run(cwd, command, args, options = {}) {
   const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 180_000, ...options });
   if (result.status !== 0) {
     throw new Error(`${command} ${args.join(' ')} (in ${cwd}) exited ${result.status ?? result.signal}${result.error ? `: ${result.error.message}` : ''}\n${result.stdout ?? ''}${result.stderr ?? ''}`);
   }
-  return result.stdout + result.stderr;
+  return result;
 }
 
 const json = (path) => JSON.parse(readFileSync(path, 'utf8'));
@@ -102,7 +110,7 @@ step(`pnpm -r pack, ${publicPackages.length} public packages`, () => {
     for (const needed of ['package/package.json', 'package/README.md', 'package/LICENSE']) {
       if (!listing.split('\n').includes(needed)) throw new Error(`${manifest.name}'s tarball has no ${needed}`);
     }
-    const packed = JSON.parse(sh(out, 'tar', ['-xzOf', tarball, 'package/package.json']));
+    const packed = JSON.parse(run(out, 'tar', ['-xzOf', tarball, 'package/package.json']).stdout);
     const workspaceRanges = Object.entries({ ...packed.dependencies, ...packed.peerDependencies, ...packed.optionalDependencies }).filter(([, range]) => String(range).startsWith('workspace:'));
     if (workspaceRanges.length > 0) throw new Error(`${manifest.name}'s tarball still has workspace: ranges: ${workspaceRanges.map(([n]) => n).join(', ')}`);
     tarballs.set(manifest.name, tarball);
@@ -207,6 +215,13 @@ step('core+fmap with no compiler on PATH: the prebuilt addon is used; without it
   for (const compiler of ['cc', 'gcc', 'g++', 'c++', 'make', 'python3']) {
     if (spawnSync('sh', ['-c', `command -v ${compiler}`], { env }).status === 0) throw new Error(`${compiler} is still on PATH`);
   }
+  // The tarball's prebuilt binaries, each for the machine its folder names (ELF e_machine).
+  const ELF_MACHINE = { 'linux-x64': 62, 'linux-arm64': 183 };
+  for (const [folder, machine] of Object.entries(ELF_MACHINE)) {
+    const binary = execFileSync('tar', ['-xzOf', tarballs.get('@blk/fmap-native'), `package/prebuilds/${folder}/fmap_native.node`]);
+    if (binary.readUInt32BE(0) !== 0x7f454c46 || binary.readUInt16LE(18) !== machine) throw new Error(`prebuilds/${folder}/fmap_native.node is not an ELF binary for ${folder}`);
+  }
+  process.stdout.write(`   the tarball carries prebuilt ${Object.keys(ELF_MACHINE).join(' and ')} binaries\n`);
   const examples = ['fmap/block-file.ts', 'fmap/thin-device.ts', 'fmap/file-device.ts'];
   const { dir, log } = project('core-fmap', ['@blk/core', '@blk/fmap', '@blk/fmap-native'], examples, env);
   const platform = `${process.platform}-${process.arch}`;
@@ -214,7 +229,7 @@ step('core+fmap with no compiler on PATH: the prebuilt addon is used; without it
   process.stdout.write(`   npm said: ${log.split('\n').find((l) => l.includes('@blk/fmap-native:'))?.trim()}\n`);
   runExamples(dir, examples, env);
   writeFileSync(join(dir, 'status.mjs'), "import { nativeStatus } from '@blk/fmap';\nconsole.log(JSON.stringify(nativeStatus()));\n");
-  const status = () => JSON.parse(sh(dir, process.execPath, ['status.mjs'], { env }));
+  const status = () => JSON.parse(run(dir, process.execPath, ['status.mjs'], { env }).stdout);
   const prebuilt = status();
   if (prebuilt.available !== true || prebuilt.reason !== `loaded (prebuilt for ${platform})`) throw new Error(`nativeStatus() with the prebuilt binary: ${JSON.stringify(prebuilt)}`);
   process.stdout.write(`   nativeStatus(): ${JSON.stringify(prebuilt)}\n`);
@@ -249,7 +264,7 @@ step('cli alone: npx blk', () => {
   process.stdout.write(`   npx blk --help: ${help.split('\n')[0]}\n`);
   const info = sh(dir, 'npx', ['--no-install', 'blk', 'info', 'ram:64MiB']);
   process.stdout.write(`   npx blk info ram:64MiB: ${info.split('\n')[1]?.trim()}\n`);
-  const bench = JSON.parse(sh(dir, 'npx', ['--no-install', 'blk', 'bench', 'ram:16MiB', '--requests', '64', '--json']));
+  const bench = JSON.parse(run(dir, 'npx', ['--no-install', 'blk', 'bench', 'ram:16MiB', '--requests', '64', '--json']).stdout);
   process.stdout.write(`   npx blk bench ram:16MiB: ${bench.workloads.map((w) => `${w.name} ${Math.round(w.iops)} IOPS`).join(', ')}\n`);
 });
 

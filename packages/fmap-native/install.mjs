@@ -3,7 +3,9 @@
 // builds the addon with node-gyp from local Node headers. The build is optional: when it fails
 // (no compiler, no headers, Windows) this prints why and exits 0, and @blk/fmap runs on its pure
 // TypeScript engine. `--strict` (or BLK_FMAP_NATIVE_STRICT=1) makes a failed build an error;
-// `--from-source` (or BLK_FMAP_NATIVE_FROM_SOURCE=1) skips the prebuilt binary.
+// `--from-source` (or BLK_FMAP_NATIVE_FROM_SOURCE=1) skips the prebuilt binary. `--arch=ARCH`
+// cross-builds for another architecture (prebuild.mjs; CC and friends name the cross compiler),
+// which cannot be loaded here to check it.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,6 +17,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 const strict = process.argv.includes('--strict') || process.env.BLK_FMAP_NATIVE_STRICT === '1';
 const fromSource = process.argv.includes('--from-source') || process.env.BLK_FMAP_NATIVE_FROM_SOURCE === '1';
+const crossArch = process.argv.find((arg) => arg.startsWith('--arch='))?.slice('--arch='.length);
 const platform = `${process.platform}-${process.arch}`;
 const prebuilt = join(here, 'prebuilds', platform, 'fmap_native.node');
 const ABI_VERSION = 2;
@@ -87,6 +90,7 @@ const nodeGyp = findNodeGyp();
 if (!nodeGyp) give('node-gyp not found');
 const nodeDir = findNodeDir();
 const args = [nodeGyp, 'rebuild', '--release', '--loglevel=warn'];
+if (crossArch) args.push(`--arch=${crossArch}`);
 if (nodeDir) args.push(`--nodedir=${nodeDir}`);
 const result = spawnSync(process.execPath, args, { cwd: here, stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8', timeout: 300_000 });
 process.stderr.write(result.stderr ?? '');
@@ -99,8 +103,8 @@ if (result.status !== 0) {
     lines.find((line) => /^gyp ERR! (?!stack|System|command|cwd|node -v|node-gyp -v|not ok)\S/.test(line));
   give(result.error ? result.error.message : `node-gyp exited ${result.status ?? result.signal}${detail ? `: ${detail}` : ''}`);
 }
-const problem = loadProblem('./build/Release/fmap_native.node');
+const problem = crossArch ? undefined : loadProblem('./build/Release/fmap_native.node');
 if (problem !== undefined) give(`built addon ${problem}`);
 prebuiltProblem = undefined;
 rmSync(notBuilt, { force: true });
-console.log('@blk/fmap-native: built build/Release/fmap_native.node');
+console.log(`@blk/fmap-native: built build/Release/fmap_native.node${crossArch ? ` for ${crossArch}` : ''}`);
