@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 step() { echo "== $*"; "$@"; }
 step node scripts/run-examples.mjs
 step node scripts/test-changesets.mjs
-step pnpm docs
+step pnpm api-docs
 step node scripts/pack-install.mjs
