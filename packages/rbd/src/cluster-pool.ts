@@ -14,7 +14,7 @@ const clusters = new Map<string, Entry>();
  * process (a connection is a few threads and sockets per monitor and OSD). Each `acquire` must
  * be paired with a `release`; the last release shuts the connection down.
  */
-export async function acquireCluster(options: RbdClusterOptions): Promise<{ cluster: NativeCluster; release(): Promise<void> }> {
+export async function acquireCluster(options: RbdClusterOptions): Promise<{ cluster: NativeCluster; release: () => Promise<void> }> {
   const native = requireNative();
   const key = clusterKey(options);
   let entry = clusters.get(key);
@@ -46,7 +46,7 @@ export async function acquireCluster(options: RbdClusterOptions): Promise<{ clus
   let released = false;
   return {
     cluster,
-    async release() {
+    release: async () => {
       if (released) return;
       released = true;
       if (--held.users > 0) return;

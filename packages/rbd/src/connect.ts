@@ -17,7 +17,7 @@ export interface RbdConnectOptions extends RbdImageOptions {
 /** Opens an RBD image as a BlockDevice. Rejects INVALID_ARGUMENT for a pool, image or snapshot that does not exist. */
 export async function connect(options: RbdConnectOptions): Promise<RbdDevice> {
   checkImageOptions(options);
-  const sectorSize = options.sectorSize ?? 512;
+  const sectorSize: number = options.sectorSize ?? 512;
   if (sectorSize !== 512 && sectorSize !== 4096) throw new BlockError('INVALID_ARGUMENT', `sectorSize must be 512 or 4096, got ${String(sectorSize)}`);
   const snapshot = options.snapshot;
   if (snapshot !== undefined && (typeof snapshot !== 'string' || snapshot.length === 0 || /[@/\0]/.test(snapshot))) {

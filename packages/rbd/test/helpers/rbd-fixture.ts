@@ -1,7 +1,7 @@
 import { inject } from 'vitest';
 import type { BlockDevice } from '@blk/core';
 import type { Missing } from '@blk/test-kit';
-import { connect, create, nativeStatus, remove, type RbdConnectOptions, type RbdDevice } from '../../src/index.js';
+import { connect, create, nativeStatus, RbdDevice, remove, type RbdConnectOptions } from '../../src/index.js';
 
 /** The test cluster's conf ('' when there is none) and why RBD tests cannot run here. */
 export const conf = inject('cephConf');
@@ -33,7 +33,8 @@ export function imageOptions(image: string): { pool: string; image: string; conf
 
 /** The image name of a device made by {@link freshDevice}. */
 export function imageOf(device: BlockDevice): string {
-  return (device as RbdDevice).name.split('/')[1]!.split('@')[0]!;
+  if (!(device instanceof RbdDevice)) throw new Error('not an RbdDevice');
+  return device.name.split('/')[1]!.split('@')[0]!;
 }
 
 const created: string[] = [];
@@ -41,7 +42,7 @@ const created: string[] = [];
 /** Creates a fresh image of `sizeBytes` and opens it; `removeCreated` deletes every one made. */
 export async function freshDevice(sizeBytes: number, extra: Partial<RbdConnectOptions> = {}, objectSize?: number): Promise<RbdDevice> {
   const image = imageName();
-  await create(imageOptions(image), { sizeBytes, objectSize });
+  await create(imageOptions(image), objectSize === undefined ? { sizeBytes } : { sizeBytes, objectSize });
   created.push(image);
   return connect({ ...imageOptions(image), ...extra });
 }
