@@ -18,9 +18,6 @@ export interface CephCluster {
   readonly pool: string;
   /** Stops the daemons (the OSD first, then the monitor) by pid. Idempotent. */
   stop(): Promise<void>;
-  /** SIGTERMs the OSD and waits for it to exit (fault tests); `startOsd` brings it back. */
-  stopOsd(): Promise<void>;
-  startOsd(): Promise<void>;
 }
 
 /** The programs a cluster needs, and the Debian packages that ship them. */
@@ -154,6 +151,41 @@ osd max object namespace len = 64
 `;
 }
 
+async function launchOsd(conf: string, dir: string, osdId: string): Promise<void> {
+  const c = ['-c', conf];
+  await tool('ceph-osd', [...c, '-i', osdId]);
+  await until(() => existsSync(join(dir, `osd.${osdId}.pid`)), 'the OSD pid file', 10_000);
+  await until(async () => {
+    const dump = JSON.parse(await tool('ceph', [...c, 'osd', 'dump', '--format=json'])) as { osds?: { osd: number; up: number }[] };
+    return dump.osds?.some((osd) => String(osd.osd) === osdId && osd.up === 1) ?? false;
+  }, 'the OSD to be up', 30_000);
+}
+
+/**
+ * Freezes and thaws the OSD of the cluster started in `dir` (from another process than the one
+ * that started it) with SIGSTOP/SIGCONT: a hung OSD, the fault a client sees as "the cluster stops
+ * answering". (A memstore OSD cannot be restarted instead: it comes back without its PGs.)
+ */
+export function osdOf(dir: string): { freeze(): Promise<void>; thaw(): void } {
+  const osdId = readFileSync(join(dir, 'osd-id'), 'utf8').trim();
+  const pid = () => {
+    const found = readPid(join(dir, `osd.${osdId}.pid`));
+    if (found === undefined) throw new Error('ceph test cluster: no OSD pid');
+    return found;
+  };
+  // the state letter in /proc/PID/stat, after the parenthesised command name
+  const state = (p: number) => /\) (\S)/.exec(readFileSync(`/proc/${p}/stat`, 'utf8'))?.[1];
+  return {
+    // SIGSTOP is delivered asynchronously: wait until the process is really stopped
+    freeze: async () => {
+      const p = pid();
+      process.kill(p, 'SIGSTOP');
+      await until(() => state(p) === 'T', 'the OSD to stop', 5_000);
+    },
+    thaw: () => process.kill(pid(), 'SIGCONT'),
+  };
+}
+
 /**
  * Starts a cluster in `dir` (created if missing; it must not hold one already) and makes pool
  * `rbd`. On failure everything started is stopped again and the error says which step failed.
@@ -174,17 +206,12 @@ export async function startCluster(dir: string): Promise<CephCluster> {
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    const osd = readPid(osdPid());
+    if (osd !== undefined && alive(osd)) process.kill(osd, 'SIGCONT'); // in case a test left it frozen
     await terminate(readPid(osdPid()), 10_000);
     await terminate(readPid(monPid), 10_000);
   };
-  const startOsd = async () => {
-    await tool('ceph-osd', [...c, '-i', osdId]);
-    await until(() => existsSync(osdPid()), 'the OSD pid file', 10_000);
-    await until(async () => {
-      const dump = JSON.parse(await tool('ceph', [...c, 'osd', 'dump', '--format=json'])) as { osds?: { osd: number; up: number }[] };
-      return dump.osds?.some((osd) => String(osd.osd) === osdId && osd.up === 1) ?? false;
-    }, 'the OSD to be up', 30_000);
-  };
+  const startOsd = () => launchOsd(conf, dir, osdId);
   try {
     const monmap = join(dir, 'monmap');
     await tool('monmaptool', ['--create', '--fsid', fsid, '--addv', 'a', `[v2:127.0.0.1:${v2},v1:127.0.0.1:${v1}]`, monmap]);
@@ -192,6 +219,7 @@ export async function startCluster(dir: string): Promise<CephCluster> {
     await tool('ceph-mon', [...c, '-i', 'a']);
     const uuid = randomUUID();
     osdId = (await tool('ceph', [...c, 'osd', 'new', uuid])).trim();
+    writeFileSync(join(dir, 'osd-id'), osdId);
     mkdirSync(join(dir, `osd.${osdId}`), { recursive: true });
     await tool('ceph-osd', [...c, '-i', osdId, '--mkfs', '--osd-uuid', uuid]);
     await startOsd();
@@ -206,7 +234,5 @@ export async function startCluster(dir: string): Promise<CephCluster> {
     conf,
     pool: 'rbd',
     stop,
-    startOsd,
-    stopOsd: () => terminate(readPid(osdPid()), 10_000),
   };
 }
