@@ -1,3 +1,4 @@
+import { BlockError } from '@blk/core';
 import { type NativeCluster, requireNative } from './native-binding.js';
 import { rbdError } from './rbd-errors.js';
 import { clientId, clusterKey, settingsList, type RbdClusterOptions } from './rbd-options.js';
@@ -34,6 +35,9 @@ export async function acquireCluster(options: RbdClusterOptions): Promise<{ clus
     cluster = await held.connecting;
   } catch (error) {
     held.users--;
+    if (error instanceof Error && error.message.startsWith('rados_conf_read_file')) {
+      throw new BlockError('INVALID_ARGUMENT', `cannot read the Ceph config ${options.conf ?? ''}: ${error.message.slice(error.message.indexOf(':') + 2)}`, { cause: error });
+    }
     const errno = (error as { code?: string }).code;
     const hint =
       errno === 'ETIMEDOUT' || errno === 'ENOENT'
