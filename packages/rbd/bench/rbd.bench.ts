@@ -1,0 +1,94 @@
+// @blk/rbd against fio's rbd engine (librbd driven by fio itself) on the same throwaway cluster
+// (one mon, one memstore OSD), two images of the same size so neither client waits for the
+// other's exclusive lock. Interleaved rounds, medians, ratio to fio (goal ≥ 0.9).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deviceTarget, findPeer, interleave, median, prefill, reportBench, runOk, runWorkload, type BenchRow, type Workload } from '@blk/test-kit';
+import { connect, create } from '../src/index.js';
+import { clusterMissing, startCluster } from '../test/helpers/ceph-cluster.js';
+
+const MiB = 1 << 20;
+const SPAN = 128 * MiB;
+const ROUNDS = Number(process.env.BLK_BENCH_ROUNDS ?? 3);
+const RUNTIME_S = 3;
+const RAMP_S = 1;
+
+const WORKLOADS: readonly (Workload & { rw: string; bs: string })[] = [
+  { name: '4 KiB random read QD32', blockBytes: 4096, random: true, write: false, inFlight: 32, rw: 'randread', bs: '4k' },
+  { name: '4 KiB random write QD32', blockBytes: 4096, random: true, write: true, inFlight: 32, rw: 'randwrite', bs: '4k' },
+  { name: '1 MiB sequential read QD16', blockBytes: MiB, random: false, write: false, inFlight: 16, rw: 'read', bs: '1M' },
+  { name: '1 MiB sequential write QD16', blockBytes: MiB, random: false, write: true, inFlight: 16, rw: 'write', bs: '1M' },
+];
+
+const missing = clusterMissing() ?? (findPeer('fio') ? undefined : 'needs fio');
+if (missing) {
+  console.log(`@blk/rbd bench skipped: ${missing}`);
+  process.exit(0);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'blk-rbd-bench-'));
+const cluster = await startCluster(dir);
+try {
+  const image = (name: string) => ({ pool: cluster.pool, image: name, conf: cluster.conf });
+  for (const name of ['ours', 'fio']) {
+    await create(image(name), { sizeBytes: SPAN });
+    const device = await connect(image(name));
+    await prefill(deviceTarget(device, 512), SPAN);
+    await device.flush();
+    await device.disconnect();
+  }
+  const device = await connect(image('ours'));
+  const target = deviceTarget(device, 512);
+  const fio = findPeer('fio') ?? 'fio';
+
+  async function runFio(workload: (typeof WORKLOADS)[number]): Promise<number> {
+    const { stdout } = await runOk(
+      fio,
+      [
+        '--name=rbd',
+        '--ioengine=rbd',
+        '--clientname=admin',
+        `--pool=${cluster.pool}`,
+        '--rbdname=fio',
+        `--rw=${workload.rw}`,
+        `--bs=${workload.bs}`,
+        `--iodepth=${workload.inFlight}`,
+        `--size=${SPAN}`,
+        `--runtime=${RUNTIME_S}`,
+        '--time_based',
+        `--ramp_time=${RAMP_S}`,
+        '--output-format=json',
+      ],
+      { env: { ...process.env, CEPH_CONF: cluster.conf }, timeoutMs: (RUNTIME_S + RAMP_S + 60) * 1000 },
+    );
+    const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { jobs: { read: { iops: number; bw_bytes: number }; write: { iops: number; bw_bytes: number } }[] };
+    const side = workload.write ? report.jobs[0]!.write : report.jobs[0]!.read;
+    return workload.random ? side.iops : side.bw_bytes / MiB;
+  }
+
+  async function runOurs(workload: Workload): Promise<number> {
+    await runWorkload(target, workload, SPAN, RAMP_S * 1000); // the ramp fio also leaves out
+    const rate = await runWorkload(target, workload, SPAN, RUNTIME_S * 1000);
+    return workload.random ? rate : rate / MiB;
+  }
+
+  const rows: BenchRow[] = [];
+  for (const workload of WORKLOADS) {
+    const samples = await interleave(ROUNDS, () => runOurs(workload), () => runFio(workload));
+    rows.push({
+      name: `RbdDevice ${workload.name}`,
+      unit: workload.random ? 'IOPS' : 'MiB/s',
+      value: median(samples.subject),
+      anchor: 'fio --ioengine=rbd',
+      anchorValue: median(samples.anchor),
+      higherIsBetter: true,
+      target: 0.9,
+    });
+  }
+  await device.disconnect();
+  reportBench('@blk/rbd (memstore test cluster, 128 MiB images)', rows);
+} finally {
+  await cluster.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
