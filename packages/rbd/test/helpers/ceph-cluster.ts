@@ -161,6 +161,15 @@ async function launchOsd(conf: string, dir: string, osdId: string): Promise<void
   }, 'the OSD to be up', 30_000);
 }
 
+/** Stops the cluster started in `dir` (from another process), OSD first, then the monitor. */
+export async function stopClusterIn(dir: string): Promise<void> {
+  const osdId = readFileSync(join(dir, 'osd-id'), 'utf8').trim();
+  const osd = readPid(join(dir, `osd.${osdId}.pid`));
+  if (osd !== undefined && alive(osd)) process.kill(osd, 'SIGCONT');
+  await terminate(osd, 10_000);
+  await terminate(readPid(join(dir, 'mon.a.pid')), 10_000);
+}
+
 /**
  * Freezes and thaws the OSD of the cluster started in `dir` (from another process than the one
  * that started it) with SIGSTOP/SIGCONT: a hung OSD, the fault a client sees as "the cluster stops
