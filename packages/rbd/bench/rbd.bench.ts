@@ -62,19 +62,34 @@ try {
       ],
       { env: { ...process.env, CEPH_CONF: cluster.conf }, timeoutMs: (RUNTIME_S + RAMP_S + 60) * 1000 },
     );
-    const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { jobs: { read: { iops: number; bw_bytes: number }; write: { iops: number; bw_bytes: number } }[] };
-    const side = workload.write ? report.jobs[0]!.write : report.jobs[0]!.read;
+    type Side = { iops: number; bw_bytes: number; total_ios: number };
+    const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as {
+      jobs: { read: Side; write: Side; usr_cpu: number; sys_cpu: number; job_runtime: number }[];
+    };
+    const job = report.jobs[0]!;
+    const side = workload.write ? job.write : job.read;
+    const cpuSeconds = ((job.usr_cpu + job.sys_cpu) / 100) * (job.job_runtime / 1000);
+    cpu.anchor.push((cpuSeconds * 1e6) / side.total_ios);
     return workload.random ? side.iops : side.bw_bytes / MiB;
   }
 
   async function runOurs(workload: Workload): Promise<number> {
     await runWorkload(target, workload, SPAN, RAMP_S * 1000); // the ramp fio also leaves out
+    const before = process.cpuUsage();
+    const started = performance.now();
     const rate = await runWorkload(target, workload, SPAN, RUNTIME_S * 1000);
+    const used = process.cpuUsage(before);
+    const ios = (rate * (performance.now() - started)) / 1000 / (workload.random ? 1 : workload.blockBytes);
+    cpu.subject.push((used.user + used.system) / ios);
     return workload.random ? rate : rate / MiB;
   }
 
+  // CPU time per I/O (this process, librbd's threads included, against fio's own usr+sys): less
+  // sensitive than rates to a machine shared with other work.
+  let cpu = { subject: [] as number[], anchor: [] as number[] };
   const rows: BenchRow[] = [];
   for (const workload of WORKLOADS) {
+    cpu = { subject: [], anchor: [] };
     const samples = await interleave(ROUNDS, () => runOurs(workload), () => runFio(workload));
     rows.push({
       name: `RbdDevice ${workload.name}`,
@@ -84,6 +99,14 @@ try {
       anchorValue: median(samples.anchor),
       higherIsBetter: true,
       target: 0.9,
+    });
+    rows.push({
+      name: `RbdDevice ${workload.name} CPU per I/O`,
+      unit: 'µs',
+      value: median(cpu.subject),
+      anchor: 'fio --ioengine=rbd',
+      anchorValue: median(cpu.anchor),
+      higherIsBetter: false,
     });
   }
   await device.disconnect();
