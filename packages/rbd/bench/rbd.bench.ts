@@ -9,6 +9,12 @@ import { connect, create } from '../src/index.js';
 import { clusterMissing, startCluster } from '../test/helpers/ceph-cluster.js';
 
 const MiB = 1 << 20;
+
+interface FioSide {
+  readonly iops: number;
+  readonly bw_bytes: number;
+  readonly total_ios: number;
+}
 const SPAN = 128 * MiB;
 const ROUNDS = Number(process.env.BLK_BENCH_ROUNDS ?? 3);
 const RUNTIME_S = 3;
@@ -43,9 +49,14 @@ try {
   const fio = findPeer('fio') ?? 'fio';
 
   async function runFio(workload: (typeof WORKLOADS)[number]): Promise<number> {
+    // through sh, whose `times` prints the CPU its children used: fio's and librbd's threads alike
     const { stdout } = await runOk(
-      fio,
+      'sh',
       [
+        '-c',
+        '"$@"; times',
+        'sh',
+        fio,
         '--name=rbd',
         '--ioengine=rbd',
         '--clientname=admin',
@@ -62,14 +73,13 @@ try {
       ],
       { env: { ...process.env, CEPH_CONF: cluster.conf }, timeoutMs: (RUNTIME_S + RAMP_S + 60) * 1000 },
     );
-    type Side = { iops: number; bw_bytes: number; total_ios: number };
-    const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as {
-      jobs: { read: Side; write: Side; usr_cpu: number; sys_cpu: number; job_runtime: number }[];
-    };
-    const job = report.jobs[0]!;
-    const side = workload.write ? job.write : job.read;
-    const cpuSeconds = ((job.usr_cpu + job.sys_cpu) / 100) * (job.job_runtime / 1000);
-    cpu.anchor.push((cpuSeconds * 1e6) / side.total_ios);
+    const report = JSON.parse(stdout.slice(stdout.indexOf('{'), stdout.lastIndexOf('}') + 1)) as { jobs: { read: FioSide; write: FioSide }[] };
+    const side = workload.write ? report.jobs[0]!.write : report.jobs[0]!.read;
+    // the children's line: "0m1.230000s 0m0.450000s" (user, system)
+    const children = stdout.trimEnd().split('\n').at(-1) ?? '';
+    const seconds = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
+    // fio's CPU covers the ramp as well: spread it over the I/Os of the whole run
+    cpu.anchor.push((seconds * 1e6) / ((side.total_ios * (RUNTIME_S + RAMP_S)) / RUNTIME_S));
     return workload.random ? side.iops : side.bw_bytes / MiB;
   }
 
@@ -84,8 +94,8 @@ try {
     return workload.random ? rate : rate / MiB;
   }
 
-  // CPU time per I/O (this process, librbd's threads included, against fio's own usr+sys): less
-  // sensitive than rates to a machine shared with other work.
+  // CPU time per I/O (this process, librbd's threads included, against the fio process's, its
+  // librbd threads included): less sensitive than rates to a machine shared with other work.
   let cpu = { subject: [] as number[], anchor: [] as number[] };
   const rows: BenchRow[] = [];
   for (const workload of WORKLOADS) {

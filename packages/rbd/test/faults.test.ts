@@ -14,9 +14,9 @@ const ceph = (...args: string[]) => runOk(findPeer('ceph') ?? 'ceph', ['-c', con
 
 async function expectCode(promise: Promise<unknown>, code: BlockErrorCode, message?: RegExp): Promise<Error> {
   const error = await rejection(promise);
-  expect(isBlockError(error, code), `${String(error)}`).toBe(true);
-  if (message) expect((error as Error).message).toMatch(message);
-  return error as Error;
+  expect(isBlockError(error, code), String(error)).toBe(true);
+  if (message) expect(error.message).toMatch(message);
+  return error;
 }
 
 describeWhen('@blk/rbd faults', rbdMissing, () => {
