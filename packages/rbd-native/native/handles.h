@@ -46,6 +46,7 @@ typedef struct image {
   /* Under lock: finished requests waiting for the main thread. */
   request_t *done_head, *done_tail;
   int notify_pending;
+  int no_notify; /* the thread-safe function is gone (environment torn down): never call it again */
   /* Main thread only. */
   request_t *spare;
   size_t in_flight;

@@ -42,9 +42,9 @@ static void aio_done(rbd_completion_t completion, void *arg) {
   if (image->done_tail) image->done_tail->next = r;
   else image->done_head = r;
   image->done_tail = r;
-  if (!image->notify_pending) {
+  if (!image->notify_pending && !image->no_notify) {
     image->notify_pending = 1;
-    napi_call_threadsafe_function(image->tsfn, NULL, napi_tsfn_nonblocking);
+    if (napi_call_threadsafe_function(image->tsfn, NULL, napi_tsfn_nonblocking) == napi_closing) image->no_notify = 1;
   }
   pthread_mutex_unlock(&image->lock);
 }
@@ -100,6 +100,14 @@ static void tsfn_finalize(napi_env env, void *data, void *hint) {
   if (image->completions_ref) napi_delete_reference(env, image->completions_ref);
   if (image->callback_ref) napi_delete_reference(env, image->callback_ref);
   image->completions_ref = image->callback_ref = NULL;
+  pthread_mutex_lock(&image->lock);
+  image->no_notify = 1;
+  pthread_mutex_unlock(&image->lock);
+  /*
+   * Still open here means the environment is being torn down (process or worker exit) without a
+   * close: librbd may yet complete requests into this struct, so it is left allocated.
+   */
+  if (!image->closed) return;
   image_unref(image);
 }
 
