@@ -77,7 +77,7 @@ const backends = [
         snapshot: undefined,
         readOnly: false,
         sectorSize: 512,
-        release: async () => {},
+        release: () => Promise.resolve(),
       }),
   },
 ];
