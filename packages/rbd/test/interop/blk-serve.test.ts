@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { expectSameBytes, pattern } from '@blk/conformance';
 import { describeWhen, findPeer, makeTempDir, runOk, startProcess, waitFor } from '@blk/test-kit';
-import { conf, freshDevice, imageOf, pool, rbdMissing, removeCreated } from '../helpers/rbd-fixture.js';
+import { conf, freshDevice, imageName, imageOf, pool, rbdMissing, removeCreated } from '../helpers/rbd-fixture.js';
 
 // The `blk` command of this repository (packages/cli, built by `pnpm build`), not a dependency:
 // @blk/cli depends on @blk/rbd.
@@ -50,5 +50,19 @@ describeWhen('blk serve rbd: with libnbd clients', missing, () => {
     } finally {
       await server.stop();
     }
+  });
+
+  it('blk copy file: rbd: creates the image with the source size; rbd export gives the file back', async () => {
+    const source = new Uint8Array(2 * MiB);
+    source.set(pattern(0, 16, 512, 11), 64 * 1024);
+    const file = join(temp.path, 'source.img');
+    writeFileSync(file, source);
+    const image = imageName('copy');
+    const copied = await runOk(process.execPath, [BLK, 'copy', `file:${file}`, `rbd:${pool}/${image}?conf=${conf}`, '--quiet']);
+    expect(copied.code).toBe(0);
+    const exported = join(temp.path, 'exported.img');
+    await runOk(findPeer('rbd') ?? 'rbd', ['-c', conf, 'export', '--no-progress', `${pool}/${image}`, exported]);
+    expectSameBytes(new Uint8Array(readFileSync(exported)), source, 'rbd export after blk copy');
+    await runOk(findPeer('rbd') ?? 'rbd', ['-c', conf, 'rm', '--no-progress', `${pool}/${image}`]);
   });
 });
