@@ -1,10 +1,24 @@
 // @blk/rbd against fio's rbd engine (librbd driven by fio itself) on the same throwaway cluster
 // (one mon, one memstore OSD), two images of the same size so neither client waits for the
 // other's exclusive lock. Interleaved rounds, medians, ratio to fio (goal ≥ 0.9).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deviceTarget, findPeer, interleave, median, prefill, reportBench, runOk, runWorkload, type BenchRow, type Workload } from '@blk/test-kit';
+import {
+  deviceTarget,
+  findPeer,
+  interleave,
+  median,
+  prefill,
+  reportBench,
+  runOk,
+  runWorkload,
+  startProcess,
+  waitFor,
+  type BenchRow,
+  type Workload,
+} from '@blk/test-kit';
 import { connect, create } from '../src/index.js';
 import { clusterMissing, startCluster } from '../test/helpers/ceph-cluster.js';
 
@@ -37,7 +51,10 @@ const dir = mkdtempSync(join(tmpdir(), 'blk-rbd-bench-'));
 const cluster = await startCluster(dir);
 try {
   const image = (name: string) => ({ pool: cluster.pool, image: name, conf: cluster.conf });
-  for (const name of ['ours', 'fio']) {
+  // this repository's blk (packages/cli, when built): `blk serve rbd:` measured through fio's nbd engine
+  const blk = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
+  const serveBlk = existsSync(blk);
+  for (const name of serveBlk ? ['ours', 'fio', 'served'] : ['ours', 'fio']) {
     await create(image(name), { sizeBytes: SPAN });
     const device = await connect(image(name));
     await prefill(deviceTarget(device, 512), SPAN);
@@ -47,6 +64,48 @@ try {
   const device = await connect(image('ours'));
   const target = deviceTarget(device, 512);
   const fio = findPeer('fio') ?? 'fio';
+
+  const socket = join(dir, 'nbd.sock');
+  const server = serveBlk ? startProcess(process.execPath, [blk, 'serve', `rbd:${cluster.pool}/served?conf=${cluster.conf}`, '--socket', socket]) : undefined;
+  if (server) await waitFor(() => server.output().includes('Press Ctrl-C to stop.'), 'blk serve rbd: to be ready', 30_000);
+
+  /** fio's nbd engine against `blk serve rbd:` (one connection). */
+  async function runServed(workload: (typeof WORKLOADS)[number]): Promise<number> {
+    const { stdout } = await runOk(
+      fio,
+      [
+        '--name=nbd',
+        '--ioengine=nbd',
+        `--uri=nbd+unix:///?socket=${socket}`,
+        `--rw=${workload.rw}`,
+        `--bs=${workload.bs}`,
+        `--iodepth=${workload.inFlight}`,
+        `--size=${SPAN}`,
+        `--runtime=${RUNTIME_S}`,
+        '--time_based',
+        `--ramp_time=${RAMP_S}`,
+        '--output-format=json',
+      ],
+      { timeoutMs: (RUNTIME_S + RAMP_S + 60) * 1000 },
+    );
+    const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { jobs: { read: FioSide; write: FioSide }[] };
+    const side = workload.write ? report.jobs[0]!.write : report.jobs[0]!.read;
+    return workload.random ? side.iops : side.bw_bytes / MiB;
+  }
+
+  /** `rbd bench` for about RUNTIME_S at `rate` (the last rate measured), on fio's image. */
+  async function runRbdBench(workload: (typeof WORKLOADS)[number], rate: number): Promise<number> {
+    const bytesPerSecond = workload.random ? rate * workload.blockBytes : rate * MiB;
+    const total = Math.max(1, Math.round((bytesPerSecond * RUNTIME_S) / workload.blockBytes)) * workload.blockBytes;
+    const { stdout } = await runOk(
+      findPeer('rbd') ?? 'rbd',
+      ['-c', cluster.conf, 'bench', '--io-type', workload.write ? 'write' : 'read', '--io-size', String(workload.blockBytes), '--io-threads', String(workload.inFlight),
+        '--io-total', String(total), '--io-pattern', workload.random ? 'rand' : 'seq', `${cluster.pool}/fio`],
+      { timeoutMs: 120_000 },
+    );
+    const opsPerSecond = Number(/ops\/sec: ([\d.]+)/.exec(stdout)?.[1]);
+    return workload.random ? opsPerSecond : (opsPerSecond * workload.blockBytes) / MiB;
+  }
 
   async function runFio(workload: (typeof WORKLOADS)[number]): Promise<number> {
     // through sh, whose `times` prints the CPU its children used: fio's and librbd's threads alike
@@ -110,6 +169,26 @@ try {
       higherIsBetter: true,
       target: 0.9,
     });
+    const rbdBench = await interleave(ROUNDS, () => runOurs(workload), () => runRbdBench(workload, median(samples.subject)));
+    rows.push({
+      name: `RbdDevice ${workload.name}`,
+      unit: workload.random ? 'IOPS' : 'MiB/s',
+      value: median(rbdBench.subject),
+      anchor: 'rbd bench',
+      anchorValue: median(rbdBench.anchor),
+      higherIsBetter: true,
+    });
+    if (server) {
+      const served = await interleave(ROUNDS, () => runServed(workload), () => runFio(workload));
+      rows.push({
+        name: `blk serve rbd: (fio nbd engine) ${workload.name}`,
+        unit: workload.random ? 'IOPS' : 'MiB/s',
+        value: median(served.subject),
+        anchor: 'fio --ioengine=rbd',
+        anchorValue: median(served.anchor),
+        higherIsBetter: true,
+      });
+    }
     rows.push({
       name: `RbdDevice ${workload.name} CPU per I/O`,
       unit: 'µs',
@@ -120,6 +199,7 @@ try {
     });
   }
   await device.disconnect();
+  await server?.stop();
   reportBench('@blk/rbd (memstore test cluster, 128 MiB images)', rows);
 } finally {
   await cluster.stop();
