@@ -6,7 +6,7 @@
 //   - a package passed fewer tests than its floor in scripts/test-floors.json,
 //   - a test was skipped other than by a device's `supports` manifest (a conformance test
 //     skipped at run time with a reason, under a "... conforms to the @blk BlockDevice contract" block),
-//   - a package's built entry points (dist/) or the fmap-native addon are missing.
+//   - a package's built entry points (dist/) or a native addon (fmap-native, rbd-native) are missing.
 // --write-floors records today's passed counts as the floors (after a green run with every peer).
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ const writeFloors = process.argv.includes('--write-floors');
 const CONFORMANCE_ROOT = /conforms to the @blk BlockDevice contract$/;
 const SKIP_IN_TITLE = ' — skipped: ';
 /** Built files CI must have besides each package's exports. */
-const ARTIFACTS = { 'fmap-native': ['build/Release/fmap_native.node'] };
+const ARTIFACTS = { 'fmap-native': ['build/Release/fmap_native.node'], 'rbd-native': ['build/Release/rbd_native.node'] };
 
 const floors = existsSync(floorsPath) ? JSON.parse(readFileSync(floorsPath, 'utf8')).floors : {};
 const counts = {};

@@ -68,8 +68,9 @@ const tarballs = new Map();
 step('scratch copy and changeset version', () => {
   for (const file of ['package.json', 'pnpm-workspace.yaml', '.changeset', 'LICENSE']) cpSync(join(root, file), join(scratch, 'repo', file), { recursive: true });
   writeFileSync(join(scratch, 'repo', 'pnpm-workspace.yaml'), 'packages:\n  - packages/*\n');
-  for (const { dir } of publicPackages) {
-    if (!existsSync(join(packagesDir, dir, 'dist')) && dir !== 'fmap-native') throw new Error(`packages/${dir}/dist is missing: run pnpm build first`);
+  for (const { dir, manifest } of publicPackages) {
+    // native addons (fmap-native, rbd-native) are built at install, not into dist/
+    if (!existsSync(join(packagesDir, dir, 'dist')) && manifest.gypfile !== true) throw new Error(`packages/${dir}/dist is missing: run pnpm build first`);
     cpSync(join(packagesDir, dir), join(scratch, 'repo', 'packages', dir), {
       recursive: true,
       filter: (path) => !/[/\\](node_modules|build|test-results\.json|\.turbo)$/.test(path),

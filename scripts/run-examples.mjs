@@ -34,6 +34,20 @@ function onPath(program) {
 const DRIVERS = {
   // A server that a libnbd tool spawns and talks to over stdio or an inherited socket.
   'nbd/serve-inherited.ts': { needs: 'nbdinfo', command: (js) => ['nbdinfo', '--', '[', process.execPath, js, ']'] },
+  // Needs a Ceph cluster: @blk/rbd's throwaway test cluster (this repository's layout only), its
+  // ceph.conf given to the example as CEPH_CONF, stopped again whatever the example did.
+  'rbd/snapshot.ts': {
+    needs: 'ceph-mon',
+    command: (js) => [
+      'sh',
+      '-c',
+      'd=$(mktemp -d) && pnpm --silent --dir "$1" ceph-cluster start "$d/c" >/dev/null || exit 1; CEPH_CONF="$d/c/ceph.conf" "$2" "$3"; s=$?; pnpm --silent --dir "$1" ceph-cluster stop "$d/c"; rm -rf "$d"; exit $s',
+      'sh',
+      join(import.meta.dirname, '..', 'packages', 'rbd'),
+      process.execPath,
+      js,
+    ],
+  },
 };
 
 const all = sources(root).filter((file) => only.size === 0 || only.has(file));

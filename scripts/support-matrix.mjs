@@ -64,6 +64,22 @@ const backends = [
       return Object.assign(device, { disconnect: async () => (await disconnect(), await server.close()) });
     },
   },
+  {
+    // Its manifest does not depend on the cluster: read it from a device that was never opened
+    // (so this needs neither librbd nor a cluster).
+    name: '`@blk/rbd` RbdDevice (an image; a snapshot is read-only)',
+    make: async () =>
+      new (await load('rbd')).RbdDevice({
+        native: undefined,
+        pool: 'rbd',
+        namespace: undefined,
+        image: 'support-matrix',
+        snapshot: undefined,
+        readOnly: false,
+        sectorSize: 512,
+        release: () => Promise.resolve(),
+      }),
+  },
 ];
 
 const rows = [];

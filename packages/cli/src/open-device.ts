@@ -1,11 +1,11 @@
 import { access, rm } from 'node:fs/promises';
-import { readOnlyView, type BlockDevice } from '@blk/core';
+import { isBlockError, readOnlyView, type BlockDevice } from '@blk/core';
 import { openFileDevice, openFmapDevice } from '@blk/fmap';
 import { connect as connectNbd, type ConnectOptions, type ClientTlsOptions } from '@blk/nbd';
 import { Ramdisk } from '@blk/ramdisk';
 import { connect as connectSimpleMem, destroy as destroySimpleMem } from '@blk/simple-mem';
 import { CliError } from './cli-error.js';
-import { formatDeviceSpec, type DeviceSpec, type NbdSpec, type PathSpec } from './device-spec.js';
+import { formatDeviceSpec, type DeviceSpec, type NbdSpec, type PathSpec, type RbdSpec } from './device-spec.js';
 import { describeError } from './describe-error.js';
 
 export interface OpenOptions {
@@ -141,6 +141,52 @@ async function openNbd(spec: NbdSpec, options: OpenOptions): Promise<OpenedDevic
   return opened(spec, options.readOnly === true ? readOnlyView(device) : device);
 }
 
+/**
+ * An RBD image through @blk/rbd, loaded only here: without librbd (its addon not built) every
+ * other SPEC still works and this one says what to install. A missing image is created when
+ * `createBytes` is given (`blk copy … rbd:pool/new`).
+ */
+async function openRbd(spec: RbdSpec, options: OpenOptions): Promise<OpenedDevice> {
+  const where = formatDeviceSpec(spec);
+  try {
+    const rbd = await import('@blk/rbd');
+    const image = {
+      pool: spec.pool,
+      image: spec.image,
+      ...(spec.namespace === undefined ? {} : { namespace: spec.namespace }),
+      ...(spec.conf === undefined ? {} : { conf: spec.conf }),
+      ...(spec.id === undefined ? {} : { clientName: spec.id }),
+      ...(spec.keyring === undefined ? {} : { keyring: spec.keyring }),
+    };
+    const readOnly = options.readOnly === true || spec.snapshot !== undefined;
+    const open = () => rbd.connect({ ...image, readOnly, ...(spec.snapshot === undefined ? {} : { snapshot: spec.snapshot }) });
+    let created = false;
+    let device: BlockDevice;
+    try {
+      device = await open();
+    } catch (error) {
+      const bytes = options.createBytes;
+      if (readOnly || bytes === undefined || !(error instanceof Error) || !/image '.*' does not exist/.test(error.message)) throw error;
+      await rbd.create(image, { sizeBytes: bytes });
+      created = true;
+      device = await open();
+    }
+    const result = opened(spec, device, { created });
+    if (!created) return result;
+    return {
+      ...result,
+      discardCreated: async () => {
+        await result.close();
+        await rbd.remove(image).catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    // @blk/rbd's messages name the pool/image/config; the errno underneath is librbd's, not a file's
+    const why = isBlockError(error) ? `${error.message} (${error.code})` : describeError(error);
+    throw new CliError(`cannot open ${where}: ${why}`, undefined, { cause: error });
+  }
+}
+
 /** Opens the device a SPEC names. Fails with a CliError saying which SPEC and why. */
 export async function openDevice(spec: DeviceSpec, options: OpenOptions = {}): Promise<OpenedDevice> {
   const view = (device: BlockDevice) => (options.readOnly === true ? readOnlyView(device) : device);
@@ -160,5 +206,7 @@ export async function openDevice(spec: DeviceSpec, options: OpenOptions = {}): P
       return openFmap(spec, options);
     case 'nbd':
       return openNbd(spec, options);
+    case 'rbd':
+      return openRbd(spec, options);
   }
 }

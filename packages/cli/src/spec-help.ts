@@ -4,6 +4,8 @@ export const SPEC_HELP = `Devices (SPEC):
   mem:SIZE[,sector=N]   dense in-memory disk for this run (@blk/simple-mem), e.g. mem:64M
   file:PATH             a raw image file (@blk/fmap's file device)
   fmap:PATH             a disk inside an fmap block file (@blk/fmap)
+  rbd:POOL/[NS/]IMAGE[@SNAP][?conf=PATH&id=NAME&keyring=PATH]
+                        a Ceph RBD image (@blk/rbd; needs librbd); @SNAP opens a snapshot read-only
   nbd://HOST[:PORT][/EXPORT]              an NBD export over TCP (port 10809 by default)
   nbd+unix:///[EXPORT]?socket=PATH        an NBD export on a Unix socket
   nbds://…, nbds+unix://…                 the same with TLS (tls-psk-file=FILE in the query)

@@ -8,6 +8,19 @@ describe('parseDeviceSpec', () => {
     expect(parseDeviceSpec('ram:1G,sector=4096')).toEqual({ kind: 'ram', bytes: 2 ** 30, sectorSize: 4096 });
   });
 
+  it('reads RBD images with namespace, snapshot and cluster options', () => {
+    expect(parseDeviceSpec('rbd:rbd/disk1')).toEqual({ kind: 'rbd', pool: 'rbd', image: 'disk1' });
+    expect(parseDeviceSpec('rbd:pool/ns/disk@snap1')).toEqual({ kind: 'rbd', pool: 'pool', namespace: 'ns', image: 'disk', snapshot: 'snap1' });
+    expect(parseDeviceSpec('rbd:p/i?conf=/etc/ceph/a%20b.conf&id=backup&keyring=/k')).toEqual({
+      kind: 'rbd',
+      pool: 'p',
+      image: 'i',
+      conf: '/etc/ceph/a b.conf',
+      id: 'backup',
+      keyring: '/k',
+    });
+  });
+
   it('keeps paths verbatim, colons and commas included', () => {
     expect(parseDeviceSpec('file:disk.img')).toEqual({ kind: 'file', path: 'disk.img' });
     expect(parseDeviceSpec('file:/tmp/a,b:c.img')).toEqual({ kind: 'file', path: '/tmp/a,b:c.img' });
@@ -65,6 +78,15 @@ describe('parseDeviceSpec', () => {
     ['nbd+unix:///', 'needs ?socket=PATH'],
     ['nbd+unix://host/?socket=/s', 'nbd+unix takes no host or port'],
     ['nbd://host/?socket=/s', 'socket= is only for nbd+unix'],
+    ['rbd:', 'needs POOL/IMAGE'],
+    ['rbd:onlypool', 'needs POOL/IMAGE'],
+    ['rbd:a/b/c/d', 'needs POOL/IMAGE'],
+    ['rbd:a//b', 'needs POOL/IMAGE'],
+    ['rbd:a/b@', "bad snapshot name ''"],
+    ['rbd:a/b@c@d', "bad snapshot name 'c@d'"],
+    ['rbd:a/b?colour=red', "unknown rbd option 'colour'"],
+    ['rbd:a/b?conf=', "rbd option 'conf' needs a value"],
+    ['rbd:a/b?conf=%zz', 'bad percent-encoding'],
     ['nbd+vsock:///', "unsupported NBD URI scheme 'nbd+vsock'"],
     ['nbd://host/%zz', 'percent-encoding'],
     ['nbd://host:port/', 'not an NBD URI'],
@@ -79,10 +101,19 @@ describe('parseDeviceSpec', () => {
   });
 
   it('formats specs back into a form that parses to the same thing', () => {
-    for (const text of ['ram:1GiB', 'mem:3M,sector=4096', 'file:a b.img', 'fmap:x', 'nbd+unix:///e?socket=/s']) {
+    for (const text of [
+      'ram:1GiB',
+      'mem:3M,sector=4096',
+      'file:a b.img',
+      'fmap:x',
+      'nbd+unix:///e?socket=/s',
+      'rbd:p/ns/i@s?conf=/a%26b.conf&id=x',
+      'rbd:p/i',
+    ]) {
       const spec = parseDeviceSpec(text);
       expect(parseDeviceSpec(formatDeviceSpec(spec))).toEqual(spec);
     }
     expect(formatDeviceSpec(parseDeviceSpec('ram:1073741824'))).toBe('ram:1GiB');
+    expect(formatDeviceSpec(parseDeviceSpec('rbd:p/i@s?id=x&conf=/c'))).toBe('rbd:p/i@s?conf=/c&id=x');
   });
 });

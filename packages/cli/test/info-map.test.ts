@@ -21,6 +21,13 @@ describe('blk info and blk map', () => {
   });
   afterAll(() => dir.remove());
 
+  it('info on an rbd: image it cannot reach names the SPEC and why (with or without librbd here)', async () => {
+    const r = await blk(['info', `rbd:rbd/disk?conf=${dir.path}/missing.conf`]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`cannot open rbd:rbd/disk?conf=${dir.path}/missing.conf`);
+    expect(r.stderr).toMatch(/librbd-dev|cannot read the Ceph config .*missing.conf/);
+  });
+
   it('info describes a ramdisk', async () => {
     const r = await blk(['info', 'ram:1GiB']);
     expect(r.code).toBe(0);
