@@ -23,10 +23,10 @@ function tooSmall(top: Child, layout: Layout): OverlayError {
 /** Formats a blank top: the map region zeroed and made durable before the header that points at it. */
 async function format(top: Child, layout: Layout): Promise<void> {
   if (topBytes(top) < layout.topBytes) {
-    const resize = top.device.supports.resize ? top.device.resize : undefined;
-    if (!resize || layout.topBytes % top.info.sectorSize !== 0) throw tooSmall(top, layout);
+    const device = top.device;
+    if (!device.supports.resize || !device.resize || layout.topBytes % top.info.sectorSize !== 0) throw tooSmall(top, layout);
     const sizeSectors = layout.topBytes / top.info.sectorSize;
-    await resize.call(top.device, sizeSectors).catch((cause: unknown) => {
+    await device.resize(sizeSectors).catch((cause: unknown) => {
       throw BlockError.io(`overlay top: resize to ${layout.topBytes} bytes failed`, cause);
     });
     top.resized(sizeSectors);
