@@ -1,5 +1,6 @@
 import { parseUri, type NbdUri } from '@blk/nbd';
 import { UsageError } from './cli-error.js';
+import { parseOverlaySpec, type OverlaySpec } from './overlay-spec.js';
 import { formatSizeExact, parseSize } from './size.js';
 
 /** An in-memory device made for this run: `ram:` (sparse, @blk/ramdisk) or `mem:` (dense, @blk/simple-mem). */
@@ -35,10 +36,10 @@ export interface NbdSpec {
   readonly tlsVerifyPeer?: boolean;
 }
 
-export type DeviceSpec = MemorySpec | PathSpec | NbdSpec;
+export type DeviceSpec = MemorySpec | PathSpec | NbdSpec | OverlaySpec;
 
 export const SPEC_FORMS =
-  'ram:SIZE, mem:SIZE, file:PATH, fmap:PATH, nbd://HOST[:PORT][/EXPORT], nbd+unix:///[EXPORT]?socket=PATH, or nbds:// / nbds+unix:// for TLS';
+  'ram:SIZE, mem:SIZE, file:PATH, fmap:PATH, nbd://HOST[:PORT][/EXPORT], nbd+unix:///[EXPORT]?socket=PATH, or nbds:// / nbds+unix:// for TLS, or overlay:BASE+TOP';
 
 function bad(text: string, why: string): UsageError {
   return new UsageError(`bad device spec '${text}': ${why}`);
@@ -117,6 +118,8 @@ export function parseDeviceSpec(text: string): DeviceSpec {
     case 'fmap':
       if (rest === '') throw bad(text, `${prefix}: needs a path, e.g. ${prefix}:disk.img`);
       return { kind: prefix, path: rest };
+    case 'overlay':
+      return parseOverlaySpec(text, rest, parseDeviceSpec);
     default:
       throw bad(text, `expected ${SPEC_FORMS}`);
   }
@@ -133,5 +136,7 @@ export function formatDeviceSpec(spec: DeviceSpec): string {
       return `${spec.kind}:${spec.path}`;
     case 'nbd':
       return spec.uri;
+    case 'overlay':
+      return `overlay:${formatDeviceSpec(spec.base)}+${formatDeviceSpec(spec.top)}`;
   }
 }

@@ -7,6 +7,7 @@ import { connect as connectSimpleMem, destroy as destroySimpleMem } from '@blk/s
 import { CliError } from './cli-error.js';
 import { formatDeviceSpec, type DeviceSpec, type NbdSpec, type PathSpec } from './device-spec.js';
 import { describeError } from './describe-error.js';
+import { openOverlay } from './open-overlay.js';
 
 export interface OpenOptions {
   /** Open read-only: writes are refused with READ_ONLY. */
@@ -160,5 +161,7 @@ export async function openDevice(spec: DeviceSpec, options: OpenOptions = {}): P
       return openFmap(spec, options);
     case 'nbd':
       return openNbd(spec, options);
+    case 'overlay':
+      return openOverlay(spec, options, openDevice);
   }
 }
