@@ -1,4 +1,5 @@
 import { BlockError, isSeekable, zeroRange, type BlockDevice, type BlockInfo } from '@blk/core';
+import { attempt } from './in-flight.js';
 
 export type ChildName = 'base' | 'top';
 
@@ -34,11 +35,15 @@ export class Child {
   }
 
   read(offset: number, buffers: readonly Uint8Array[]): Promise<void> {
-    return this.#call(`read of ${range(offset, buffers)}`, () => this.device.read(offset / this.info.sectorSize, buffers));
+    return attempt(() => this.device.read(offset / this.info.sectorSize, buffers)).catch((cause: unknown) => {
+      throw this.#error(`read of ${range(offset, buffers)}`, cause);
+    });
   }
 
   write(offset: number, buffers: readonly Uint8Array[]): Promise<void> {
-    return this.#call(`write of ${range(offset, buffers)}`, () => this.device.write(offset / this.info.sectorSize, buffers));
+    return attempt(() => this.device.write(offset / this.info.sectorSize, buffers)).catch((cause: unknown) => {
+      throw this.#error(`write of ${range(offset, buffers)}`, cause);
+    });
   }
 
   zero(offset: number, bytes: number): Promise<void> {
@@ -76,9 +81,13 @@ export class Child {
     try {
       return await op();
     } catch (cause) {
-      const detail = cause instanceof Error ? `: ${cause.message}` : '';
-      throw BlockError.io(`overlay ${this.name}: ${what} failed${detail}`, cause);
+      throw this.#error(what, cause);
     }
+  }
+
+  #error(what: string, cause: unknown): BlockError {
+    const detail = cause instanceof Error ? `: ${cause.message}` : '';
+    return BlockError.io(`overlay ${this.name}: ${what} failed${detail}`, cause);
   }
 }
 

@@ -2,7 +2,7 @@ import { BlockError, checkRange, checkRequest, checkSeek, RegionLock, settled, t
 import { BASE, DATA, ZERO, type BlockMap } from './block-map.js';
 import { fillZero, sliceBuffers } from './buffers.js';
 import type { Child } from './child.js';
-import { InFlight } from './in-flight.js';
+import { attempt, InFlight } from './in-flight.js';
 import type { Layout } from './layout.js';
 import { overlaySupports } from './overlay-supports.js';
 
@@ -74,18 +74,26 @@ export class OverlayDevice {
   }
 
   read(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
-    return settled(() => {
+    return attempt(() => {
       this.#open();
-      return checkRequest(this.#info, sector, buffers);
-    }).then((count) => (count === 0 ? undefined : this.#inFlight.run(() => this.#read(sector * this.#info.sectorSize, count * this.#info.sectorSize, buffers))));
+      const count = checkRequest(this.#info, sector, buffers);
+      if (count === 0) return Promise.resolve();
+      const ss = this.#info.sectorSize;
+      return this.#inFlight.run(() => this.#read(sector * ss, count * ss, buffers));
+    });
   }
 
   write(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
-    return this.#change(
-      () => checkRequest(this.#info, sector, buffers),
-      sector,
-      (start, end) => this.#write(start, end, buffers),
-    );
+    return attempt(() => {
+      this.#open();
+      const count = checkRequest(this.#info, sector, buffers);
+      this.#writable();
+      if (count === 0) return Promise.resolve();
+      const ss = this.#info.sectorSize;
+      const start = sector * ss;
+      const end = start + count * ss;
+      return this.#inFlight.run(() => this.#locked(start, end, () => this.#write(start, end, buffers)));
+    });
   }
 
   writeZeroes(sector: number, count: number): Promise<void> {
@@ -137,13 +145,12 @@ export class OverlayDevice {
     }
   }
 
-  async #read(start: number, bytes: number, buffers: readonly Uint8Array[]): Promise<void> {
+  #read(start: number, bytes: number, buffers: readonly Uint8Array[]): Promise<void> {
     const { blockSize } = this.#layout;
     const first = Math.floor(start / blockSize);
     const last = Math.ceil((start + bytes) / blockSize);
     const map = this.#map;
-    const firstEnd = map.runEnd(first, last);
-    if (firstEnd === last) return this.#readRun(map.states[first]!, start, buffers);
+    if (map.runEnd(first, last) === last) return this.#readRun(map.states[first]!, start, buffers);
     const reads: Promise<void>[] = [];
     for (let block = first; block < last; ) {
       const end = map.runEnd(block, last);
@@ -152,7 +159,7 @@ export class OverlayDevice {
       reads.push(this.#readRun(map.states[block]!, from, sliceBuffers(buffers, from - start, to - start)));
       block = end;
     }
-    await Promise.all(reads);
+    return Promise.all(reads).then(() => undefined);
   }
 
   #readRun(state: number, offset: number, buffers: readonly Uint8Array[]): Promise<void> {
@@ -178,15 +185,22 @@ export class OverlayDevice {
     });
   }
 
-  async #locked<T>(start: number, end: number, work: () => Promise<T>): Promise<T> {
+  /** Runs `work` holding the lock on the whole blocks of bytes [start, end). */
+  #locked<T>(start: number, end: number, work: () => Promise<T>): Promise<T> {
     const { blockSize } = this.#layout;
     const held = this.#lock.acquire(Math.floor(start / blockSize), Math.ceil(end / blockSize));
-    const release = typeof held === 'function' ? held : await held;
-    try {
-      return await work();
-    } finally {
-      release();
-    }
+    const run = (release: () => void) =>
+      attempt(work).then(
+        (value) => {
+          release();
+          return value;
+        },
+        (error: unknown) => {
+          release();
+          throw error;
+        },
+      );
+    return typeof held === 'function' ? run(held) : held.then(run);
   }
 
   /** The end of the block that holds byte `offset` (the last block may be short). */
@@ -198,7 +212,17 @@ export class OverlayDevice {
    * One write to the top covering [start, end), widened to whole blocks where a partial block is
    * not yet the top's: the rest of such a block is copied up from the base (or is zeroes).
    */
-  async #write(start: number, end: number, buffers: readonly Uint8Array[]): Promise<void> {
+  #write(start: number, end: number, buffers: readonly Uint8Array[]): Promise<void> {
+    const { blockSize, dataOffset } = this.#layout;
+    const first = Math.floor(start / blockSize);
+    const last = Math.ceil(end / blockSize);
+    const map = this.#map;
+    // Blocks the top holds already: the data goes straight to them, nothing to copy or record.
+    if (map.states[first] === DATA && map.runEnd(first, last) === last) return this.#top.write(dataOffset + start, buffers);
+    return this.#copyUpWrite(start, end, buffers);
+  }
+
+  async #copyUpWrite(start: number, end: number, buffers: readonly Uint8Array[]): Promise<void> {
     const { blockSize, dataOffset } = this.#layout;
     const states = this.#map.states;
     const first = Math.floor(start / blockSize);
