@@ -85,6 +85,11 @@ export class Child {
     }
   }
 
+  /** The IO error for a failed read or write of `buffers` at byte `offset`. */
+  failed(op: 'read' | 'write', offset: number, buffers: readonly Uint8Array[], cause: unknown): BlockError {
+    return this.#error(`${op} of ${range(offset, buffers)}`, cause);
+  }
+
   #error(what: string, cause: unknown): BlockError {
     const detail = cause instanceof Error ? `: ${cause.message}` : '';
     return BlockError.io(`overlay ${this.name}: ${what} failed${detail}`, cause);

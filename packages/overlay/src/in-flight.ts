@@ -3,16 +3,21 @@ export class InFlight {
   #count = 0;
   #waiters: (() => void)[] = [];
 
+  /** One more request in flight; the caller must call `leave` once it settles. */
+  enter(): void {
+    this.#count++;
+  }
+
   /** Counts `work` (started now) until it settles; passes its outcome on. */
   track<T>(work: Promise<T>): Promise<T> {
     this.#count++;
     return work.then(
       (value) => {
-        this.#leave();
+        this.leave();
         return value;
       },
       (error: unknown) => {
-        this.#leave();
+        this.leave();
         throw error;
       },
     );
@@ -28,7 +33,7 @@ export class InFlight {
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
-  #leave(): void {
+  leave(): void {
     if (--this.#count > 0 || this.#waiters.length === 0) return;
     const waiters = this.#waiters;
     this.#waiters = [];

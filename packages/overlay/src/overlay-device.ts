@@ -6,6 +6,8 @@ import { attempt, InFlight } from './in-flight.js';
 import type { Layout } from './layout.js';
 import { overlaySupports } from './overlay-supports.js';
 
+const noRelease = (): void => undefined;
+
 /** Bytes commit() moves per step (read from the top, written to the base) under one lock. */
 const COMMIT_STEP_BYTES = 1 << 20;
 
@@ -79,7 +81,15 @@ export class OverlayDevice {
       const count = checkRequest(this.#info, sector, buffers);
       if (count === 0) return Promise.resolve();
       const ss = this.#info.sectorSize;
-      return this.#inFlight.run(() => this.#read(sector * ss, count * ss, buffers));
+      const start = sector * ss;
+      const { blockSize, dataOffset } = this.#layout;
+      const first = Math.floor(start / blockSize);
+      const last = Math.ceil((start + count * ss) / blockSize);
+      if (this.#map.states[first] === DATA && this.#map.runEnd(first, last) === last) {
+        // The common case in one promise turn: every block is the top's.
+        return this.#direct(this.#top, 'read', dataOffset + start, buffers, noRelease);
+      }
+      return this.#inFlight.run(() => this.#read(start, count * ss, buffers));
     });
   }
 
@@ -92,8 +102,39 @@ export class OverlayDevice {
       const ss = this.#info.sectorSize;
       const start = sector * ss;
       const end = start + count * ss;
-      return this.#inFlight.run(() => this.#locked(start, end, () => this.#write(start, end, buffers)));
+      const { blockSize, dataOffset } = this.#layout;
+      const first = Math.floor(start / blockSize);
+      const last = Math.ceil(end / blockSize);
+      const held = this.#lock.acquire(first, last);
+      if (typeof held === 'function' && this.#map.states[first] === DATA && this.#map.runEnd(first, last) === last) {
+        // The common case in one promise turn: every block is the top's, nothing to copy or record.
+        return this.#direct(this.#top, 'write', dataOffset + start, buffers, held);
+      }
+      const go = (release: () => void) => this.#inFlight.run(() => attempt(() => this.#write(start, end, buffers)).finally(release));
+      return typeof held === 'function' ? go(held) : held.then(go);
     });
+  }
+
+  /** A read or write passed to a child as it is, counted in flight, releasing `release` when it settles. */
+  #direct(child: Child, op: 'read' | 'write', offset: number, buffers: readonly Uint8Array[], release: () => void): Promise<void> {
+    this.#inFlight.enter();
+    let request: Promise<void>;
+    try {
+      request = child.device[op](offset / child.info.sectorSize, buffers);
+    } catch (error) {
+      request = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    return request.then(
+      () => {
+        release();
+        this.#inFlight.leave();
+      },
+      (error: unknown) => {
+        release();
+        this.#inFlight.leave();
+        throw child.failed(op, offset, buffers, error);
+      },
+    );
   }
 
   writeZeroes(sector: number, count: number): Promise<void> {
