@@ -110,8 +110,9 @@ export class OverlayDevice {
         // The common case in one promise turn: every block is the top's, nothing to copy or record.
         return this.#direct(this.#top, 'write', dataOffset + start, buffers, held);
       }
-      const go = (release: () => void) => this.#inFlight.run(() => attempt(() => this.#write(start, end, buffers)).finally(release));
-      return typeof held === 'function' ? go(held) : held.then(go);
+      const go = (release: () => void) => attempt(() => this.#write(start, end, buffers)).finally(release);
+      // Counted in flight while it waits for the lock too, so that disconnect waits for it.
+      return this.#inFlight.run(() => (typeof held === 'function' ? go(held) : held.then(go)));
     });
   }
 

@@ -1,11 +1,11 @@
 import { readOnlyView, type BlockDevice } from '@blk/core';
 import { describeBlockDevice, type ConformanceOptions, type DeviceFactory } from '@blk/conformance';
-import { openFileDevice } from '@blk/fmap';
+import { openFileDevice, openFmapDevice } from '@blk/fmap';
 import { Ramdisk } from '@blk/ramdisk';
 import { connect as connectMem, destroy as destroyMem } from '@blk/simple-mem';
 import { makeTempDir } from '@blk/test-kit';
 import { afterAll } from 'vitest';
-import { overlay, type OverlayOptions } from '../src/index.js';
+import { overlay, overlayTopBytes, type OverlayOptions } from '../src/index.js';
 import { fileDevices } from './helpers/devices.js';
 
 const owned: OverlayOptions = { disconnectChildren: true };
@@ -69,3 +69,26 @@ async function reopenFiles(previous: BlockDevice): Promise<BlockDevice> {
 
 describeBlockDevice('Overlay of a raw file on a raw file', () => fileOverlay(), { reopen: reopenFiles });
 describeBlockDevice('Overlay of a raw file on a raw file, 4 KiB blocks', () => fileOverlay(4096), { reopen: reopenFiles, modelRuns: 10 });
+
+/** A raw file under a thin fmap device as the top: the top takes space only for blocks written. */
+const fmapTops = new WeakMap<BlockDevice, [string, string]>();
+
+async function fmapTopOverlay(): Promise<BlockDevice> {
+  const name = `f${++fileSerial}`;
+  const { base, top, paths } = await fileDevices(dir.path, 128, name);
+  await top.disconnect();
+  const fmapPath = `${paths[1]}.fmap`;
+  const fmapTop = await openFmapDevice(fmapPath, { create: { sizeSectors: overlayTopBytes(128 * 512) / 512 } });
+  const ov = await overlay(base, fmapTop, owned);
+  fmapTops.set(ov, [paths[0], fmapPath]);
+  return ov;
+}
+
+async function reopenFmapTop(previous: BlockDevice): Promise<BlockDevice> {
+  const [basePath, topPath] = fmapTops.get(previous)!;
+  const ov = await overlay(await openFileDevice(basePath), await openFmapDevice(topPath), owned);
+  fmapTops.set(ov, [basePath, topPath]);
+  return ov;
+}
+
+describeBlockDevice('Overlay of a raw file on a thin fmap device', fmapTopOverlay, { reopen: reopenFmapTop, modelRuns: 10 });
