@@ -1,5 +1,5 @@
 import { readOnlyView, type BlockDevice } from '@blk/core';
-import { describeBlockDevice, type ConformanceOptions, type DeviceFactory } from '@blk/conformance';
+import { describeBlockDevice, withLatency, type ConformanceOptions, type DeviceFactory } from '@blk/conformance';
 import { openFileDevice, openFmapDevice } from '@blk/fmap';
 import { Ramdisk } from '@blk/ramdisk';
 import { connect as connectMem, destroy as destroyMem } from '@blk/simple-mem';
@@ -32,6 +32,20 @@ describeBlockDevice('Overlay of a Ramdisk on a Ramdisk', over(() => ram()(256 * 
 describeBlockDevice('Overlay of a Ramdisk on a Ramdisk, 4 KiB blocks', over(() => ram()(256 * 512), growingTop(), { blockSize: 4096 }), faults(ram(), growingTop(), 256 * 512, { blockSize: 4096 }));
 
 describeBlockDevice('Overlay of a read-only Ramdisk on a Ramdisk, 1 KiB blocks', over(() => readOnlyView(ram()(96 * 512)), growingTop(), { blockSize: 1024 }), faults((b) => readOnlyView(ram()(b)), growingTop(), 96 * 512, { blockSize: 1024 }));
+
+/** A repeatable stream of numbers in [0, 1) for the latency wrapper (a 32-bit LCG). */
+function lcg(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+}
+
+let latencySeed = 7;
+const slow = (device: BlockDevice) => withLatency(device, { maxMs: 1, random: lcg(latencySeed++) });
+describeBlockDevice(
+  'Overlay of a slow Ramdisk on a slow Ramdisk (random latency: requests overtake each other), 4 KiB blocks',
+  over(() => slow(ram()(128 * 512)), () => slow(new Ramdisk({ sizeSectors: 0 })), { blockSize: 4096 }),
+  { modelRuns: 5 },
+);
 
 let memSerial = 0;
 async function simpleMem(sizeSectors: number, sectorSize = 512): Promise<BlockDevice> {

@@ -1,5 +1,5 @@
 import { BlockError, extents, isBlockError, type BlockDevice } from '@blk/core';
-import { expectBlockError, withFaults, withLatency } from '@blk/conformance';
+import { expectBlockError, withFaults, withGate, withLatency } from '@blk/conformance';
 import { Ramdisk } from '@blk/ramdisk';
 import { describe, expect, it } from 'vitest';
 import { overlay } from '../src/index.js';
@@ -212,6 +212,24 @@ describe('faults and durability', () => {
     disk.crash(() => false);
     const again = await overlay(base, disk.device());
     expect((await bytesOf(again, 0, 1))[0]).toBe(0x77);
+    await again.disconnect();
+  });
+
+  it('waits on disconnect for a write held up behind another write to the same block, and keeps both', async () => {
+    const disk = new VolatileDisk(512, 4096);
+    const base = await patternedBase();
+    const gate = withGate(disk.device(), (op, args) => op === 'write' && (args[0] as number) >= 16);
+    const ov = await overlay(base, gate.device, { blockSize: 4096 });
+    const first = ov.write(1, [filled(1, 0xa1)]);
+    await gate.reached();
+    // Into the next block too, which the top does not hold yet: its map entry changes.
+    const second = ov.write(2, [filled(8, 0xa2)]);
+    const closing = ov.disconnect();
+    gate.open();
+    await Promise.all([first, second, closing]);
+    disk.crash(() => false);
+    const again = await overlay(base, disk.device());
+    expect(firstBytes(await bytesOf(again, 0, 12))).toEqual([1, 0xa1, ...Array(8).fill(0xa2), 11, 12]);
     await again.disconnect();
   });
 
