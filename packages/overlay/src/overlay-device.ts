@@ -85,9 +85,12 @@ export class OverlayDevice {
       const { blockSize, dataOffset } = this.#layout;
       const first = Math.floor(start / blockSize);
       const last = Math.ceil((start + count * ss) / blockSize);
-      if (this.#map.states[first] === DATA && this.#map.runEnd(first, last) === last) {
-        // The common case in one promise turn: every block is the top's.
-        return this.#direct(this.#top, 'read', dataOffset + start, buffers, noRelease);
+      const state = this.#map.states[first];
+      if (state !== ZERO && this.#map.runEnd(first, last) === last) {
+        // The common cases in one promise turn: every block is the top's, or every block the base's.
+        return state === DATA
+          ? this.#direct(this.#top, 'read', dataOffset + start, buffers, noRelease)
+          : this.#direct(this.#base, 'read', start, buffers, noRelease);
       }
       return this.#inFlight.run(() => this.#read(start, count * ss, buffers));
     });

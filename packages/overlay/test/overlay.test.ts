@@ -229,7 +229,7 @@ describe('faults and durability', () => {
     await Promise.all([first, second, closing]);
     disk.crash(() => false);
     const again = await overlay(base, disk.device());
-    expect(firstBytes(await bytesOf(again, 0, 12))).toEqual([1, 0xa1, ...Array(8).fill(0xa2), 11, 12]);
+    expect(firstBytes(await bytesOf(again, 0, 12))).toEqual([1, 0xa1, ...Array<number>(8).fill(0xa2), 11, 12]);
     await again.disconnect();
   });
 
