@@ -108,11 +108,14 @@ export class OverlayDevice {
       const { blockSize, dataOffset } = this.#layout;
       const first = Math.floor(start / blockSize);
       const last = Math.ceil(end / blockSize);
-      const held = this.#lock.acquire(first, last);
-      if (typeof held === 'function' && this.#map.states[first] === DATA && this.#map.runEnd(first, last) === last) {
+      if (this.#map.states[first] === DATA && this.#map.runEnd(first, last) === last && this.#lock.isFree(first, last, true)) {
         // The common case in one promise turn: every block is the top's, nothing to copy or record.
-        return this.#direct(this.#top, 'write', dataOffset + start, buffers, held);
+        // Such writes only share the lock: the top orders them among themselves, and what must
+        // not run beside them (a copy-up, a zeroing, a commit step) claims its blocks exclusively.
+        const release = this.#lock.acquire(first, last, true) as () => void;
+        return this.#direct(this.#top, 'write', dataOffset + start, buffers, release);
       }
+      const held = this.#lock.acquire(first, last);
       const go = (release: () => void) => attempt(() => this.#write(start, end, buffers)).finally(release);
       // Counted in flight while it waits for the lock too, so that disconnect waits for it.
       return this.#inFlight.run(() => (typeof held === 'function' ? go(held) : held.then(go)));
