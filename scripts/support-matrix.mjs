@@ -45,6 +45,16 @@ const backends = [
     make: async () => (await load('mirror')).connect(await newRamdisk(), await newRamdisk(), { disconnectChildren: true }),
   },
   {
+    name: '`@blk/overlay` of a file device on a file device',
+    make: async () => {
+      const { openFileDevice } = await load('fmap');
+      const base = join(scratch, 'base.img');
+      writeFileSync(base, new Uint8Array(64 * 512));
+      writeFileSync(join(scratch, 'top.img'), new Uint8Array(64 * 1024));
+      return (await load('overlay')).overlay(await openFileDevice(base, { readOnly: true }), await openFileDevice(join(scratch, 'top.img')), { disconnectChildren: true });
+    },
+  },
+  {
     name: '`@blk/xen-ring` Blkfront (Ramdisk behind blkback)',
     make: async () =>
       (await load('xen-ring')).connectWorker(

@@ -1,5 +1,9 @@
 import { parseUri, type NbdUri } from '@blk/nbd';
 import { UsageError } from './cli-error.js';
+import { parseOverlaySpec, type OverlaySpec } from './overlay-spec.js';
+import { formatRbdSpec, parseRbdSpec, type RbdSpec } from './rbd-spec.js';
+
+export type { RbdSpec } from './rbd-spec.js';
 import { formatSizeExact, parseSize } from './size.js';
 
 /** An in-memory device made for this run: `ram:` (sparse, @blk/ramdisk) or `mem:` (dense, @blk/simple-mem). */
@@ -35,71 +39,10 @@ export interface NbdSpec {
   readonly tlsVerifyPeer?: boolean;
 }
 
-/** A Ceph RBD image: `rbd:POOL/[NAMESPACE/]IMAGE[@SNAP][?conf=PATH&id=NAME&keyring=PATH]`. */
-export interface RbdSpec {
-  readonly kind: 'rbd';
-  readonly pool: string;
-  readonly namespace?: string;
-  readonly image: string;
-  readonly snapshot?: string;
-  /** The ceph.conf, client id (`admin`) and keyring; librados's defaults when absent. */
-  readonly conf?: string;
-  readonly id?: string;
-  readonly keyring?: string;
-}
-
-export type DeviceSpec = MemorySpec | PathSpec | NbdSpec | RbdSpec;
+export type DeviceSpec = MemorySpec | PathSpec | NbdSpec | RbdSpec | OverlaySpec;
 
 export const SPEC_FORMS =
-  'ram:SIZE, mem:SIZE, file:PATH, fmap:PATH, rbd:POOL/IMAGE[@SNAP], nbd://HOST[:PORT][/EXPORT], nbd+unix:///[EXPORT]?socket=PATH, or nbds:// / nbds+unix:// for TLS';
-
-const RBD_NAME = /^[^/@?&=\s]+$/;
-const RBD_QUERY_KEYS = ['conf', 'id', 'keyring'] as const;
-
-/** `rbd:POOL/[NAMESPACE/]IMAGE[@SNAP][?conf=PATH&id=NAME&keyring=PATH]` (query values percent-decoded). */
-function parseRbd(text: string, rest: string): RbdSpec {
-  const question = rest.indexOf('?');
-  const path = question < 0 ? rest : rest.slice(0, question);
-  const query = question < 0 ? '' : rest.slice(question + 1);
-  const at = path.indexOf('@');
-  const names = (at < 0 ? path : path.slice(0, at)).split('/');
-  const snapshot = at < 0 ? undefined : path.slice(at + 1);
-  if (names.length < 2 || names.length > 3 || !names.every((name) => RBD_NAME.test(name))) {
-    throw bad(text, 'rbd: needs POOL/IMAGE or POOL/NAMESPACE/IMAGE, e.g. rbd:rbd/disk1');
-  }
-  if (snapshot !== undefined && !RBD_NAME.test(snapshot)) throw bad(text, `bad snapshot name '${snapshot}'`);
-  const options: Partial<Record<(typeof RBD_QUERY_KEYS)[number], string>> = {};
-  for (const pair of query === '' ? [] : query.split('&')) {
-    const eq = pair.indexOf('=');
-    const key = eq < 0 ? pair : pair.slice(0, eq);
-    if (!(RBD_QUERY_KEYS as readonly string[]).includes(key)) throw bad(text, `unknown rbd option '${key}' (known: ${RBD_QUERY_KEYS.join(', ')})`);
-    let value: string;
-    try {
-      value = decodeURIComponent(eq < 0 ? '' : pair.slice(eq + 1));
-    } catch {
-      throw bad(text, `bad percent-encoding in '${pair}'`);
-    }
-    if (value === '') throw bad(text, `rbd option '${key}' needs a value`);
-    options[key as (typeof RBD_QUERY_KEYS)[number]] = value;
-  }
-  const [pool = '', second = '', third] = names;
-  return {
-    kind: 'rbd',
-    pool,
-    ...(third === undefined ? { image: second } : { namespace: second, image: third }),
-    ...(snapshot === undefined ? {} : { snapshot }),
-    ...options,
-  };
-}
-
-function formatRbd(spec: RbdSpec): string {
-  const query = (['conf', 'id', 'keyring'] as const)
-    .filter((key) => spec[key] !== undefined)
-    .map((key) => `${key}=${encodeURIComponent(spec[key] ?? '').replaceAll('%2F', '/')}`)
-    .join('&');
-  const names = [spec.pool, ...(spec.namespace === undefined ? [] : [spec.namespace]), spec.image].join('/');
-  return `rbd:${names}${spec.snapshot === undefined ? '' : `@${spec.snapshot}`}${query === '' ? '' : `?${query}`}`;
-}
+  'ram:SIZE, mem:SIZE, file:PATH, fmap:PATH, rbd:POOL/IMAGE[@SNAP], nbd://HOST[:PORT][/EXPORT], nbd+unix:///[EXPORT]?socket=PATH, or nbds:// / nbds+unix:// for TLS, or overlay:BASE+TOP';
 
 function bad(text: string, why: string): UsageError {
   return new UsageError(`bad device spec '${text}': ${why}`);
@@ -179,7 +122,9 @@ export function parseDeviceSpec(text: string): DeviceSpec {
       if (rest === '') throw bad(text, `${prefix}: needs a path, e.g. ${prefix}:disk.img`);
       return { kind: prefix, path: rest };
     case 'rbd':
-      return parseRbd(text, rest);
+      return parseRbdSpec(text, rest);
+    case 'overlay':
+      return parseOverlaySpec(text, rest, parseDeviceSpec);
     default:
       throw bad(text, `expected ${SPEC_FORMS}`);
   }
@@ -197,6 +142,8 @@ export function formatDeviceSpec(spec: DeviceSpec): string {
     case 'nbd':
       return spec.uri;
     case 'rbd':
-      return formatRbd(spec);
+      return formatRbdSpec(spec);
+    case 'overlay':
+      return `overlay:${formatDeviceSpec(spec.base)}+${formatDeviceSpec(spec.top)}`;
   }
 }

@@ -12,6 +12,8 @@ export {
   type NbdSpec,
   type PathSpec,
 } from './device-spec.js';
+export type { OverlaySpec } from './overlay-spec.js';
+export type { RbdSpec } from './rbd-spec.js';
 export { nbdConnectOptions, openDevice, type OpenOptions, type OpenedDevice } from './open-device.js';
 export { formatNbdUri, type NbdEndpoint, type NbdUriTls } from './nbd-uri.js';
 export { clientHints, type HintedExport } from './client-hints.js';

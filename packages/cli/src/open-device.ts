@@ -7,6 +7,7 @@ import { connect as connectSimpleMem, destroy as destroySimpleMem } from '@blk/s
 import { CliError } from './cli-error.js';
 import { formatDeviceSpec, type DeviceSpec, type NbdSpec, type PathSpec, type RbdSpec } from './device-spec.js';
 import { describeError } from './describe-error.js';
+import { openOverlay } from './open-overlay.js';
 
 export interface OpenOptions {
   /** Open read-only: writes are refused with READ_ONLY. */
@@ -141,6 +142,16 @@ async function openNbd(spec: NbdSpec, options: OpenOptions): Promise<OpenedDevic
   return opened(spec, options.readOnly === true ? readOnlyView(device) : device);
 }
 
+/** @blk/rbd is an optional peer: only `rbd:` SPECs need it (and librbd under it). */
+async function importRbd(): Promise<typeof import('@blk/rbd')> {
+  try {
+    return await import('@blk/rbd');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !(error as Error).message.includes('@blk/rbd')) throw error;
+    throw new Error('rbd: SPECs need @blk/rbd beside @blk/cli (npm install @blk/rbd; it builds against librbd-dev)', { cause: error });
+  }
+}
+
 /**
  * An RBD image through @blk/rbd, loaded only here: without librbd (its addon not built) every
  * other SPEC still works and this one says what to install. A missing image is created when
@@ -149,7 +160,7 @@ async function openNbd(spec: NbdSpec, options: OpenOptions): Promise<OpenedDevic
 async function openRbd(spec: RbdSpec, options: OpenOptions): Promise<OpenedDevice> {
   const where = formatDeviceSpec(spec);
   try {
-    const rbd = await import('@blk/rbd');
+    const rbd = await importRbd();
     const image = {
       pool: spec.pool,
       image: spec.image,
@@ -208,5 +219,7 @@ export async function openDevice(spec: DeviceSpec, options: OpenOptions = {}): P
       return openNbd(spec, options);
     case 'rbd':
       return openRbd(spec, options);
+    case 'overlay':
+      return openOverlay(spec, options, openDevice);
   }
 }

@@ -1,0 +1,493 @@
+import { BlockError, checkRange, checkRequest, checkSeek, RegionLock, settled, type BlockInfo, type CombinatorOptions, type Supports } from '@blk/core';
+import { BASE, DATA, ZERO, type BlockMap } from './block-map.js';
+import { fillZero, sliceBuffers } from './buffers.js';
+import type { Child } from './child.js';
+import { attempt, InFlight } from './in-flight.js';
+import type { Layout } from './layout.js';
+import { overlaySupports } from './overlay-supports.js';
+
+const noRelease = (): void => undefined;
+
+/** Bytes commit() moves per step (read from the top, written to the base) under one lock. */
+const COMMIT_STEP_BYTES = 1 << 20;
+
+export interface OverlayParts {
+  readonly base: Child;
+  readonly top: Child;
+  readonly layout: Layout;
+  readonly map: BlockMap;
+  readonly disconnectChildren: boolean;
+}
+
+/**
+ * The overlay's behaviour. Block states (BASE, DATA, ZERO) decide where each block is read from.
+ * Every change (write, writeZeroes, discard, a commit step) holds the region lock on the whole
+ * blocks it touches, so a copy-up (base bytes merged around a partial write) never races another
+ * change of the same block. Reads take no lock: they look at the states when they start and read
+ * from wherever those say, and a block's state changes only once its new content is complete.
+ *
+ * Crash order: the map is written to the top only by `flush`, which first flushes the top (and the
+ * base, after a commit wrote it), then writes the map pieces as they were when the flush began, then
+ * flushes the top again. A state on the top therefore never points at data that was not durable.
+ */
+export class OverlayDevice {
+  readonly supports: Supports;
+  readonly #info: BlockInfo;
+  readonly #base: Child;
+  readonly #top: Child;
+  readonly #layout: Layout;
+  readonly #map: BlockMap;
+  readonly #disconnectChildren: boolean;
+  readonly #lock = new RegionLock();
+  readonly #inFlight = new InFlight();
+  #flushing: Promise<void> = Promise.resolve();
+  #baseDirty = false;
+  #closed = false;
+  #disconnecting: Promise<void> | undefined;
+
+  constructor(parts: OverlayParts) {
+    this.#base = parts.base;
+    this.#top = parts.top;
+    this.#layout = parts.layout;
+    this.#map = parts.map;
+    this.#disconnectChildren = parts.disconnectChildren;
+    this.supports = overlaySupports(parts.base, parts.top);
+    this.#info = Object.freeze({
+      readWrite: this.supports.write,
+      sectorSize: parts.layout.sectorSize,
+      sizeSectors: parts.layout.sizeBytes / parts.layout.sectorSize,
+    });
+  }
+
+  get blockSize(): number {
+    return this.#layout.blockSize;
+  }
+
+  /** Blocks the top holds data for, and blocks it shadows with zeroes. */
+  get changes(): { readonly dataBlocks: number; readonly zeroBlocks: number } {
+    return { dataBlocks: this.#map.count(DATA), zeroBlocks: this.#map.count(ZERO) };
+  }
+
+  getInfo(): Promise<BlockInfo> {
+    return settled(() => {
+      this.#open();
+      return { ...this.#info };
+    });
+  }
+
+  read(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
+    return attempt(() => {
+      this.#open();
+      const count = checkRequest(this.#info, sector, buffers);
+      if (count === 0) return Promise.resolve();
+      const ss = this.#info.sectorSize;
+      const start = sector * ss;
+      const { blockSize, dataOffset } = this.#layout;
+      const first = Math.floor(start / blockSize);
+      const last = Math.ceil((start + count * ss) / blockSize);
+      const state = this.#map.states[first];
+      if (state !== ZERO && this.#map.runEnd(first, last) === last) {
+        // The common cases in one promise turn: every block is the top's, or every block the base's.
+        return state === DATA
+          ? this.#direct(this.#top, 'read', dataOffset + start, buffers, noRelease)
+          : this.#direct(this.#base, 'read', start, buffers, noRelease);
+      }
+      return this.#inFlight.run(() => this.#read(start, count * ss, buffers));
+    });
+  }
+
+  write(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
+    return attempt(() => {
+      this.#open();
+      const count = checkRequest(this.#info, sector, buffers);
+      this.#writable();
+      if (count === 0) return Promise.resolve();
+      const ss = this.#info.sectorSize;
+      const start = sector * ss;
+      const end = start + count * ss;
+      const { blockSize, dataOffset } = this.#layout;
+      const first = Math.floor(start / blockSize);
+      const last = Math.ceil(end / blockSize);
+      if (this.#map.states[first] === DATA && this.#map.runEnd(first, last) === last && this.#lock.isFree(first, last, true)) {
+        // The common case in one promise turn: every block is the top's, nothing to copy or record.
+        // Such writes only share the lock: the top orders them among themselves, and what must
+        // not run beside them (a copy-up, a zeroing, a commit step) claims its blocks exclusively.
+        const release = this.#lock.acquire(first, last, true) as () => void;
+        return this.#direct(this.#top, 'write', dataOffset + start, buffers, release);
+      }
+      const held = this.#lock.acquire(first, last);
+      const go = (release: () => void) => attempt(() => this.#write(start, end, buffers)).finally(release);
+      // Counted in flight while it waits for the lock too, so that disconnect waits for it.
+      return this.#inFlight.run(() => (typeof held === 'function' ? go(held) : held.then(go)));
+    });
+  }
+
+  /** A read or write passed to a child as it is, counted in flight, releasing `release` when it settles. */
+  #direct(child: Child, op: 'read' | 'write', offset: number, buffers: readonly Uint8Array[], release: () => void): Promise<void> {
+    this.#inFlight.enter();
+    let request: Promise<void>;
+    try {
+      request = child.device[op](offset / child.info.sectorSize, buffers);
+    } catch (error) {
+      request = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    return request.then(
+      () => {
+        release();
+        this.#inFlight.leave();
+      },
+      (error: unknown) => {
+        release();
+        this.#inFlight.leave();
+        throw child.failed(op, offset, buffers, error);
+      },
+    );
+  }
+
+  writeZeroes(sector: number, count: number): Promise<void> {
+    return this.#zeroing(sector, count);
+  }
+
+  discard(sector: number, count: number): Promise<void> {
+    return this.#zeroing(sector, count);
+  }
+
+  flush(): Promise<void> {
+    return settled(() => this.#open()).then(() => this.#inFlight.run(() => this.#flush()));
+  }
+
+  seekMapped(sector: number): Promise<number> {
+    return this.#seek(sector, (from) => this.#nextMapped(from));
+  }
+
+  seekUnmapped(sector: number): Promise<number> {
+    return this.#seek(sector, (from) => this.#nextUnmapped(from));
+  }
+
+  /**
+   * Writes every changed block down into the base (data copied, zeroed blocks zeroed), flushes
+   * the base, then marks those blocks as the base's again and flushes the map. Requests may go on
+   * meanwhile; a block changed after it was copied stays the top's.
+   */
+  commit(options: CombinatorOptions = {}): Promise<void> {
+    return settled(() => {
+      this.#open();
+      this.#writable();
+      if (!this.#base.writable) throw BlockError.readOnly('overlay base');
+    }).then(() => this.#inFlight.run(() => this.#commit(options)));
+  }
+
+  disconnect(): Promise<void> {
+    this.#disconnecting ??= this.#shutdown();
+    return this.#disconnecting;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#closed = true;
+    await this.#inFlight.drained();
+    // A clean close leaves the map on the top as it is in memory; a failure here loses only what
+    // an explicit flush would have reported.
+    if (this.#info.readWrite) await this.#flush().catch(() => undefined);
+    if (this.#disconnectChildren) {
+      await Promise.allSettled([this.#base.device.disconnect(), this.#top.device.disconnect()]);
+    }
+  }
+
+  #read(start: number, bytes: number, buffers: readonly Uint8Array[]): Promise<void> {
+    const { blockSize } = this.#layout;
+    const first = Math.floor(start / blockSize);
+    const last = Math.ceil((start + bytes) / blockSize);
+    const map = this.#map;
+    if (map.runEnd(first, last) === last) return this.#readRun(map.states[first]!, start, buffers);
+    const reads: Promise<void>[] = [];
+    for (let block = first; block < last; ) {
+      const end = map.runEnd(block, last);
+      const from = Math.max(start, block * blockSize);
+      const to = Math.min(start + bytes, end * blockSize);
+      reads.push(this.#readRun(map.states[block]!, from, sliceBuffers(buffers, from - start, to - start)));
+      block = end;
+    }
+    return Promise.all(reads).then(() => undefined);
+  }
+
+  #readRun(state: number, offset: number, buffers: readonly Uint8Array[]): Promise<void> {
+    if (state === DATA) return this.#top.read(this.#layout.dataOffset + offset, buffers);
+    if (state === BASE) return this.#base.read(offset, buffers);
+    fillZero(buffers);
+    return Promise.resolve();
+  }
+
+  /** Validates, holds the lock on the whole blocks of [start, end) and runs `work`. */
+  #change(check: () => number, sector: number, work: (start: number, end: number) => Promise<void>): Promise<void> {
+    return settled(() => {
+      this.#open();
+      const count = check();
+      this.#writable();
+      return count;
+    }).then((count) => {
+      if (count === 0) return;
+      const ss = this.#info.sectorSize;
+      const start = sector * ss;
+      const end = start + count * ss;
+      return this.#inFlight.run(() => this.#locked(start, end, () => work(start, end)));
+    });
+  }
+
+  /** Runs `work` holding the lock on the whole blocks of bytes [start, end). */
+  #locked<T>(start: number, end: number, work: () => Promise<T>): Promise<T> {
+    const { blockSize } = this.#layout;
+    const held = this.#lock.acquire(Math.floor(start / blockSize), Math.ceil(end / blockSize));
+    const run = (release: () => void) =>
+      attempt(work).then(
+        (value) => {
+          release();
+          return value;
+        },
+        (error: unknown) => {
+          release();
+          throw error;
+        },
+      );
+    return typeof held === 'function' ? run(held) : held.then(run);
+  }
+
+  /** The end of the block that holds byte `offset` (the last block may be short). */
+  #blockEnd(block: number): number {
+    return Math.min((block + 1) * this.#layout.blockSize, this.#layout.sizeBytes);
+  }
+
+  /**
+   * One write to the top covering [start, end), widened to whole blocks where a partial block is
+   * not yet the top's: the rest of such a block is copied up from the base (or is zeroes).
+   */
+  #write(start: number, end: number, buffers: readonly Uint8Array[]): Promise<void> {
+    const { blockSize, dataOffset } = this.#layout;
+    const first = Math.floor(start / blockSize);
+    const last = Math.ceil(end / blockSize);
+    const map = this.#map;
+    // Blocks the top holds already: the data goes straight to them, nothing to copy or record.
+    if (map.states[first] === DATA && map.runEnd(first, last) === last) return this.#top.write(dataOffset + start, buffers);
+    return this.#copyUpWrite(start, end, buffers);
+  }
+
+  async #copyUpWrite(start: number, end: number, buffers: readonly Uint8Array[]): Promise<void> {
+    const { blockSize, dataOffset } = this.#layout;
+    const states = this.#map.states;
+    const first = Math.floor(start / blockSize);
+    const last = Math.ceil(end / blockSize);
+    const copyHead = start % blockSize !== 0 && states[first] !== DATA;
+    const from = copyHead ? first * blockSize : start;
+    const tailEnd = this.#blockEnd(last - 1);
+    const copyTail = end < tailEnd && states[last - 1] !== DATA;
+    const [head, tail] = await Promise.all([
+      copyHead ? this.#copyUp(states[first]!, from, start) : undefined,
+      copyTail ? this.#copyUp(states[last - 1]!, end, tailEnd) : undefined,
+    ]);
+    const gathered = head || tail ? [...(head ? [head] : []), ...buffers, ...(tail ? [tail] : [])] : buffers;
+    await this.#top.write(dataOffset + from, gathered);
+    this.#map.set(first, last, DATA);
+  }
+
+  /** The current content of [from, to) within one block that is not DATA. */
+  async #copyUp(state: number, from: number, to: number): Promise<Uint8Array> {
+    const bytes = new Uint8Array(to - from);
+    if (state === BASE) await this.#base.read(from, [bytes]);
+    return bytes;
+  }
+
+  #zeroing(sector: number, count: number): Promise<void> {
+    return this.#change(
+      () => {
+        checkRange(this.#info, sector, count);
+        return count;
+      },
+      sector,
+      (start, end) => this.#zero(start, end),
+    );
+  }
+
+  async #zero(start: number, end: number): Promise<void> {
+    const { blockSize, dataOffset } = this.#layout;
+    const map = this.#map;
+    const first = Math.floor(start / blockSize);
+    const last = Math.ceil(end / blockSize);
+    const wholeFrom = start % blockSize === 0 ? first : first + 1;
+    const wholeTo = end === this.#blockEnd(last - 1) ? last : last - 1;
+    const partial: number[] = [];
+    if (wholeFrom > first) partial.push(first);
+    if (wholeTo < last && last - 1 !== first) partial.push(last - 1);
+    else if (wholeTo < last && wholeFrom === first) partial.push(first);
+    const work: Promise<void>[] = partial.map((block) =>
+      this.#zeroPart(block, Math.max(start, block * blockSize), Math.min(end, this.#blockEnd(block))),
+    );
+    if (wholeFrom < wholeTo && this.#top.zeroesCheaply) {
+      // Free the top's copies of whole blocks it holds; the map alone would do for reads.
+      for (let block = wholeFrom; block < wholeTo; ) {
+        const runEnd = map.runEnd(block, wholeTo);
+        if (map.states[block] === DATA) work.push(this.#top.zero(dataOffset + block * blockSize, this.#blockEnd(runEnd - 1) - block * blockSize));
+        block = runEnd;
+      }
+    }
+    await Promise.all(work);
+    if (wholeFrom < wholeTo) map.set(wholeFrom, wholeTo, ZERO);
+  }
+
+  /** Zeroes [from, to), part of one block. */
+  async #zeroPart(block: number, from: number, to: number): Promise<void> {
+    const { blockSize, dataOffset } = this.#layout;
+    const state = this.#map.states[block];
+    if (state === ZERO) return;
+    if (state === DATA) return this.#top.zero(dataOffset + from, to - from);
+    const blockStart = block * blockSize;
+    const blockEnd = this.#blockEnd(block);
+    if (this.#base.seekable && (await this.#base.mappedFrom(blockStart, blockEnd)) >= blockEnd) {
+      this.#map.set(block, block + 1, ZERO);
+      return;
+    }
+    const bytes = await this.#copyUp(BASE, blockStart, blockEnd);
+    bytes.fill(0, from - blockStart, to - blockStart);
+    await this.#top.write(dataOffset + blockStart, [bytes]);
+    this.#map.set(block, block + 1, DATA);
+  }
+
+  /** Flushes run one after another, so each covers every change acknowledged before it began. */
+  #flush(): Promise<void> {
+    const run = this.#flushing.then(() => this.#flushNow());
+    this.#flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  async #flushNow(): Promise<void> {
+    const pieces = this.#map.takeDirty();
+    const baseDirty = this.#baseDirty;
+    this.#baseDirty = false;
+    try {
+      await Promise.all([this.#top.flush(), baseDirty ? this.#base.flush() : undefined]);
+      if (pieces.length === 0) return;
+      const { mapOffset, headerBytes } = this.#layout;
+      await Promise.all(pieces.map((piece) => this.#top.write(mapOffset + piece.index * headerBytes, [piece.bytes])));
+      await this.#top.flush();
+    } catch (error) {
+      this.#map.markDirty(pieces.map((piece) => piece.index));
+      if (baseDirty) this.#baseDirty = true;
+      throw error;
+    }
+  }
+
+  #seek(sector: number, next: (from: number) => Promise<number>): Promise<number> {
+    return settled(() => {
+      this.#open();
+      checkSeek(this.#info, sector);
+    }).then(() =>
+      this.#inFlight.run(async () => {
+        const ss = this.#info.sectorSize;
+        const found = await next(sector * ss);
+        return Math.min(this.#info.sizeSectors, Math.floor(found / ss));
+      }),
+    );
+  }
+
+  /** First byte at or after `from` that may hold data: in a DATA block, or data of the base in a BASE block. */
+  async #nextMapped(from: number): Promise<number> {
+    const { blockSize, sizeBytes } = this.#layout;
+    const map = this.#map;
+    for (let block = Math.floor(from / blockSize); block < map.blocks; ) {
+      const state = map.states[block];
+      const runEnd = map.runEnd(block, map.blocks);
+      const at = Math.max(from, block * blockSize);
+      const end = this.#blockEnd(runEnd - 1);
+      if (state === DATA) return at;
+      if (state === BASE) {
+        if (!this.#base.seekable) return at;
+        const mapped = await this.#base.mappedFrom(at, end);
+        if (mapped < end) return mapped;
+      }
+      block = state === ZERO ? map.nextOther(ZERO, runEnd) : runEnd;
+    }
+    return sizeBytes;
+  }
+
+  /** First byte at or after `from` guaranteed to read zero: in a ZERO block, or a hole of the base in a BASE block. */
+  async #nextUnmapped(from: number): Promise<number> {
+    const { blockSize, sizeBytes } = this.#layout;
+    const map = this.#map;
+    for (let block = Math.floor(from / blockSize); block < map.blocks; ) {
+      const state = map.states[block];
+      const runEnd = map.runEnd(block, map.blocks);
+      const at = Math.max(from, block * blockSize);
+      const end = this.#blockEnd(runEnd - 1);
+      if (state === ZERO) return at;
+      if (state === BASE && this.#base.seekable) {
+        const unmapped = await this.#baseZeroSector(at, end);
+        if (unmapped < end) return unmapped;
+      }
+      block = state === DATA ? map.nextOther(DATA, runEnd) : runEnd;
+    }
+    return sizeBytes;
+  }
+
+  /**
+   * The first overlay sector in [from, end) that reads zero on the base, or `end`. The base's
+   * sectors may be smaller than the overlay's: a hole must then cover a whole overlay sector.
+   */
+  async #baseZeroSector(from: number, end: number): Promise<number> {
+    const ss = this.#info.sectorSize;
+    const base = this.#base;
+    for (let pos = from; pos < end; ) {
+      const zero = await base.unmappedFrom(pos, end);
+      const aligned = Math.ceil(zero / ss) * ss;
+      if (aligned >= end) return end;
+      if (aligned === zero && base.info.sectorSize === ss) return zero;
+      const data = await base.mappedFrom(aligned, end);
+      if (data >= aligned + ss) return aligned;
+      pos = Math.floor(data / ss) * ss + ss;
+    }
+    return end;
+  }
+
+  async #commit(options: CombinatorOptions): Promise<void> {
+    const { signal, onProgress } = options;
+    const { blockSize, dataOffset } = this.#layout;
+    const map = this.#map;
+    const stepBlocks = Math.max(1, Math.floor(COMMIT_STEP_BYTES / blockSize));
+    const total = map.blocks - map.count(BASE);
+    let done = 0;
+    onProgress?.(0, total);
+    let buffer: Uint8Array | undefined;
+    for (let block = map.nextOther(BASE, 0); block < map.blocks; block = map.nextOther(BASE, block)) {
+      signal?.throwIfAborted();
+      const limit = Math.min(map.blocks, block + stepBlocks);
+      const start = block * blockSize;
+      const next = await this.#locked(start, limit * blockSize, async () => {
+        // The states may have changed while this step waited for the lock.
+        const state = map.states[block];
+        const runEnd = map.runEnd(block, limit);
+        if (state === BASE) return runEnd;
+        const end = this.#blockEnd(runEnd - 1);
+        this.#baseDirty = true;
+        if (state === ZERO) {
+          await this.#base.zero(start, end - start);
+        } else {
+          buffer ??= new Uint8Array(stepBlocks * blockSize);
+          const view = buffer.subarray(0, end - start);
+          await this.#top.read(dataOffset + start, [view]);
+          await this.#base.write(start, [view]);
+        }
+        map.set(block, runEnd, BASE);
+        done += runEnd - block;
+        onProgress?.(done, total);
+        return runEnd;
+      });
+      block = next;
+    }
+    await this.#flush();
+  }
+
+  #open(): void {
+    if (this.#closed) throw BlockError.disconnected('overlay');
+  }
+
+  #writable(): void {
+    if (!this.#info.readWrite) throw BlockError.readOnly('overlay');
+  }
+}
