@@ -34,6 +34,10 @@ export interface ImageOptions {
   readonly lastModified?: boolean;
   /** Answer HEAD with 405. */
   readonly noHead?: boolean;
+  /** Ignore If-Range (answer the range of whatever the image is now). */
+  readonly ignoreIfRange?: boolean;
+  /** ETag value to send instead of the strong default (e.g. a weak one). */
+  readonly etagValue?: string;
 }
 
 export interface LoggedRequest {
@@ -41,6 +45,7 @@ export interface LoggedRequest {
   readonly path: string;
   readonly range: string | undefined;
   readonly ifRange: string | undefined;
+  readonly authorization: string | undefined;
 }
 
 export class ServedImage {
@@ -49,6 +54,11 @@ export class ServedImage {
   readonly options: ImageOptions;
   readonly script: Action[] = [];
   readonly log: LoggedRequest[] = [];
+  /** Connections of stalled requests that the client closed. */
+  stalledClosed = 0;
+  /** Requests being answered now, and the most there ever were at once. */
+  active = 0;
+  maxActive = 0;
 
   constructor(source: ImageSource, options: ImageOptions) {
     this.source = source;
@@ -62,6 +72,7 @@ export class ServedImage {
   }
 
   get etag(): string {
+    if (this.options.etagValue !== undefined) return this.options.etagValue;
     return `"v${this.version}-${this.source.size}"`;
   }
 
@@ -124,7 +135,10 @@ async function answer(image: ServedImage, req: IncomingMessage, res: ServerRespo
     req.socket.destroy();
     return;
   }
-  if (action === 'stall') return;
+  if (action === 'stall') {
+    req.socket.once('close', () => image.stalledClosed++);
+    return;
+  }
   if (typeof action === 'object' && 'replace' in action) image.replace(action.replace);
   if (typeof action === 'object' && 'status' in action) {
     res.writeHead(action.status, action.retryAfter === undefined ? {} : { 'retry-after': action.retryAfter });
@@ -143,7 +157,7 @@ async function answer(image: ServedImage, req: IncomingMessage, res: ServerRespo
     return;
   }
   const ifRange = req.headers['if-range'];
-  const current = ifRange === undefined || ifRange === headers.etag || ifRange === headers['last-modified'];
+  const current = ifRange === undefined || options.ignoreIfRange === true || ifRange === headers.etag || ifRange === headers['last-modified'];
   const range = rangeHeader === undefined || !current || options.ignoreRanges === true || action === 'ignore-range' ? undefined : parseRange(rangeHeader, size);
   if (range === 'unsatisfiable') {
     res.writeHead(416, { ...headers, 'content-range': `bytes */${size}` });
@@ -185,12 +199,24 @@ export async function startRangeServer(): Promise<RangeServer> {
     const path = (req.url ?? '/').split('?')[0]!;
     const image = images.get(path);
     const ifRange = req.headers['if-range'];
-    image?.log.push({ method: req.method ?? '', path, range: req.headers.range, ifRange: Array.isArray(ifRange) ? ifRange.join() : ifRange });
+    image?.log.push({ method: req.method ?? '', path, range: req.headers.range, ifRange: Array.isArray(ifRange) ? ifRange.join() : ifRange,
+      authorization: req.headers.authorization,
+    });
     if (image === undefined) {
       res.writeHead(404);
       res.end();
       return;
     }
+    image.active++;
+    image.maxActive = Math.max(image.maxActive, image.active);
+    // 'finish' (the last bytes handed to the kernel) comes before the client can see the end.
+    let counted = true;
+    const done = () => {
+      if (counted) image.active--;
+      counted = false;
+    };
+    res.once('finish', done);
+    res.once('close', done);
     answer(image, req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500).end('source read failed\n');
       else req.socket.destroy();
