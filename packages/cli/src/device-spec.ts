@@ -35,10 +35,16 @@ export interface NbdSpec {
   readonly tlsVerifyPeer?: boolean;
 }
 
-export type DeviceSpec = MemorySpec | PathSpec | NbdSpec;
+/** A read-only image on a web server, read with range requests (@blk/http). */
+export interface HttpSpec {
+  readonly kind: 'http';
+  readonly url: string;
+}
+
+export type DeviceSpec = MemorySpec | PathSpec | NbdSpec | HttpSpec;
 
 export const SPEC_FORMS =
-  'ram:SIZE, mem:SIZE, file:PATH, fmap:PATH, nbd://HOST[:PORT][/EXPORT], nbd+unix:///[EXPORT]?socket=PATH, or nbds:// / nbds+unix:// for TLS';
+  'ram:SIZE, mem:SIZE, file:PATH, fmap:PATH, nbd://HOST[:PORT][/EXPORT], nbd+unix:///[EXPORT]?socket=PATH, nbds:// / nbds+unix:// for TLS, or http(s)://URL (read-only)';
 
 function bad(text: string, why: string): UsageError {
   return new UsageError(`bad device spec '${text}': ${why}`);
@@ -100,12 +106,26 @@ function parseNbd(text: string): NbdSpec {
   };
 }
 
+/** `http://…` or `https://…`, kept as the user wrote it once the WHATWG parser accepts it. */
+function parseHttp(text: string): HttpSpec {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw bad(text, 'not a valid URL');
+  }
+  if (url.hostname === '') throw bad(text, 'the URL has no host');
+  if (url.username !== '' || url.password !== '') throw bad(text, 'credentials in the URL are not supported');
+  return { kind: 'http', url: text };
+}
+
 /**
  * Reads a SPEC from the command line (the grammar is in the README). Throws a UsageError naming
  * what was wrong; opens nothing.
  */
 export function parseDeviceSpec(text: string): DeviceSpec {
   if (/^nbds?(\+[a-z]+)?:/i.test(text)) return parseNbd(text);
+  if (/^https?:\/\//i.test(text)) return parseHttp(text);
   const colon = text.indexOf(':');
   const prefix = colon < 0 ? '' : text.slice(0, colon);
   const rest = text.slice(colon + 1);
@@ -133,5 +153,7 @@ export function formatDeviceSpec(spec: DeviceSpec): string {
       return `${spec.kind}:${spec.path}`;
     case 'nbd':
       return spec.uri;
+    case 'http':
+      return spec.url;
   }
 }

@@ -1,11 +1,12 @@
 import { access, rm } from 'node:fs/promises';
 import { readOnlyView, type BlockDevice } from '@blk/core';
 import { openFileDevice, openFmapDevice } from '@blk/fmap';
+import { connect as connectHttp } from '@blk/http';
 import { connect as connectNbd, type ConnectOptions, type ClientTlsOptions } from '@blk/nbd';
 import { Ramdisk } from '@blk/ramdisk';
 import { connect as connectSimpleMem, destroy as destroySimpleMem } from '@blk/simple-mem';
 import { CliError } from './cli-error.js';
-import { formatDeviceSpec, type DeviceSpec, type NbdSpec, type PathSpec } from './device-spec.js';
+import { formatDeviceSpec, type DeviceSpec, type HttpSpec, type NbdSpec, type PathSpec } from './device-spec.js';
 import { describeError } from './describe-error.js';
 
 export interface OpenOptions {
@@ -141,6 +142,15 @@ async function openNbd(spec: NbdSpec, options: OpenOptions): Promise<OpenedDevic
   return opened(spec, options.readOnly === true ? readOnlyView(device) : device);
 }
 
+/** An image on a web server: always read-only, whatever the command asked for. */
+async function openHttp(spec: HttpSpec): Promise<OpenedDevice> {
+  try {
+    return opened(spec, await connectHttp(spec.url));
+  } catch (error) {
+    throw new CliError(`cannot open ${spec.url}: ${describeError(error)}`, undefined, { cause: error });
+  }
+}
+
 /** Opens the device a SPEC names. Fails with a CliError saying which SPEC and why. */
 export async function openDevice(spec: DeviceSpec, options: OpenOptions = {}): Promise<OpenedDevice> {
   const view = (device: BlockDevice) => (options.readOnly === true ? readOnlyView(device) : device);
@@ -160,5 +170,7 @@ export async function openDevice(spec: DeviceSpec, options: OpenOptions = {}): P
       return openFmap(spec, options);
     case 'nbd':
       return openNbd(spec, options);
+    case 'http':
+      return openHttp(spec);
   }
 }

@@ -7,6 +7,7 @@ export const SPEC_HELP = `Devices (SPEC):
   nbd://HOST[:PORT][/EXPORT]              an NBD export over TCP (port 10809 by default)
   nbd+unix:///[EXPORT]?socket=PATH        an NBD export on a Unix socket
   nbds://…, nbds+unix://…                 the same with TLS (tls-psk-file=FILE in the query)
+  http://HOST/PATH, https://HOST/PATH     a read-only image on a web server with byte ranges (@blk/http)
 SIZE: a byte count with an optional suffix: K M G T P or KiB MiB GiB TiB PiB (powers of 1024),
 KB MB GB TB PB (powers of 1000); decimals allowed when the result is whole, e.g. 1.5G.
 `;
