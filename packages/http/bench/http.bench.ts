@@ -73,11 +73,13 @@ async function fioRandom(uri: string, iodepth: number): Promise<number> {
   return report.jobs[0]!.read.iops;
 }
 
+let serial = 0;
+
 /** Our device behind @blk/nbd's server on a Unix socket, fresh (cold cache) for each measurement. */
 async function ourRandom(iodepth: number): Promise<number> {
   const device = await connect(url);
   const server = createServer({ exports: { '': device } });
-  const address = await server.listen({ path: join(dir.path, 'ours.sock') });
+  const address = await server.listen({ path: join(dir.path, `ours-${++serial}.sock`) });
   try {
     return await fioRandom(address.uri!, iodepth);
   } finally {
@@ -87,7 +89,8 @@ async function ourRandom(iodepth: number): Promise<number> {
 }
 
 async function nbdkitRandom(iodepth: number): Promise<number> {
-  const socket = join(dir.path, 'nbdkit.sock');
+  // A fresh socket path each time: nbdkit stopped by a signal may leave its socket behind.
+  const socket = join(dir.path, `nbdkit-${++serial}.sock`);
   const nbdkit = startProcess(peers.nbdkit!, ['-f', '-r', '-U', socket, 'curl', url]);
   const uri = `nbd+unix:///?socket=${socket}`;
   try {

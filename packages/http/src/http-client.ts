@@ -60,9 +60,11 @@ export class HttpClient {
   /**
    * Sends one request and lets `use` read the response while the inactivity timer and `close()`
    * still apply. Throws a TransientFailure for a network error or timeout, DISCONNECTED after
-   * `close()`, and whatever `use` throws. The response body is released when `use` returns.
+   * `close()`, and whatever `use` throws. `use` reads the body to its end, or throws: then the
+   * request is aborted, which releases its connection (aborting a finished request would cost
+   * the keep-alive connection).
    */
-  async once<T>(method: 'GET' | 'HEAD', headers: Readonly<Record<string, string>>, use: (response: Response, attempt: Attempt) => Promise<T>): Promise<T> {
+  async once<T>(method: 'GET' | 'HEAD', headers: Readonly<Record<string, string>>, use: (response: Response, attempt: Attempt) => T | Promise<T>): Promise<T> {
     if (this.#closed) throw BlockError.disconnected();
     const attempt = new Attempt(this.options.timeoutMs);
     this.#attempts.add(attempt);
@@ -76,14 +78,15 @@ export class HttpClient {
       attempt.touch();
       return await use(response, attempt);
     } catch (error) {
-      if (this.#closed) throw BlockError.disconnected();
+      // Frees the connection of a body nobody will read (a 200 with the whole file, an error page).
+      attempt.controller.abort();
+      // `close()` may have run while the request was in flight.
+      if (this.closed) throw BlockError.disconnected();
       if (error instanceof TransientFailure || error instanceof BlockError) throw error;
       if (attempt.timedOut) throw new TransientFailure('TIMEOUT', `no response for ${this.options.timeoutMs} ms`, undefined, undefined, error);
       throw new TransientFailure('NETWORK', describeCause(error), undefined, undefined, error);
     } finally {
       attempt.end();
-      // Frees the connection of a body nobody read to the end (a 200 with the whole file, an error page).
-      attempt.controller.abort();
       this.#attempts.delete(attempt);
     }
   }

@@ -20,7 +20,7 @@ function statusError(client: HttpClient, what: string, response: Response): Http
 /** HEAD: refuses `Accept-Ranges: none` before anything is downloaded. Undefined when the server has no HEAD. */
 async function head(client: HttpClient): Promise<HeadAnswer | undefined> {
   return client.retrying('HEAD', () =>
-    client.once('HEAD', { 'accept-encoding': 'identity' }, async (response) => {
+    client.once('HEAD', { 'accept-encoding': 'identity' }, (response) => {
       if (response.status === 405 || response.status === 501) return undefined;
       if (isTransientStatus(response.status)) throw transientStatus(response);
       if (!response.ok) throw statusError(client, 'HEAD', response);
@@ -39,7 +39,7 @@ async function head(client: HttpClient): Promise<HeadAnswer | undefined> {
 export async function probe(client: HttpClient): Promise<ImageVersion> {
   const fromHead = await head(client);
   return client.retrying('a one-byte range request', () =>
-    client.once('GET', { range: 'bytes=0-0', 'accept-encoding': 'identity' }, async (response) => {
+    client.once('GET', { range: 'bytes=0-0', 'accept-encoding': 'identity' }, async (response): Promise<ImageVersion> => {
       if (isTransientStatus(response.status)) throw transientStatus(response);
       if (response.status === 200) throw noRanges(client, 'it answered a range request with the whole file', 200);
       const range = parseContentRange(response.headers.get('content-range'));
@@ -55,6 +55,8 @@ export async function probe(client: HttpClient): Promise<ImageVersion> {
         throw statusError(client, 'a one-byte range request', response);
       }
       if (size === undefined) throw new HttpDeviceError('IO', 'BAD_RESPONSE', client.url, 'the server does not say how long the image is (Content-Range */…)', { status: 206 });
+      // Read (one byte, or an empty 416 body) so the connection stays open for the next request.
+      await response.arrayBuffer();
       const validators = validatorsOf(response.headers);
       return {
         size,

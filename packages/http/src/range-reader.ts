@@ -52,7 +52,7 @@ export async function readRange(
           throw fail('BAD_RESPONSE', `asked for bytes ${at}-${end - 1}, the server sent ${range.first ?? '?'}-${range.last ?? '?'}`, 206);
         }
         if (response.body === null) throw fail('BAD_RESPONSE', 'a 206 without a body', 206);
-        const reader = response.body.getReader();
+        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
         for (;;) {
           const { done, value } = await reader.read();
           if (done) break;

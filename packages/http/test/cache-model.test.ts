@@ -9,7 +9,15 @@ import { useRangeServer, type Action } from './helpers/range-server.js';
 
 const server = useRangeServer();
 
-const settings = fc.record({
+interface Settings {
+  readonly blockSize: number;
+  readonly maxRequestBlocks: number;
+  readonly cacheBlocks: number;
+  readonly readahead: number;
+  readonly concurrency: number;
+}
+
+const settings: fc.Arbitrary<Settings> = fc.record({
   blockSize: fc.constantFrom(512, 4096, 16384),
   maxRequestBlocks: fc.integer({ min: 1, max: 8 }),
   cacheBlocks: fc.integer({ min: 0, max: 40 }),
@@ -24,7 +32,7 @@ const faults = fc.array(fc.constantFrom<Action>('drop', { status: 500 }, { statu
 
 async function check(
   sizeBytes: number,
-  s: fc.RecordValue<{ blockSize: number; maxRequestBlocks: number; cacheBlocks: number; readahead: number; concurrency: number }>,
+  s: Settings,
   reads: { sector: number; parts: number[] }[][],
   script: Action[],
 ): Promise<{ requests: number; distinctBlocks: number; maxActive: number }> {
