@@ -86,9 +86,9 @@ describe('random reads against the file as a model', () => {
         const { maxActive } = await check(size, s, reads, script);
         expect(maxActive).toBeLessThanOrEqual(s.concurrency);
       }),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
-  });
+  }, 180_000);
 
   it('fetch each block at most once when the cache holds the file and nothing is read ahead', async () => {
     await fc.assert(
@@ -97,7 +97,7 @@ describe('random reads against the file as a model', () => {
         const { requests, distinctBlocks } = await check(size, all, reads, []);
         expect(requests).toBeLessThanOrEqual(distinctBlocks);
       }),
-      { numRuns: 40 },
+      { numRuns: 30 },
     );
-  });
+  }, 180_000);
 });
