@@ -90,6 +90,35 @@ const backends = [
         release: () => Promise.resolve(),
       }),
   },
+  {
+    name: '`@blk/http` HttpDevice (an image on a web server with byte ranges)',
+    make: async () => {
+      const { createServer } = await import('node:http');
+      const image = new Uint8Array(64 * 512);
+      const server = createServer((req, res) => {
+        const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+        if (!range) {
+          res.writeHead(200, { 'content-length': image.byteLength });
+          res.end(req.method === 'HEAD' ? undefined : image);
+          return;
+        }
+        const start = Number(range[1]);
+        const end = Math.min(Number(range[2]), image.byteLength - 1);
+        res.writeHead(206, { 'content-range': `bytes ${start}-${end}/${image.byteLength}` });
+        res.end(image.subarray(start, end + 1));
+      });
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const device = await (await load('http')).connect(`http://127.0.0.1:${server.address().port}/disk.img`);
+      const disconnect = device.disconnect.bind(device);
+      return Object.assign(device, {
+        disconnect: async () => {
+          await disconnect();
+          server.closeAllConnections();
+          server.close();
+        },
+      });
+    },
+  },
 ];
 
 const rows = [];

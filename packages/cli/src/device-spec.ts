@@ -39,10 +39,16 @@ export interface NbdSpec {
   readonly tlsVerifyPeer?: boolean;
 }
 
-export type DeviceSpec = MemorySpec | PathSpec | NbdSpec | RbdSpec | OverlaySpec;
+/** A read-only image on a web server, read with range requests (@blk/http). */
+export interface HttpSpec {
+  readonly kind: 'http';
+  readonly url: string;
+}
+
+export type DeviceSpec = MemorySpec | PathSpec | NbdSpec | HttpSpec | RbdSpec | OverlaySpec;
 
 export const SPEC_FORMS =
-  'ram:SIZE, mem:SIZE, file:PATH, fmap:PATH, rbd:POOL/IMAGE[@SNAP], nbd://HOST[:PORT][/EXPORT], nbd+unix:///[EXPORT]?socket=PATH, or nbds:// / nbds+unix:// for TLS, or overlay:BASE+TOP';
+  'ram:SIZE, mem:SIZE, file:PATH, fmap:PATH, rbd:POOL/IMAGE[@SNAP], nbd://HOST[:PORT][/EXPORT], nbd+unix:///[EXPORT]?socket=PATH, nbds:// / nbds+unix:// for TLS, http(s)://URL (read-only), or overlay:BASE+TOP';
 
 function bad(text: string, why: string): UsageError {
   return new UsageError(`bad device spec '${text}': ${why}`);
@@ -104,12 +110,26 @@ function parseNbd(text: string): NbdSpec {
   };
 }
 
+/** `http://…` or `https://…`, kept as the user wrote it once the WHATWG parser accepts it. */
+function parseHttp(text: string): HttpSpec {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw bad(text, 'not a valid URL');
+  }
+  if (url.hostname === '') throw bad(text, 'the URL has no host');
+  if (url.username !== '' || url.password !== '') throw bad(text, 'credentials in the URL are not supported');
+  return { kind: 'http', url: text };
+}
+
 /**
  * Reads a SPEC from the command line (the grammar is in the README). Throws a UsageError naming
  * what was wrong; opens nothing.
  */
 export function parseDeviceSpec(text: string): DeviceSpec {
   if (/^nbds?(\+[a-z]+)?:/i.test(text)) return parseNbd(text);
+  if (/^https?:\/\//i.test(text)) return parseHttp(text);
   const colon = text.indexOf(':');
   const prefix = colon < 0 ? '' : text.slice(0, colon);
   const rest = text.slice(colon + 1);
@@ -145,5 +165,7 @@ export function formatDeviceSpec(spec: DeviceSpec): string {
       return formatRbdSpec(spec);
     case 'overlay':
       return `overlay:${formatDeviceSpec(spec.base)}+${formatDeviceSpec(spec.top)}`;
+    case 'http':
+      return spec.url;
   }
 }

@@ -1,13 +1,18 @@
-import { access, rm } from 'node:fs/promises';
-import { isBlockError, readOnlyView, type BlockDevice } from '@blk/core';
+import { access } from 'node:fs/promises';
+import { readOnlyView, type BlockDevice } from '@blk/core';
 import { openFileDevice, openFmapDevice } from '@blk/fmap';
+import { connect as connectHttp } from '@blk/http';
 import { connect as connectNbd, type ConnectOptions, type ClientTlsOptions } from '@blk/nbd';
 import { Ramdisk } from '@blk/ramdisk';
 import { connect as connectSimpleMem, destroy as destroySimpleMem } from '@blk/simple-mem';
 import { CliError } from './cli-error.js';
-import { formatDeviceSpec, type DeviceSpec, type NbdSpec, type PathSpec, type RbdSpec } from './device-spec.js';
+import { formatDeviceSpec, type DeviceSpec, type HttpSpec, type NbdSpec, type PathSpec } from './device-spec.js';
 import { describeError } from './describe-error.js';
 import { openOverlay } from './open-overlay.js';
+import { openRbd } from './open-rbd.js';
+import { opened, type OpenedDevice } from './opened-device.js';
+
+export type { OpenedDevice } from './opened-device.js';
 
 export interface OpenOptions {
   /** Open read-only: writes are refused with READ_ONLY. */
@@ -30,38 +35,7 @@ export interface OpenOptions {
   readonly nbdConnections?: number;
 }
 
-/** A device opened from a SPEC, with what it takes to let it go. */
-export interface OpenedDevice {
-  readonly spec: DeviceSpec;
-  readonly device: BlockDevice;
-  /** True when opening made a new file. */
-  readonly created: boolean;
-  /** Disconnects (and for `mem:`, frees the memory). Never rejects. */
-  readonly close: () => Promise<void>;
-  /** Closes, then deletes the file when this open created it. Never rejects. */
-  readonly discardCreated: () => Promise<void>;
-}
-
 let memorySerial = 0;
-
-function opened(spec: DeviceSpec, device: BlockDevice, extra: { created?: boolean; path?: string; after?: () => void } = {}): OpenedDevice {
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> =>
-    (closing ??= (async () => {
-      await device.disconnect().catch(() => undefined);
-      extra.after?.();
-    })());
-  return {
-    spec,
-    device,
-    created: extra.created === true,
-    close,
-    discardCreated: async () => {
-      await close();
-      if (extra.created === true && extra.path !== undefined) await rm(extra.path, { force: true }).catch(() => undefined);
-    },
-  };
-}
 
 async function openFile(spec: PathSpec, options: OpenOptions): Promise<OpenedDevice> {
   const readOnly = options.readOnly === true;
@@ -142,59 +116,12 @@ async function openNbd(spec: NbdSpec, options: OpenOptions): Promise<OpenedDevic
   return opened(spec, options.readOnly === true ? readOnlyView(device) : device);
 }
 
-/** @blk/rbd is an optional peer: only `rbd:` SPECs need it (and librbd under it). */
-async function importRbd(): Promise<typeof import('@blk/rbd')> {
+/** An image on a web server: always read-only, whatever the command asked for. */
+async function openHttp(spec: HttpSpec): Promise<OpenedDevice> {
   try {
-    return await import('@blk/rbd');
+    return opened(spec, await connectHttp(spec.url));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !(error as Error).message.includes('@blk/rbd')) throw error;
-    throw new Error('rbd: SPECs need @blk/rbd beside @blk/cli (npm install @blk/rbd; it builds against librbd-dev)', { cause: error });
-  }
-}
-
-/**
- * An RBD image through @blk/rbd, loaded only here: without librbd (its addon not built) every
- * other SPEC still works and this one says what to install. A missing image is created when
- * `createBytes` is given (`blk copy … rbd:pool/new`).
- */
-async function openRbd(spec: RbdSpec, options: OpenOptions): Promise<OpenedDevice> {
-  const where = formatDeviceSpec(spec);
-  try {
-    const rbd = await importRbd();
-    const image = {
-      pool: spec.pool,
-      image: spec.image,
-      ...(spec.namespace === undefined ? {} : { namespace: spec.namespace }),
-      ...(spec.conf === undefined ? {} : { conf: spec.conf }),
-      ...(spec.id === undefined ? {} : { clientName: spec.id }),
-      ...(spec.keyring === undefined ? {} : { keyring: spec.keyring }),
-    };
-    const readOnly = options.readOnly === true || spec.snapshot !== undefined;
-    const open = () => rbd.connect({ ...image, readOnly, ...(spec.snapshot === undefined ? {} : { snapshot: spec.snapshot }) });
-    let created = false;
-    let device: BlockDevice;
-    try {
-      device = await open();
-    } catch (error) {
-      const bytes = options.createBytes;
-      if (readOnly || bytes === undefined || !(error instanceof Error) || !/image '.*' does not exist/.test(error.message)) throw error;
-      await rbd.create(image, { sizeBytes: bytes });
-      created = true;
-      device = await open();
-    }
-    const result = opened(spec, device, { created });
-    if (!created) return result;
-    return {
-      ...result,
-      discardCreated: async () => {
-        await result.close();
-        await rbd.remove(image).catch(() => undefined);
-      },
-    };
-  } catch (error) {
-    // @blk/rbd's messages name the pool/image/config; the errno underneath is librbd's, not a file's
-    const why = isBlockError(error) ? `${error.message} (${error.code})` : describeError(error);
-    throw new CliError(`cannot open ${where}: ${why}`, undefined, { cause: error });
+    throw new CliError(`cannot open ${spec.url}: ${describeError(error)}`, undefined, { cause: error });
   }
 }
 
@@ -217,6 +144,8 @@ export async function openDevice(spec: DeviceSpec, options: OpenOptions = {}): P
       return openFmap(spec, options);
     case 'nbd':
       return openNbd(spec, options);
+    case 'http':
+      return openHttp(spec);
     case 'rbd':
       return openRbd(spec, options);
     case 'overlay':

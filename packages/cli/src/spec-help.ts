@@ -11,6 +11,7 @@ export const SPEC_HELP = `Devices (SPEC):
   nbds://…, nbds+unix://…                 the same with TLS (tls-psk-file=FILE in the query)
   overlay:BASE+TOP      copy-on-write over BASE (opened read-only), changes kept in TOP (@blk/overlay),
                         e.g. overlay:file:golden.img+file:changes.img (TOP is created when missing)
+  http://HOST/PATH, https://HOST/PATH     a read-only image on a web server with byte ranges (@blk/http)
 SIZE: a byte count with an optional suffix: K M G T P or KiB MiB GiB TiB PiB (powers of 1024),
 KB MB GB TB PB (powers of 1000); decimals allowed when the result is whole, e.g. 1.5G.
 `;

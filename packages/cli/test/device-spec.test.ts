@@ -57,12 +57,20 @@ describe('parseDeviceSpec', () => {
     });
   });
 
+  it('reads http:// and https:// URLs as read-only web images', () => {
+    expect(parseDeviceSpec('http://127.0.0.1:8080/disk.img')).toEqual({ kind: 'http', url: 'http://127.0.0.1:8080/disk.img' });
+    expect(parseDeviceSpec('https://example.com/a/b.raw?sig=x')).toEqual({ kind: 'http', url: 'https://example.com/a/b.raw?sig=x' });
+    expect(formatDeviceSpec(parseDeviceSpec('HTTPS://example.com/x'))).toBe('HTTPS://example.com/x');
+  });
+
   it.each([
     ['', 'expected ram:SIZE'],
     ['disk.img', 'expected ram:SIZE'],
     ['/dev/sda', 'expected ram:SIZE'],
     ['rom:1G', 'expected ram:SIZE'],
     ['ram:', 'needs a size'],
+    ['http://', 'not a valid URL'],
+    ['https://u:p@host/x', 'credentials'],
     ['ram:lots', "bad size 'lots'"],
     ['ram:0', 'more than 0 bytes'],
     ['ram:1000', 'not a whole number of 512-byte sectors'],

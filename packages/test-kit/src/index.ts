@@ -1,6 +1,7 @@
 export { describeWithPeers, findPeer } from './peers.js';
 export { describeWhen, itWhen, peersRequired, type Missing } from './requirements.js';
 export { makeTempDir } from './temp-dir.js';
+export { startNginx, type Nginx, type NginxOptions } from './nginx.js';
 export { rejection } from './rejection.js';
 export { run, runOk, startProcess, waitFor, type RunOptions, type RunResult } from './processes.js';
 export { interleave, median, percentile, rate, ratioOf, reportBench, type BenchRow } from './bench.js';
