@@ -58,7 +58,7 @@ export class RamdiskStore implements BlockInfo {
         const inPage = at % size;
         const n = Math.min(size - inPage, buffer.byteLength - done);
         const page = this.#pages.get((at - inPage) / size);
-        if (page) page.copy(buffer, done, inPage, inPage + n);
+        if (page) buffer.set(page.subarray(inPage, inPage + n), done);
         else buffer.fill(0, done, done + n);
         done += n;
       }
