@@ -3,7 +3,7 @@ import { BlockError, isBlockError } from '@blk/core';
 /**
  * The parts of the File System Access API this package uses, described here so that neither the
  * package nor its users need the DOM typings. `FileSystemSyncAccessHandle` exists only in
- * dedicated workers; its methods are synchronous (Chromium 108+, Firefox 111+, Safari 17+).
+ * dedicated workers; its methods are synchronous (since Chromium 108).
  */
 export interface SyncAccessHandle {
   read(buffer: Uint8Array, options: { at: number }): number;
