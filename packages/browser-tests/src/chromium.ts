@@ -1,73 +1,61 @@
 import { chromium, type Browser } from 'playwright-core';
-import type { BrowserTestFile } from './browser-list.js';
-import { bundleTestFile } from './bundle.js';
-import { REPORT_GLOBAL, type BrowserFileReport } from './results.js';
+import { REPORT_GLOBAL } from './results.js';
 import { servePages } from './serve.js';
 
-/** The longest one test file may take in the page, all its tests together. */
-const FILE_TIMEOUT_MS = 240_000;
 const LAUNCH_TIMEOUT_MS = 30_000;
 
+/** One bundled ES module to run on its own page, or in a dedicated worker started by that page. */
+export interface ChromiumJob {
+  readonly script: string;
+  readonly inWorker: boolean;
+}
+
+/** What a job handed back: the page's REPORT_GLOBAL (set by the module, or by the worker's message). */
+export type ChromiumOutcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
+
 function pageHtml(inWorker: boolean): string {
-  const loadError = `window.${REPORT_GLOBAL} ??= { results: [], error: 'the test module failed to load: ' + (event.error?.stack ?? event.message) }`;
-  if (!inWorker) return `<!doctype html><script>addEventListener('error', (event) => { ${loadError} });</script><script type="module" src="test.js"></script>`;
+  const loadError = `window.${REPORT_GLOBAL} ??= { results: [], error: 'the module failed to load: ' + (event.error?.stack ?? event.message) }`;
+  if (!inWorker) return `<!doctype html><script>addEventListener('error', (event) => { ${loadError} });</script><script type="module" src="main.js"></script>`;
   return `<!doctype html><script type="module">
-const worker = new Worker('test.js', { type: 'module' });
+const worker = new Worker('main.js', { type: 'module' });
 worker.onmessage = (message) => { window.${REPORT_GLOBAL} = message.data; };
 worker.onerror = (event) => { ${loadError} };
 </script>`;
 }
 
-/** A file that could not even start (its bundle failed): reported like a load failure. */
-function failed(error: unknown): BrowserFileReport {
-  return { results: [], error: error instanceof Error ? error.message : String(error) };
-}
-
 /**
- * Bundles each test file, serves it from a loopback server, and runs it in its own page (or a
- * dedicated worker of it) of one headless Chromium. Every wait is bounded; the browser and the
- * server are closed whatever happens.
+ * Serves each job from a loopback HTTP server and runs it in its own browser context of one
+ * headless Chromium, until the module hands back its result or `timeoutMs` passes. Every wait is
+ * bounded; the browser and the server are closed whatever happens.
  */
-export async function runInChromium(executablePath: string, files: readonly BrowserTestFile[]): Promise<BrowserFileReport[]> {
+export async function runInChromium(executablePath: string, jobs: readonly ChromiumJob[], timeoutMs: number): Promise<ChromiumOutcome[]> {
   const pages = new Map<string, string>();
-  const bundled: (string | undefined)[] = [];
-  const bundleErrors: unknown[] = [];
-  for (const [i, file] of files.entries()) {
-    try {
-      pages.set(`/${i}/test.js`, await bundleTestFile(file));
-      pages.set(`/${i}/`, pageHtml(file.inWorker));
-      bundled.push(`/${i}/`);
-    } catch (error) {
-      bundled.push(undefined);
-      bundleErrors[i] = error;
-    }
+  for (const [i, job] of jobs.entries()) {
+    pages.set(`/${i}/`, pageHtml(job.inWorker));
+    pages.set(`/${i}/main.js`, job.script);
   }
   const server = await servePages(pages);
   let browser: Browser | undefined;
   try {
     browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox'], timeout: LAUNCH_TIMEOUT_MS });
-    const reports: BrowserFileReport[] = [];
-    for (const [i, path] of bundled.entries()) {
-      if (path === undefined) {
-        reports.push(failed(bundleErrors[i]));
-        continue;
-      }
+    const outcomes: ChromiumOutcome[] = [];
+    for (const i of jobs.keys()) {
       const context = await browser.newContext();
       try {
         const page = await context.newPage();
-        await page.goto(`${server.origin}${path}`, { timeout: LAUNCH_TIMEOUT_MS });
+        await page.goto(`${server.origin}/${i}/`, { timeout: LAUNCH_TIMEOUT_MS });
         await page.waitForFunction((name) => (window as unknown as Record<string, unknown>)[name] !== undefined, REPORT_GLOBAL, {
-          timeout: FILE_TIMEOUT_MS,
+          timeout: timeoutMs,
           polling: 100,
         });
-        reports.push(await page.evaluate((name) => (window as unknown as Record<string, BrowserFileReport>)[name]!, REPORT_GLOBAL));
+        outcomes.push({ ok: true, value: await page.evaluate((name) => (window as unknown as Record<string, unknown>)[name], REPORT_GLOBAL) });
       } catch (error) {
-        reports.push(failed(error));
+        outcomes.push({ ok: false, error: error instanceof Error ? error.message : String(error) });
       } finally {
         await context.close();
       }
     }
-    return reports;
+    return outcomes;
   } finally {
     await browser?.close();
     await server.stop();
