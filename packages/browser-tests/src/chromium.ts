@@ -1,4 +1,7 @@
-import { chromium, type Browser } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
 import { REPORT_GLOBAL } from './results.js';
 import { servePages } from './serve.js';
 
@@ -24,9 +27,10 @@ worker.onerror = (event) => { ${loadError} };
 }
 
 /**
- * Serves each job from a loopback HTTP server and runs it in its own browser context of one
- * headless Chromium, until the module hands back its result or `timeoutMs` passes. Every wait is
- * bounded; the browser and the server are closed whatever happens.
+ * Serves each job from a loopback HTTP server and runs it on its own page of one headless
+ * Chromium, until the module hands back its result or `timeoutMs` passes. The browser has a real
+ * profile in a temporary directory (not an in-memory incognito one), so OPFS files are files on
+ * disk. Every wait is bounded; the browser, the server and the profile go whatever happens.
  */
 export async function runInChromium(executablePath: string, jobs: readonly ChromiumJob[], timeoutMs: number): Promise<ChromiumOutcome[]> {
   const pages = new Map<string, string>();
@@ -35,14 +39,14 @@ export async function runInChromium(executablePath: string, jobs: readonly Chrom
     pages.set(`/${i}/main.js`, job.script);
   }
   const server = await servePages(pages);
-  let browser: Browser | undefined;
+  const profile = mkdtempSync(join(tmpdir(), 'blk-chromium-'));
+  let browser: BrowserContext | undefined;
   try {
-    browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox'], timeout: LAUNCH_TIMEOUT_MS });
+    browser = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: ['--no-sandbox'], timeout: LAUNCH_TIMEOUT_MS });
     const outcomes: ChromiumOutcome[] = [];
     for (const i of jobs.keys()) {
-      const context = await browser.newContext();
+      const page = await browser.newPage();
       try {
-        const page = await context.newPage();
         await page.goto(`${server.origin}/${i}/`, { timeout: LAUNCH_TIMEOUT_MS });
         await page.waitForFunction((name) => (window as unknown as Record<string, unknown>)[name] !== undefined, REPORT_GLOBAL, {
           timeout: timeoutMs,
@@ -52,12 +56,13 @@ export async function runInChromium(executablePath: string, jobs: readonly Chrom
       } catch (error) {
         outcomes.push({ ok: false, error: error instanceof Error ? error.message : String(error) });
       } finally {
-        await context.close();
+        await page.close();
       }
     }
     return outcomes;
   } finally {
     await browser?.close();
     await server.stop();
+    rmSync(profile, { recursive: true, force: true });
   }
 }
