@@ -1,6 +1,6 @@
 import type { BrowserTestFile } from './browser-list.js';
-import { bundleTestFile } from './bundle.js';
-import { runInChromium, type ChromiumJob } from './chromium.js';
+import { bundleTestFiles } from './bundle.js';
+import { runInChromium } from './chromium.js';
 import type { BrowserFileReport } from './results.js';
 
 /** The longest one test file may take in the page, all its tests together. */
@@ -10,21 +10,21 @@ function failed(error: unknown): BrowserFileReport {
   return { results: [], error: error instanceof Error ? error.message : String(error) };
 }
 
-/** Bundles and runs each test file in Chromium; a file that fails to bundle or run reports why. */
+/**
+ * Bundles the test files (one esbuild run; a file that does not bundle fails them all, with
+ * esbuild's message in each report) and runs each in Chromium.
+ */
 export async function runTestFiles(executablePath: string, files: readonly BrowserTestFile[]): Promise<BrowserFileReport[]> {
-  const bundled: (ChromiumJob | BrowserFileReport)[] = [];
-  for (const file of files) {
-    try {
-      bundled.push({ script: await bundleTestFile(file.absolute, `${file.packageName}/${file.file}`), inWorker: file.inWorker });
-    } catch (error) {
-      bundled.push(failed(error));
-    }
+  let scripts: string[];
+  try {
+    scripts = await bundleTestFiles(files.map((file) => file.absolute));
+  } catch (error) {
+    return files.map(() => failed(error));
   }
-  const jobs = bundled.filter((entry): entry is ChromiumJob => 'script' in entry);
-  const outcomes = await runInChromium(executablePath, jobs, FILE_TIMEOUT_MS);
-  return bundled.map((entry) => {
-    if (!('script' in entry)) return entry;
-    const outcome = outcomes.shift()!;
-    return outcome.ok ? (outcome.value as BrowserFileReport) : failed(outcome.error);
-  });
+  const outcomes = await runInChromium(
+    executablePath,
+    scripts.map((script, i) => ({ script, inWorker: files[i]!.inWorker })),
+    FILE_TIMEOUT_MS,
+  );
+  return outcomes.map((outcome) => (outcome.ok ? (outcome.value as BrowserFileReport) : failed(outcome.error)));
 }
