@@ -34,6 +34,22 @@ for (const browser of [false, true]) {
       expect(compareBytes(new Uint8Array([2]), new Uint8Array([1, 9]))).toBe(1);
     });
 
+    it('copies a range between views like Buffer#copy', async () => {
+      const { copyBytes } = await load(browser);
+      fc.assert(
+        fc.property(fc.uint8Array({ minLength: 1, maxLength: 32 }), fc.nat(), fc.nat(), fc.nat(), (source, a, b, c) => {
+          const target = new Uint8Array(40).fill(9);
+          const start = a % source.length;
+          const end = start + (b % (source.length - start + 1));
+          const at = c % (target.length - (end - start) + 1);
+          const expected = target.slice();
+          expected.set(source.slice(start, end), at);
+          copyBytes(source, target, at, start, end);
+          expect(target).toEqual(expected);
+        }),
+      );
+    });
+
     it('concatenates views, respecting their offsets', async () => {
       const { concatBytes } = await load(browser);
       const backing = new Uint8Array([9, 1, 2, 3, 9]);

@@ -1,4 +1,4 @@
-import { BlockError, checkSectorSize, deviceBytes, type BlockInfo } from '@blk/core';
+import { BlockError, checkSectorSize, copyBytes, deviceBytes, type BlockInfo } from '@blk/core';
 
 /** Storage is allocated in chunks of this many bytes, each on its first write. */
 export const CHUNK_BYTES = 16 << 20;
@@ -34,7 +34,7 @@ export class ChunkStore implements BlockInfo {
         const inChunk = at % CHUNK_BYTES;
         const n = Math.min(CHUNK_BYTES - inChunk, buffer.byteLength - done);
         const chunk = this.#chunks[(at - inChunk) / CHUNK_BYTES];
-        if (chunk) buffer.set(chunk.subarray(inChunk, inChunk + n), done);
+        if (chunk) copyBytes(chunk, buffer, done, inChunk, inChunk + n);
         else buffer.fill(0, done, done + n);
         done += n;
       }
