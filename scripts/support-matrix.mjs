@@ -55,6 +55,16 @@ const backends = [
     },
   },
   {
+    name: '`@blk/opfs` (in a dedicated worker)',
+    // Node has no OPFS: the manifest is read from a device over a one-file stand-in directory.
+    make: async () => {
+      let size = 0;
+      const handle = { getSize: () => size, truncate: (n) => void (size = n), close: () => undefined };
+      const directory = { getFileHandle: async () => ({ createSyncAccessHandle: async () => handle }), removeEntry: async () => undefined };
+      return (await load('opfs')).openOpfsDevice('disk.img', { sizeSectors: 64, directory });
+    },
+  },
+  {
     name: '`@blk/xen-ring` Blkfront (Ramdisk behind blkback)',
     make: async () =>
       (await load('xen-ring')).connectWorker(

@@ -1,4 +1,4 @@
-import type { BlockDevice, BlockInfo } from '@blk/core';
+import { sameBytes, type BlockDevice, type BlockInfo } from '@blk/core';
 import { expect } from 'vitest';
 
 export type DeviceFactory = () => BlockDevice | Promise<BlockDevice>;
@@ -32,7 +32,7 @@ export async function readSectors(device: BlockDevice, info: BlockInfo, sector: 
 /** Asserts byte equality without printing megabytes: reports the first differing offset. */
 export function expectSameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
   expect(actual.byteLength, `${what}: length`).toBe(expected.byteLength);
-  if (Buffer.compare(actual, expected) === 0) return;
+  if (sameBytes(actual, expected)) return;
   let i = 0;
   while (actual[i] === expected[i]) i++;
   expect.fail(`${what}: first difference at byte ${i} (got ${actual[i]}, expected ${expected[i]})`);

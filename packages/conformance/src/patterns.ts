@@ -1,3 +1,5 @@
+import { sameBytes } from '@blk/core';
+
 /**
  * Bytes that differ per sector, per offset and per seed, and are never a whole zero sector, so a
  * misplaced, stale or missing sector is always visible.
@@ -57,7 +59,7 @@ const ZEROES = new Uint8Array(65536);
 export function isZero(bytes: Uint8Array): boolean {
   for (let at = 0; at < bytes.byteLength; at += ZEROES.byteLength) {
     const piece = bytes.subarray(at, at + ZEROES.byteLength);
-    if (Buffer.compare(piece, ZEROES.subarray(0, piece.byteLength)) !== 0) return false;
+    if (!sameBytes(piece, ZEROES.subarray(0, piece.byteLength))) return false;
   }
   return true;
 }

@@ -1,4 +1,5 @@
 import { isSeekable, type BlockDevice, type BlockInfo } from './block-device.js';
+import { compareBytes } from './bytes.js';
 import type { CombinatorOptions } from './combinator-options.js';
 import { extents, type Extent } from './extents.js';
 import { alignedChunk, deviceBytes, lcm } from './sector-math.js';
@@ -70,7 +71,7 @@ export async function compare(a: BlockDevice, b: BlockDevice, options: CompareOp
       const viewA = bufA.subarray(0, length);
       const viewB = bufB.subarray(0, length);
       await Promise.all([a.read(at / infoA.sectorSize, [viewA]), b.read(at / infoB.sectorSize, [viewB])]);
-      const order = Buffer.compare(viewA, viewB);
+      const order = compareBytes(viewA, viewB);
       if (order !== 0) return order;
       at += length;
       onProgress?.(at, bytes);

@@ -12,3 +12,5 @@ export { RegionLock, type Release } from './region-lock.js';
 export { settled } from './settled.js';
 export { zeroRange } from './zero-range.js';
 export { deviceBytes, lcm } from './sector-math.js';
+export { compareBytes, concatBytes, copyBytes, sameBytes } from './bytes.js';
+export { nextTurn, sleep } from './event-loop.js';

@@ -1,4 +1,4 @@
-import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { nextTurn, sleep } from '@blk/core';
 import type { InFlight } from './in-flight.js';
 
 export interface PacerSettings {
@@ -83,7 +83,7 @@ export class CopyPacer {
       if (s.bytesPerSecond !== undefined) {
         const wait = this.#start + (this.#bytes / s.bytesPerSecond) * 1000 - performance.now();
         if (wait > 0) {
-          await sleep(wait, undefined, { signal: this.#signal }).catch(() => undefined);
+          await sleep(wait, this.#signal);
           this.#lastTurn = performance.now();
           continue;
         }
@@ -91,7 +91,7 @@ export class CopyPacer {
       if (busy) {
         // Timers below a millisecond are not precise: shorter waits are one turn of the loop.
         const wait = this.#notBefore - performance.now();
-        if (wait >= 1) await sleep(wait, undefined, { signal: this.#signal }).catch(() => undefined);
+        if (wait >= 1) await sleep(wait, this.#signal);
         else await nextTurn();
         this.#lastTurn = performance.now();
         // Another worker may have started a chunk during that turn.

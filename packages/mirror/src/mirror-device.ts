@@ -1,10 +1,10 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   BlockError,
   checkRange,
   checkRequest,
   checkSeek,
   isSeekable,
+  nextTurn,
   RegionLock,
   settled,
   toBlockError,

@@ -1,4 +1,4 @@
-import { compare, type BlockDevice } from '@blk/core';
+import { compare, nextTurn, type BlockDevice } from '@blk/core';
 import { pattern, wrapDevice } from '@blk/conformance';
 import { describe, expect, it } from 'vitest';
 import { connect, type MirrorOptions } from '../src/index.js';
@@ -24,7 +24,7 @@ function watchedSecondary(): { device: BlockDevice; maxCopiesInFlight: () => num
       max = Math.max(max, ++inFlight);
     }
     try {
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
       return await call();
     } finally {
       if (copy) inFlight--;

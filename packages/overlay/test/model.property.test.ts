@@ -1,3 +1,4 @@
+import { sameBytes } from '@blk/core';
 import { Ramdisk } from '@blk/ramdisk';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -31,7 +32,7 @@ function fillPattern(bytes: Uint8Array, seed: number): Uint8Array {
 }
 
 const sector = (bytes: Uint8Array, s: number) => bytes.subarray(s * SS, (s + 1) * SS);
-const same = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
+const same = sameBytes;
 
 /**
  * The model: the bytes the overlay must read, the bytes a crash must keep (as of the last flush),

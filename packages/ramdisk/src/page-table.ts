@@ -3,7 +3,7 @@ const DIR_SLOTS = 1024;
 const SLOT_MASK = DIR_SLOTS - 1;
 
 interface Directory {
-  readonly slots: (Buffer | undefined)[];
+  readonly slots: (Uint8Array | undefined)[];
   count: number;
 }
 
@@ -26,23 +26,23 @@ export class PageTable {
     return this.#pages;
   }
 
-  get(page: number): Buffer | undefined {
+  get(page: number): Uint8Array | undefined {
     return this.#directories.get(Math.floor(page / DIR_SLOTS))?.slots[page & SLOT_MASK];
   }
 
   /** The page, allocated (zeroed) if it was not. */
-  obtain(page: number): Buffer {
+  obtain(page: number): Uint8Array {
     const key = Math.floor(page / DIR_SLOTS);
     let dir = this.#directories.get(key);
     if (!dir) {
-      dir = { slots: new Array<Buffer | undefined>(DIR_SLOTS), count: 0 };
+      dir = { slots: new Array<Uint8Array | undefined>(DIR_SLOTS), count: 0 };
       this.#directories.set(key, dir);
       this.#keys.splice(this.#lowerBound(key), 0, key);
     }
     const slot = page & SLOT_MASK;
     let bytes = dir.slots[slot];
     if (!bytes) {
-      bytes = Buffer.alloc(this.pageSize);
+      bytes = new Uint8Array(this.pageSize);
       dir.slots[slot] = bytes;
       dir.count++;
       this.#pages++;

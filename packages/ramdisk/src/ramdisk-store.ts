@@ -1,4 +1,4 @@
-import { BlockError, checkSectorSize, deviceBytes, type BlockInfo } from '@blk/core';
+import { BlockError, checkSectorSize, copyBytes, deviceBytes, type BlockInfo } from '@blk/core';
 import { PageTable } from './page-table.js';
 
 export interface RamdiskOptions {
@@ -58,7 +58,7 @@ export class RamdiskStore implements BlockInfo {
         const inPage = at % size;
         const n = Math.min(size - inPage, buffer.byteLength - done);
         const page = this.#pages.get((at - inPage) / size);
-        if (page) page.copy(buffer, done, inPage, inPage + n);
+        if (page) copyBytes(page, buffer, done, inPage, inPage + n);
         else buffer.fill(0, done, done + n);
         done += n;
       }

@@ -1,4 +1,4 @@
-import { BlockError, checkSectorSize, deviceBytes, type BlockInfo } from '@blk/core';
+import { BlockError, checkSectorSize, copyBytes, deviceBytes, type BlockInfo } from '@blk/core';
 
 /** Storage is allocated in chunks of this many bytes, each on its first write. */
 export const CHUNK_BYTES = 16 << 20;
@@ -9,7 +9,7 @@ export const CHUNK_BYTES = 16 << 20;
  */
 export class ChunkStore implements BlockInfo {
   readonly readWrite = true;
-  readonly #chunks: (Buffer | undefined)[];
+  readonly #chunks: (Uint8Array | undefined)[];
 
   constructor(
     readonly sectorSize: number,
@@ -19,7 +19,7 @@ export class ChunkStore implements BlockInfo {
     if (!Number.isSafeInteger(sizeSectors) || sizeSectors < 0) {
       throw new BlockError('INVALID_ARGUMENT', `sizeSectors must be a non-negative safe integer, got ${sizeSectors}`);
     }
-    this.#chunks = new Array<Buffer | undefined>(Math.ceil(deviceBytes(this) / CHUNK_BYTES));
+    this.#chunks = new Array<Uint8Array | undefined>(Math.ceil(deviceBytes(this) / CHUNK_BYTES));
   }
 
   /** Bytes of chunk memory allocated. */
@@ -34,7 +34,7 @@ export class ChunkStore implements BlockInfo {
         const inChunk = at % CHUNK_BYTES;
         const n = Math.min(CHUNK_BYTES - inChunk, buffer.byteLength - done);
         const chunk = this.#chunks[(at - inChunk) / CHUNK_BYTES];
-        if (chunk) chunk.copy(buffer, done, inChunk, inChunk + n);
+        if (chunk) copyBytes(chunk, buffer, done, inChunk, inChunk + n);
         else buffer.fill(0, done, done + n);
         done += n;
       }
@@ -49,7 +49,7 @@ export class ChunkStore implements BlockInfo {
         const inChunk = at % CHUNK_BYTES;
         const n = Math.min(CHUNK_BYTES - inChunk, buffer.byteLength - done);
         const index = (at - inChunk) / CHUNK_BYTES;
-        const chunk = (this.#chunks[index] ??= Buffer.alloc(CHUNK_BYTES));
+        const chunk = (this.#chunks[index] ??= new Uint8Array(CHUNK_BYTES));
         chunk.set(n === buffer.byteLength ? buffer : buffer.subarray(done, done + n), inChunk);
         done += n;
       }

@@ -1,4 +1,4 @@
-import type { BlockDevice, BlockInfo } from '@blk/core';
+import { sameBytes, type BlockDevice, type BlockInfo } from '@blk/core';
 import { describe, expect, it } from 'vitest';
 import { readSectors, withDevice, type DeviceFactory } from '../device-fixture.js';
 import { pattern, splitSectors } from '../patterns.js';
@@ -36,7 +36,7 @@ function candidates(old: Uint8Array, writes: readonly RaceWrite[], s: number, ss
 function checkWholeSectors(got: Uint8Array, old: Uint8Array, writes: readonly RaceWrite[], ss: number, what: string): void {
   for (let s = 0; s < SPAN; s++) {
     const sector = sectorOf(got, s, ss);
-    if (!candidates(old, writes, s, ss).some((c) => Buffer.compare(c, sector) === 0)) {
+    if (!candidates(old, writes, s, ss).some((c) => sameBytes(c, sector))) {
       expect.fail(`${what}: sector ${s} of the race is neither its old content nor any write's (a torn or misplaced sector)`);
     }
   }
@@ -52,7 +52,7 @@ function isSomeOrder(final: Uint8Array, old: Uint8Array, writes: readonly RaceWr
   return permutations(writes).some((order) => {
     const state = old.slice();
     for (const w of order) state.set(w.data, w.at * ss);
-    return Buffer.compare(state, final) === 0;
+    return sameBytes(state, final);
   });
 }
 

@@ -1,3 +1,4 @@
+import { concatBytes } from '@blk/core';
 import { describe, expect, it } from 'vitest';
 import { FULL_READ_LIMIT, expectSameBytes, readSectors, withDevice, type DeviceFactory } from '../device-fixture.js';
 import { isZero, pattern, splitSectors } from '../patterns.js';
@@ -55,7 +56,7 @@ export function dataTests(factory: DeviceFactory): void {
         expectSameBytes(await readSectors(device, info, 4, 7), data, 'contiguous read of a gathered write');
         const scattered = [1, 2, 0, 4].map((n) => new Uint8Array(n * info.sectorSize));
         await device.read(4, scattered);
-        expectSameBytes(Buffer.concat(scattered), data, 'scattered read');
+        expectSameBytes(concatBytes(scattered), data, 'scattered read');
       }));
 
     it('does not disturb the neighbours of a write, and overwrites in place', async (ctx) =>

@@ -1,4 +1,4 @@
-import { isBlockError, type BlockDevice, type BlockInfo } from '@blk/core';
+import { isBlockError, sameBytes, type BlockDevice, type BlockInfo } from '@blk/core';
 import { describe, expect, it } from 'vitest';
 import type { ConformanceOptions } from '../conformance-options.js';
 import { expectSameBytes, readSectors } from '../device-fixture.js';
@@ -69,7 +69,7 @@ function expectIoError(error: unknown, what: string): void {
 function expectOldOrNew(got: Uint8Array, old: Uint8Array, next: Uint8Array, ss: number, what: string): void {
   for (let at = 0; at < got.byteLength; at += ss) {
     const sector = got.subarray(at, at + ss);
-    if (Buffer.compare(sector, old.subarray(at, at + ss)) !== 0 && Buffer.compare(sector, next.subarray(at, at + ss)) !== 0) {
+    if (!sameBytes(sector, old.subarray(at, at + ss)) && !sameBytes(sector, next.subarray(at, at + ss))) {
       expect.fail(`${what}: sector ${at / ss} is neither the old nor the new data`);
     }
   }

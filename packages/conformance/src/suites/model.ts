@@ -1,4 +1,4 @@
-import type { BlockDevice, BlockInfo } from '@blk/core';
+import { sameBytes, type BlockDevice, type BlockInfo } from '@blk/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MIN_SECTORS, type DeviceFactory } from '../device-fixture.js';
@@ -67,7 +67,7 @@ async function verify(device: BlockDevice, model: Model, sector: number, count: 
   for (let s = 0; s < count; s++) {
     if (!model.known[sector + s]) continue;
     const want = model.bytes.subarray((sector + s) * ss, (sector + s + 1) * ss);
-    if (Buffer.compare(got.subarray(s * ss, (s + 1) * ss), want) !== 0) {
+    if (!sameBytes(got.subarray(s * ss, (s + 1) * ss), want)) {
       expect.fail(`${step}: sector ${sector + s} differs from the model`);
     }
   }

@@ -1,4 +1,4 @@
-import { OPTIONAL_METHODS, supports, type BlockDevice, type SupportFlag } from '@blk/core';
+import { nextTurn, OPTIONAL_METHODS, supports, type BlockDevice, type SupportFlag } from '@blk/core';
 import { pattern, wrapDevice, type DeviceOperation } from '@blk/conformance';
 import { Ramdisk } from '@blk/ramdisk';
 
@@ -78,5 +78,5 @@ export async function contents(device: BlockDevice): Promise<Uint8Array> {
 
 /** Yields to the event loop `turns` times: lets everything that can run without waiting run. */
 export async function settle(turns = 20): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
+  for (let i = 0; i < turns; i++) await nextTurn();
 }
