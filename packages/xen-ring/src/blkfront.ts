@@ -1,7 +1,7 @@
 import { BlockError, checkRange, checkRequest, supports, type BlockDevice, type BlockInfo, type Supports } from '@blk/core';
 import { BlkifOp, PAGE_SIZE, SECTOR_BYTES } from './blkif-constants.js';
 import { connectFrontend, disconnectFrontend, type FrontendConnection, type FrontendHandshakeOptions } from './frontend-handshake.js';
-import { Operation, Part } from './ring-client.js';
+import { Operation, Part } from './ring-operation.js';
 import { readState, XenbusState } from './xenbus-state.js';
 import { notYet, readOptional, type XenbusStore } from './xenbus-store.js';
 
