@@ -7,6 +7,7 @@ import {
   checkSeek,
   dropUnsupportedMethods,
   RegionLock,
+  settled,
   supports,
   totalBytes,
   toBlockError,
@@ -309,7 +310,7 @@ export class FileDevice implements BlockDevice {
   // With the addon a seek is one or two lseek calls on this thread: answered without #request's
   // promise hops when nothing stands in the way (a server may ask before every large read).
   seekMapped(sector: number): Promise<number> {
-    if (this.#native && this.#gate.ready()) return this.#settle(() => this.#seekMappedNow(sector));
+    if (this.#native && this.#gate.ready()) return settled(() => this.#seekMappedNow(sector));
     return this.#gate.request(async () => (this.#native ? this.#seekMappedNow(sector) : this.#scanFrom(sector, false)));
   }
 
@@ -328,14 +329,6 @@ export class FileDevice implements BlockDevice {
       const found = this.#seekUnmappedNow(sector);
       return typeof found === 'number' ? found : this.#scan(found.scanFrom, true);
     });
-  }
-
-  #settle(fn: () => number): Promise<number> {
-    try {
-      return Promise.resolve(fn());
-    } catch (error) {
-      return Promise.reject(toBlockError(error, `${this.path}: seek`));
-    }
   }
 
   async #scanFrom(sector: number, wantZero: boolean): Promise<number> {

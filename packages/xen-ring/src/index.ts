@@ -12,6 +12,7 @@ export {
   decodeResponse,
   encodeRequest,
   encodeResponse,
+  isKnownRequest,
   readSegment,
   readU64,
   writeDiscard,
@@ -24,7 +25,10 @@ export {
   type BlkifSegment,
   type DiscardRequest,
   type IndirectRequest,
+  type KnownRequest,
+  type RwOp,
   type RwRequest,
+  type UnknownRequest,
 } from './blkif-codec.js';
 export { HEADER_SIZE, MAX_RING_PAGE_ORDER, REQ_EVENT, REQ_PROD, RSP_EVENT, RSP_PROD, SharedRing, notifyNeeded, ringEntries, type RingArea } from './shared-ring.js';
 export { FrontRing } from './front-ring.js';
