@@ -14,3 +14,4 @@ export { settled } from './settled.js';
 export { runPool } from './worker-pool.js';
 export { ensureZero, zeroRange } from './zero-range.js';
 export { deviceBytes, lcm } from './sector-math.js';
+export { forEachUnit } from './units.js';

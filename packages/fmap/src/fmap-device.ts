@@ -6,6 +6,7 @@ import {
   checkSectorSize,
   checkSeek,
   dropUnsupportedMethods,
+  forEachUnit,
   settled,
   supports,
   toBlockError,
@@ -125,24 +126,12 @@ export class FmapDevice implements BlockDevice {
     return this.#run('getInfo', () => this.#info);
   }
 
-  /** Calls `fn(unit, within, length, done)` for each piece of `[position, position + length)` inside one unit. */
-  #units(position: number, length: number, fn: (unit: number, within: number, length: number, done: number) => void): void {
-    const size = this.#unit;
-    for (let done = 0; done < length; ) {
-      const unit = Math.floor((position + done) / size);
-      const within = position + done - unit * size;
-      const n = Math.min(size - within, length - done);
-      fn(unit, within, n, done);
-      done += n;
-    }
-  }
-
   read(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
     return this.#run('read', () => {
       checkRequest(this.#info, sector, buffers);
       let position = sector * this.#info.sectorSize;
       for (const buffer of buffers) {
-        this.#units(position, buffer.length, (unit, within, n, done) => {
+        forEachUnit(position, buffer.length, this.#unit, (unit, within, n, done) => {
           const block = this.#map.lookup(unit);
           if (block === 0) buffer.fill(0, done, done + n);
           else this.#file.read(block, within, buffer.subarray(done, done + n));
@@ -159,7 +148,7 @@ export class FmapDevice implements BlockDevice {
       this.#changesAllowed();
       let position = sector * this.#info.sectorSize;
       for (const buffer of buffers) {
-        this.#units(position, buffer.length, (unit, within, n, done) => {
+        forEachUnit(position, buffer.length, this.#unit, (unit, within, n, done) => {
           let block = this.#map.lookup(unit);
           if (block === 0) {
             block = this.#file.allocate();
