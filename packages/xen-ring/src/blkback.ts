@@ -22,25 +22,25 @@ export interface BlkbackOptions {
   /** The frontend's event channel port, to bind. */
   readonly eventChannel: number;
   /** Keep grants mapped between requests (both sides agreed on `feature-persistent`). */
-  readonly persistent?: boolean;
+  readonly persistent?: boolean | undefined;
   /** Largest indirect request accepted; 0 refuses indirect requests with EOPNOTSUPP. */
-  readonly maxIndirectSegments?: number;
+  readonly maxIndirectSegments?: number | undefined;
   /** Offer WRITE_BARRIER (needs `device.flush`). Default: whenever the device can flush. */
-  readonly barrier?: boolean;
+  readonly barrier?: boolean | undefined;
   /**
    * Before sleeping, keep looking at the ring this long (µs) for the next request. Saves the
    * wake-up latency under load at the cost of CPU; 0 (default) sleeps at once.
    */
-  readonly pollMicros?: number;
+  readonly pollMicros?: number | undefined;
   /**
    * While the ring has been busy in the last 50 ms and nothing is in flight, sleep with a blocking
    * Atomics.wait (1 ms slices, the event loop runs between them) instead of Atomics.waitAsync:
    * the frontend then wakes this thread with a plain futex wake, much cheaper for it. Only for a
    * thread that serves this one ring (default false); an idle ring always sleeps asynchronously.
    */
-  readonly blockingWait?: boolean;
+  readonly blockingWait?: boolean | undefined;
   /** Requests taken before yielding to other work of this thread (other rings). Default 64. */
-  readonly batch?: number;
+  readonly batch?: number | undefined;
   /** Called once if the frontend corrupts the ring so that serving must stop. */
   readonly onBroken?: (reason: string) => void;
 }

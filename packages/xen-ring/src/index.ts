@@ -40,7 +40,7 @@ export { SharedDomain, type SharedDomainDescriptor, type SharedDomainOptions } f
 export { Blkback, BlkbackConnectError, type BlkbackOptions, type BlkbackStats } from './blkback.js';
 export { Blkfront, type BlkfrontNegotiated, type BlkfrontOptions } from './blkfront.js';
 export type { FrontendHandshakeOptions } from './frontend-handshake.js';
-export { serveBlkback, type BlkbackService, type BlkbackServiceOptions } from './backend-handshake.js';
+export { serveBlkback, type BlkbackService, type BlkbackServiceOptions, type BlkbackTuning } from './backend-handshake.js';
 export { XenbusState, parseXenbusState, readState, writeState, writeStateIfPresent, xenbusStateName, type XenbusStateValue } from './xenbus-state.js';
 export { hasXenbusCode, isNotYet, notYet, readOptional, rmIfPresent, type XenbusHandle, type XenbusStore } from './xenbus-store.js';
 export {
