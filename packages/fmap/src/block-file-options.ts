@@ -10,17 +10,17 @@ import { PreadEngine } from './pread-engine.js';
 
 export interface BlockFileOptions {
   /** `pread` (default, pure TypeScript) or `mmap` (needs @blk/fmap-native; E_NO_MMAP otherwise). */
-  readonly engine?: 'pread' | 'mmap';
+  readonly engine?: 'pread' | 'mmap' | undefined;
   /** Write-back cache of the pread engine (default 32 MiB). */
-  readonly cacheBytes?: number;
+  readonly cacheBytes?: number | undefined;
   /** Address space the mmap engine reserves so growth never moves the mapping (default 1 GiB). */
-  readonly mapReserve?: number;
+  readonly mapReserve?: number | undefined;
   /** Take `${path}.lock` so a second process (or a second open here) is refused (default true). */
-  readonly lock?: boolean;
+  readonly lock?: boolean | undefined;
   /** @internal fault injection for tests */
-  readonly io?: FileIo;
+  readonly io?: FileIo | undefined;
   /** @internal a stand-in for @blk/fmap-native under the mmap engine (the power-loss model in the tests) */
-  readonly native?: FmapNative;
+  readonly native?: FmapNative | undefined;
 }
 
 export interface CreateOptions extends BlockFileOptions {

@@ -3,12 +3,10 @@ import { BlockError, checkResize, checkSectorSize, toBlockError } from '@blk/cor
 import { BlockFile, type BlockFileOptions } from './block-file.js';
 import { mapHeight } from './block-map.js';
 import { encodeSuperblock } from './device-superblock.js';
-import type { FileIo } from './file-io.js';
 import { FmapDevice } from './fmap-device.js';
 import { isFmapError } from './fmap-error.js';
 import { checkBlockSize } from './format.js';
 import { mapFanout } from './map-block.js';
-import type { FmapNative } from './native-binding.js';
 
 /** The geometry of a new fmap device. */
 export interface FmapCreateOptions {
@@ -19,21 +17,12 @@ export interface FmapCreateOptions {
   readonly blockSize?: number;
 }
 
-export interface FmapDeviceOptions {
+/** The BlockFile under the device: engine, cache and lock as BlockFile.open takes them. */
+export interface FmapDeviceOptions extends Pick<BlockFileOptions, 'engine' | 'cacheBytes' | 'lock' | 'io' | 'native'> {
   /** Make a new device when `path` does not exist (an existing file is opened, never truncated). */
   readonly create?: FmapCreateOptions;
   /** Refuse write, discard, writeZeroes and resize with READ_ONLY (the file is still locked and opened read-write). */
   readonly readOnly?: boolean;
-  /** The BlockFile engine: `pread` (default) or `mmap` (needs @blk/fmap-native). */
-  readonly engine?: 'pread' | 'mmap';
-  /** The pread engine's write-back cache (default 32 MiB). */
-  readonly cacheBytes?: number;
-  /** Take `${path}.lock` (default true): a second open, read-only or not, is refused. */
-  readonly lock?: boolean;
-  /** @internal fault injection for tests */
-  readonly io?: FileIo;
-  /** @internal a stand-in for @blk/fmap-native (the power-loss model in the tests) */
-  readonly native?: FmapNative;
 }
 
 export const DEFAULT_FMAP_BLOCK_SIZE = 64 * 1024;
@@ -106,11 +95,11 @@ function open(path: string, options: FmapDeviceOptions | undefined): FmapDevice 
   if (typeof path !== 'string' || path.length === 0) throw new BlockError('INVALID_ARGUMENT', 'path must be a non-empty string');
   const readOnly = o.readOnly === true;
   const fileOptions: BlockFileOptions = {
-    ...(o.engine === undefined ? {} : { engine: o.engine }),
-    ...(o.cacheBytes === undefined ? {} : { cacheBytes: o.cacheBytes }),
-    ...(o.lock === undefined ? {} : { lock: o.lock }),
-    ...(o.io === undefined ? {} : { io: o.io }),
-    ...(o.native === undefined ? {} : { native: o.native }),
+    engine: o.engine,
+    cacheBytes: o.cacheBytes,
+    lock: o.lock,
+    io: o.io,
+    native: o.native,
   };
   if (o.create !== undefined) {
     if (readOnly) throw new BlockError('INVALID_ARGUMENT', 'create needs a writable device');
