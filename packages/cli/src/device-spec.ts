@@ -19,24 +19,12 @@ export interface PathSpec {
   readonly path: string;
 }
 
-/** An NBD export named by a libnbd-style URI. */
+/** An NBD export named by a libnbd-style URI: `connect({ uri })` reads it again when it is opened. */
 export interface NbdSpec {
   readonly kind: 'nbd';
   readonly uri: string;
-  readonly transport: 'tcp' | 'unix';
-  readonly tls: boolean;
-  /** The export name ('' is the server's default export). */
-  readonly exportName: string;
-  /** TCP: the host (IPv6 without brackets) and port (default 10809). */
-  readonly host?: string;
-  readonly port?: number;
-  /** Unix: the socket path. */
-  readonly socket?: string;
-  /** TLS: the PSK identity (the URI's user), key file, certificate folder, peer verification. */
-  readonly username?: string;
-  readonly tlsPskFile?: string;
-  readonly tlsCertificates?: string;
-  readonly tlsVerifyPeer?: boolean;
+  /** The URI as @blk/nbd's parser read it (libnbd's rules). */
+  readonly parsed: NbdUri;
 }
 
 /** A read-only image on a web server, read with range requests (@blk/http). */
@@ -84,30 +72,13 @@ function parseMemory(kind: 'ram' | 'mem', text: string, rest: string): MemorySpe
   return { kind, bytes, sectorSize };
 }
 
-/** scheme://[user@][host[:port]][/export][?query] — WHATWG URL refuses `nbds+unix://alice@/`, libnbd does not. */
-/** An NBD URI, read by @blk/nbd's parser (libnbd's rules) and reported as a usage error. */
+/** An NBD URI, checked by @blk/nbd's parser (libnbd's rules) and reported as a usage error. */
 function parseNbd(text: string): NbdSpec {
-  let uri: NbdUri;
   try {
-    uri = parseUri(text);
+    return { kind: 'nbd', uri: text, parsed: parseUri(text) };
   } catch (error) {
     throw bad(text, (error instanceof Error ? error.message : String(error)).replace(/^NBD URI: /, ''));
   }
-  const { path, host, port, username, tlsPskFile, tlsCertificates, tlsVerifyPeer } = uri;
-  return {
-    kind: 'nbd',
-    uri: text,
-    transport: path === undefined ? 'tcp' : 'unix',
-    tls: uri.tls,
-    exportName: uri.exportName,
-    ...(path === undefined ? {} : { socket: path }),
-    ...(host === undefined ? {} : { host }),
-    ...(port === undefined ? {} : { port }),
-    ...(username === undefined ? {} : { username }),
-    ...(tlsPskFile === undefined ? {} : { tlsPskFile }),
-    ...(tlsCertificates === undefined ? {} : { tlsCertificates }),
-    ...(tlsVerifyPeer === undefined ? {} : { tlsVerifyPeer }),
-  };
 }
 
 /** `http://…` or `https://…`, kept as the user wrote it once the WHATWG parser accepts it. */

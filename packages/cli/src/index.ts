@@ -14,7 +14,7 @@ export {
 } from './device-spec.js';
 export type { OverlaySpec } from './overlay-spec.js';
 export type { RbdSpec } from './rbd-spec.js';
-export { nbdConnectOptions, openDevice, type OpenOptions, type OpenedDevice } from './open-device.js';
+export { openDevice, type OpenOptions, type OpenedDevice } from './open-device.js';
 export { formatNbdUri, type NbdEndpoint, type NbdUriTls } from './nbd-uri.js';
 export { clientHints, type HintedExport } from './client-hints.js';
 export type { ProgressMode, ProgressStream } from './progress-bar.js';

@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import { readOnlyView, type BlockDevice } from '@blk/core';
 import { openFileDevice, openFmapDevice } from '@blk/fmap';
 import { connect as connectHttp } from '@blk/http';
-import { connect as connectNbd, type ConnectOptions, type ClientTlsOptions } from '@blk/nbd';
+import { connect as connectNbd } from '@blk/nbd';
 import { Ramdisk } from '@blk/ramdisk';
 import { connect as connectSimpleMem, destroy as destroySimpleMem } from '@blk/simple-mem';
 import { CliError } from './cli-error.js';
@@ -90,26 +90,11 @@ async function openFmap(spec: PathSpec, options: OpenOptions): Promise<OpenedDev
   }
 }
 
-/** What @blk/nbd's connect needs, from the URI as `parseDeviceSpec` read it. */
-export function nbdConnectOptions(spec: NbdSpec): ConnectOptions {
-  const where = spec.socket !== undefined ? { path: spec.socket } : { host: spec.host ?? '127.0.0.1', port: spec.port ?? 10809 };
-  let tls: ClientTlsOptions | undefined;
-  if (spec.tls) {
-    tls = {
-      ...(spec.username === undefined ? {} : { username: spec.username }),
-      ...(spec.tlsPskFile === undefined ? {} : { pskFile: spec.tlsPskFile }),
-      ...(spec.tlsCertificates === undefined ? {} : { certificates: spec.tlsCertificates }),
-      ...(spec.tlsVerifyPeer === undefined ? {} : { verifyPeer: spec.tlsVerifyPeer }),
-    };
-  }
-  return { ...where, exportName: spec.exportName, ...(tls === undefined ? {} : { tls }) };
-}
-
 async function openNbd(spec: NbdSpec, options: OpenOptions): Promise<OpenedDevice> {
   let device: BlockDevice;
   try {
     const connections = options.nbdConnections;
-    device = await connectNbd({ ...nbdConnectOptions(spec), ...(connections === undefined ? {} : { connections }) });
+    device = await connectNbd({ uri: spec.uri, ...(connections === undefined ? {} : { connections }) });
   } catch (error) {
     throw new CliError(`cannot open ${spec.uri}: ${describeError(error)}`, undefined, { cause: error });
   }

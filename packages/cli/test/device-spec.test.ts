@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { formatDeviceSpec, parseDeviceSpec } from '../src/index.js';
 
+/** The parsed URI of an NBD SPEC, with the transport it names. */
+function parsed(text: string): Record<string, unknown> {
+  const spec = parseDeviceSpec(text);
+  if (spec.kind !== 'nbd') throw new Error(`${text} is not an NBD spec`);
+  return { ...spec.parsed, transport: spec.parsed.path === undefined ? 'tcp' : 'unix' };
+}
+
 describe('parseDeviceSpec', () => {
   it('reads memory devices with their size and sector size', () => {
     expect(parseDeviceSpec('ram:1GiB')).toEqual({ kind: 'ram', bytes: 2 ** 30, sectorSize: 512 });
@@ -31,27 +38,23 @@ describe('parseDeviceSpec', () => {
     expect(parseDeviceSpec('nbd://127.0.0.1:10809')).toEqual({
       kind: 'nbd',
       uri: 'nbd://127.0.0.1:10809',
-      transport: 'tcp',
-      tls: false,
-      exportName: '',
-      host: '127.0.0.1',
-      port: 10809,
+      parsed: { tls: false, exportName: '', host: '127.0.0.1', port: 10809 },
     });
-    expect(parseDeviceSpec('nbd://disk-host')).toMatchObject({ host: 'disk-host', port: 10809 });
-    expect(parseDeviceSpec('nbd://example.com/disk%201')).toMatchObject({ transport: 'tcp', exportName: 'disk 1' });
-    expect(parseDeviceSpec('nbd://[::1]:10810/x')).toMatchObject({ transport: 'tcp', exportName: 'x', host: '::1', port: 10810 });
-    expect(parseDeviceSpec('nbd+unix:///?socket=/tmp/blk.sock')).toMatchObject({ transport: 'unix', tls: false, exportName: '' });
-    expect(parseDeviceSpec('nbd+unix:///vm1?socket=/tmp/blk.sock')).toMatchObject({ transport: 'unix', exportName: 'vm1' });
-    expect(parseDeviceSpec('nbd+unix:///?socket=/tmp/a+b%20c.sock')).toMatchObject({ socket: '/tmp/a+b c.sock' });
-    expect(parseDeviceSpec('nbds://alice@host/disk?tls-psk-file=keys.psk')).toMatchObject({ transport: 'tcp', tls: true, exportName: 'disk' });
-    expect(parseDeviceSpec('nbds+unix://alice@/?socket=/s&tls-psk-file=k')).toMatchObject({
+    expect(parsed('nbd://disk-host')).toMatchObject({ host: 'disk-host', port: 10809 });
+    expect(parsed('nbd://example.com/disk%201')).toMatchObject({ transport: 'tcp', exportName: 'disk 1' });
+    expect(parsed('nbd://[::1]:10810/x')).toMatchObject({ transport: 'tcp', exportName: 'x', host: '::1', port: 10810 });
+    expect(parsed('nbd+unix:///?socket=/tmp/blk.sock')).toMatchObject({ transport: 'unix', tls: false, exportName: '' });
+    expect(parsed('nbd+unix:///vm1?socket=/tmp/blk.sock')).toMatchObject({ transport: 'unix', exportName: 'vm1' });
+    expect(parsed('nbd+unix:///?socket=/tmp/a+b%20c.sock')).toMatchObject({ path: '/tmp/a+b c.sock' });
+    expect(parsed('nbds://alice@host/disk?tls-psk-file=keys.psk')).toMatchObject({ transport: 'tcp', tls: true, exportName: 'disk' });
+    expect(parsed('nbds+unix://alice@/?socket=/s&tls-psk-file=k')).toMatchObject({
       transport: 'unix',
       tls: true,
-      socket: '/s',
+      path: '/s',
       username: 'alice',
       tlsPskFile: 'k',
     });
-    expect(parseDeviceSpec('nbds://h/?tls-certificates=/etc/pki&tls-verify-peer=false')).toMatchObject({
+    expect(parsed('nbds://h/?tls-certificates=/etc/pki&tls-verify-peer=false')).toMatchObject({
       tlsCertificates: '/etc/pki',
       tlsVerifyPeer: false,
     });

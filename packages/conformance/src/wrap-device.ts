@@ -1,4 +1,4 @@
-import { OPTIONAL_METHODS, type BlockDevice } from '@blk/core';
+import { OPTIONAL_METHODS, exposeDevice, type BlockDevice, type DeviceMethods } from '@blk/core';
 
 export type DeviceOperation =
   | 'getInfo'
@@ -11,27 +11,22 @@ export type DeviceOperation =
   | 'seekMapped'
   | 'seekUnmapped';
 
-const ALWAYS: readonly DeviceOperation[] = ['getInfo', 'read', 'write'];
+const OPS: readonly DeviceOperation[] = ['getInfo', 'read', 'write', ...(Object.keys(OPTIONAL_METHODS) as DeviceOperation[])];
 
 /**
  * A device that forwards to `inner` but runs every call through `around(op, args, call)`, where
- * `call()` performs the real operation. Keeps `supports` and the presence of optional methods
- * exactly as `inner` has them; `disconnect` is forwarded untouched.
+ * `call()` performs the real operation. Keeps `supports`; each optional method is present exactly
+ * when its flag is set (and `inner` has it); `disconnect` is forwarded untouched.
  */
 export function wrapDevice(
   inner: BlockDevice,
   around: (op: DeviceOperation, args: readonly unknown[], call: () => Promise<unknown>) => Promise<unknown>,
 ): BlockDevice {
-  const wrapped: Record<string, unknown> = {
-    supports: inner.supports,
-    disconnect: () => inner.disconnect(),
-  };
-  const ops = [...ALWAYS, ...(Object.keys(OPTIONAL_METHODS) as DeviceOperation[])];
-  for (const op of ops) {
+  const methods: Record<string, unknown> = { disconnect: () => inner.disconnect() };
+  for (const op of OPS) {
     const method = (inner as unknown as Record<string, unknown>)[op];
     if (typeof method !== 'function') continue;
-    wrapped[op] = (...args: unknown[]) =>
-      around(op, args, () => (method as (...a: unknown[]) => Promise<unknown>).apply(inner, args));
+    methods[op] = (...args: unknown[]) => around(op, args, () => (method as (...a: unknown[]) => Promise<unknown>).apply(inner, args));
   }
-  return wrapped as unknown as BlockDevice;
+  return exposeDevice(inner.supports, methods as unknown as DeviceMethods);
 }

@@ -1,10 +1,10 @@
-import { isSeekable, type BlockDevice, type BlockInfo } from './block-device.js';
+import type { BlockDevice, BlockInfo } from './block-device.js';
 import { BlockError } from './block-error.js';
 import type { CombinatorOptions } from './combinator-options.js';
 import { extents } from './extents.js';
 import { alignedChunk, deviceBytes, lcm } from './sector-math.js';
 import { runPool } from './worker-pool.js';
-import { zeroRange } from './zero-range.js';
+import { ensureZero } from './zero-range.js';
 
 export interface CopyOptions extends CombinatorOptions {
   /** Bytes per read/write, rounded to whole sectors of both devices. Default 1 MiB. */
@@ -54,12 +54,6 @@ async function* plan(
   yield* split(cursor, bytes, ZERO_TASK_BYTES, false);
 }
 
-/** True when the destination already reads as zero over the whole range. */
-async function alreadyZero(dst: BlockDevice, sector: number, count: number): Promise<boolean> {
-  if (!isSeekable(dst)) return false;
-  return (await dst.seekMapped(sector)) >= sector + count;
-}
-
 /**
  * Copies the whole source onto the start of `dst`. Sparse when the source can seek: unmapped runs
  * are not read, they are made zero on the destination (skipped where it already reads zero).
@@ -98,7 +92,7 @@ export async function copy(src: BlockDevice, dst: BlockDevice, options: CopyOpti
       await dst.write(dstSector, [view]);
     } else {
       const count = task.length / dstInfo.sectorSize;
-      if (!(await alreadyZero(dst, dstSector, count))) await zeroRange(dst, dstSector, count);
+      await ensureZero(dst, dstSector, count);
     }
     done += task.length;
     onProgress?.(done, bytes);

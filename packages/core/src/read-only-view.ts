@@ -1,5 +1,6 @@
 import type { BlockDevice, BlockInfo } from './block-device.js';
 import { BlockError } from './block-error.js';
+import { exposeDevice } from './expose-device.js';
 import { READ_ONLY_FALSE_FLAGS, supports } from './supports.js';
 
 /**
@@ -9,8 +10,8 @@ import { READ_ONLY_FALSE_FLAGS, supports } from './supports.js';
  */
 export function readOnlyView(device: BlockDevice): BlockDevice {
   const flags = supports({ ...device.supports, ...Object.fromEntries(READ_ONLY_FALSE_FLAGS.map((flag) => [flag, false])) });
-  const view: BlockDevice = {
-    supports: flags,
+  const seek = typeof device.seekMapped === 'function' && typeof device.seekUnmapped === 'function';
+  return exposeDevice(flags, {
     getInfo: async (): Promise<BlockInfo> => ({ ...(await device.getInfo()), readWrite: false }),
     read: (sector, buffers) => device.read(sector, buffers),
     write: async () => {
@@ -18,11 +19,8 @@ export function readOnlyView(device: BlockDevice): BlockDevice {
       throw BlockError.readOnly();
     },
     disconnect: () => device.disconnect(),
-  };
-  if (flags.flush && device.flush) view.flush = () => device.flush!();
-  if (flags.seek && device.seekMapped && device.seekUnmapped) {
-    view.seekMapped = (sector) => device.seekMapped!(sector);
-    view.seekUnmapped = (sector) => device.seekUnmapped!(sector);
-  }
-  return view;
+    flush: typeof device.flush === 'function' ? () => device.flush!() : undefined,
+    seekMapped: seek ? (sector) => device.seekMapped!(sector) : undefined,
+    seekUnmapped: seek ? (sector) => device.seekUnmapped!(sector) : undefined,
+  });
 }

@@ -27,7 +27,7 @@ function checkWithinDevice(info: BlockInfo, sector: number, count: number): void
 }
 
 /**
- * The shared validation of a read or write (DESIGN.md §2 rule 1). Returns the number of sectors
+ * The shared validation of a read or write (README.md § Request checks). Returns the number of sectors
  * the request covers. Throws a BlockError before anything is touched:
  * - INVALID_ARGUMENT: `sector` is not an integer (NaN, 1.5, Infinity, a string);
  * - OUT_OF_RANGE: `sector` is negative or unsafe, or the request runs past the end;

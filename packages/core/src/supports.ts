@@ -1,6 +1,6 @@
 import { BlockError } from './block-error.js';
 
-/** The feature flags a device declares; see DESIGN.md §2. */
+/** The feature flags a device declares; see the Supports type below and README.md § The contract. */
 export const SUPPORT_FLAGS = [
   'write',
   'flush',

@@ -1,13 +1,16 @@
 /**
- * Runs `work` on items pulled from `source` by `concurrency` workers. On the first failure (or an
- * abort) the other workers stop taking items; the returned promise settles only after every
- * worker has finished, so nothing is still running when it rejects.
+ * Runs `work` on items pulled from `source` by `concurrency` workers (`worker` is 0 to
+ * concurrency - 1, for per-worker buffers). On the first failure (or an abort) the other workers
+ * stop taking items; an item already pulled then goes to `dropped` instead of `work` (to give back
+ * what it holds). The returned promise settles only after every worker has finished, so nothing is
+ * still running when it rejects: with the first failure, else the abort reason.
  */
 export async function runPool<T>(
   concurrency: number,
   source: AsyncIterator<T>,
   work: (item: T, worker: number) => Promise<void>,
   signal?: AbortSignal,
+  dropped?: (item: T) => void,
 ): Promise<void> {
   // Shared by the workers and changed while they await, hence an object rather than locals.
   const state: { stopped: boolean; failure?: { error: unknown } } = { stopped: false };
@@ -23,7 +26,11 @@ export async function runPool<T>(
         return;
       }
       const next = await source.next();
-      if (next.done === true || stopped()) return;
+      if (next.done === true) return;
+      if (stopped()) {
+        dropped?.(next.value);
+        return;
+      }
       await work(next.value, index);
     }
   };

@@ -1,4 +1,4 @@
-import type { BlockDevice } from './block-device.js';
+import { isSeekable, type BlockDevice } from './block-device.js';
 
 const ZERO_WRITE_BYTES = 1 << 20;
 
@@ -20,4 +20,15 @@ export async function zeroRange(device: BlockDevice, sector: number, count: numb
     await device.write(sector + done, [zeroes.subarray(0, n * sectorSize)]);
     done += n;
   }
+}
+
+/** True when `device` can tell (by seeking) that the `count` sectors from `sector` read as zero. */
+async function alreadyZero(device: BlockDevice, sector: number, count: number): Promise<boolean> {
+  if (!isSeekable(device)) return false;
+  return (await device.seekMapped(sector)) >= sector + count;
+}
+
+/** zeroRange, skipped where a seek shows the range already reads as zero (a copy onto a sparse device). */
+export async function ensureZero(device: BlockDevice, sector: number, count: number): Promise<void> {
+  if (!(await alreadyZero(device, sector, count))) await zeroRange(device, sector, count);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { zeroRange } from '../src/index.js';
+import { ensureZero, zeroRange } from '../src/index.js';
 import { ArrayDevice } from './helpers/array-device.js';
 
 describe('zeroRange', () => {
@@ -28,5 +28,25 @@ describe('zeroRange', () => {
     expect(plain.bytes[511]).not.toBe(0);
     await zeroRange(plain, 0, 0);
     expect(plain.calls.write).toBe(2);
+  });
+});
+
+describe('ensureZero', () => {
+  it('skips a range a seek shows to read zero already, and zeroes one that holds data', async () => {
+    const dev = new ArrayDevice({ seek: true, sizeSectors: 64 });
+    await ensureZero(dev, 0, 64);
+    expect(dev.calls.write).toBe(0);
+    dev.fill(10, 1, 7);
+    await ensureZero(dev, 0, 10);
+    expect(dev.calls.write).toBe(0);
+    await ensureZero(dev, 8, 4);
+    expect(dev.calls.write).toBe(1);
+    expect(dev.bytes.every((b) => b === 0)).toBe(true);
+  });
+
+  it('zeroes a device that cannot seek', async () => {
+    const dev = new ArrayDevice({ sizeSectors: 8 });
+    await ensureZero(dev, 0, 8);
+    expect(dev.calls.write).toBe(1);
   });
 });

@@ -182,7 +182,8 @@ for (const engine of engines) {
 }
 reportBench('@blk/fmap', rows);
 
-// fs2's Go numbers come from reference/fmap.md (same machine kind, not re-measured here).
+// fs2's Go numbers: its own `go test -bench` on the same machine kind, once (not re-measured here;
+// the README's Limits section quotes them).
 const GO_NS: Record<string, [number, number]> = {
   'allocate, growth path': [8400, 15800],
   'allocate + free pair, steady state': [225, 741],
@@ -190,7 +191,7 @@ const GO_NS: Record<string, [number, number]> = {
   'do(1 block), one-byte read': [9.1, 9.8],
   'setControlDataNoSync(64 B)': [12.7, 13.1],
 };
-console.log('\nagainst fs2 (Go, reference/fmap.md, not re-measured; ratios > 1 mean we are faster)');
+console.log('\nagainst fs2 (Go, go test -bench measured once, not re-measured; ratios > 1 mean we are faster)');
 for (const [name, ns] of Object.entries(nsPerOp)) {
   const key = name.replace(/^\[\w+\] /, '');
   const go = GO_NS[key];

@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import {
   BlockError,
   checkRange,
@@ -7,6 +6,7 @@ import {
   checkSectorSize,
   checkSeek,
   dropUnsupportedMethods,
+  forEachUnit,
   settled,
   supports,
   toBlockError,
@@ -14,40 +14,11 @@ import {
   type BlockInfo,
   type Supports,
 } from '@blk/core';
-import { BlockFile, type BlockFileOptions } from './block-file.js';
+import type { BlockFile } from './block-file.js';
 import { BlockMap, mapHeight } from './block-map.js';
 import { mapFanout } from './map-block.js';
 import { decodeSuperblock, encodeSuperblock } from './device-superblock.js';
-import type { FileIo } from './file-io.js';
-import { FmapError, isFmapError } from './fmap-error.js';
-import { checkBlockSize } from './format.js';
-import type { FmapNative } from './native-binding.js';
-
-/** The geometry of a new fmap device. */
-export interface FmapCreateOptions {
-  readonly sizeSectors: number;
-  /** Bytes per sector (power of two, 512–65536; default 512). */
-  readonly sectorSize?: number;
-  /** Bytes per unit of allocation: the BlockFile's block size (multiple of 4096 and of the sector size; default 64 KiB). */
-  readonly blockSize?: number;
-}
-
-export interface FmapDeviceOptions {
-  /** Make a new device when `path` does not exist (an existing file is opened, never truncated). */
-  readonly create?: FmapCreateOptions;
-  /** Refuse write, discard, writeZeroes and resize with READ_ONLY (the file is still locked and opened read-write). */
-  readonly readOnly?: boolean;
-  /** The BlockFile engine: `pread` (default) or `mmap` (needs @blk/fmap-native). */
-  readonly engine?: 'pread' | 'mmap';
-  /** The pread engine's write-back cache (default 32 MiB). */
-  readonly cacheBytes?: number;
-  /** Take `${path}.lock` (default true): a second open, read-only or not, is refused. */
-  readonly lock?: boolean;
-  /** @internal fault injection for tests */
-  readonly io?: FileIo;
-  /** @internal a stand-in for @blk/fmap-native (the power-loss model in the tests) */
-  readonly native?: FmapNative;
-}
+import { FmapError } from './fmap-error.js';
 
 /** What an fmap device holds, and whether the file agrees with its map. */
 export interface FmapDeviceStats {
@@ -61,104 +32,6 @@ export interface FmapDeviceStats {
   readonly leakedBlocks: number;
   /** Blocks the map holds twice, or that the BlockFile counts as free (0 unless something is wrong). */
   readonly conflictingBlocks: number;
-}
-
-export const DEFAULT_FMAP_BLOCK_SIZE = 64 * 1024;
-
-function optionsOf(options: unknown): FmapDeviceOptions {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) throw new BlockError('INVALID_ARGUMENT', 'options must be an object');
-  return options;
-}
-
-/**
- * BlockFile refuses bad options with E_ARGUMENT/E_BLOCKSIZE: for a device they are
- * INVALID_ARGUMENT. Other FmapErrors at open already name the file: they become IO as they are.
- */
-function deviceError(error: unknown, what: string): BlockError {
-  if (isFmapError(error, 'E_ARGUMENT') || isFmapError(error, 'E_BLOCKSIZE')) {
-    return new BlockError('INVALID_ARGUMENT', error.message, { cause: error });
-  }
-  if (isFmapError(error)) return BlockError.io(error.message, error);
-  return toBlockError(error, what);
-}
-
-interface Geometry {
-  readonly sectorSize: number;
-  readonly sizeSectors: number;
-  readonly blockSize: number;
-}
-
-function checkGeometry(create: unknown): Geometry {
-  if (typeof create !== 'object' || create === null) throw new BlockError('INVALID_ARGUMENT', 'create must be { sizeSectors, sectorSize?, blockSize? }');
-  const c = create as FmapCreateOptions;
-  const sectorSize = c.sectorSize ?? 512;
-  checkSectorSize(sectorSize);
-  checkResize(c.sizeSectors);
-  const blockSize = c.blockSize ?? Math.max(DEFAULT_FMAP_BLOCK_SIZE, sectorSize);
-  checkBlockSize(blockSize);
-  if (blockSize % sectorSize !== 0) {
-    throw new BlockError('INVALID_ARGUMENT', `block size ${blockSize} is not a multiple of the ${sectorSize}-byte sector`);
-  }
-  if (!Number.isSafeInteger(c.sizeSectors * sectorSize)) throw new BlockError('INVALID_ARGUMENT', `${c.sizeSectors} sectors is too large`);
-  return { sectorSize, sizeSectors: c.sizeSectors, blockSize };
-}
-
-/** Makes `path` a new, empty device unless it exists; undefined when it does. */
-function createIfMissing(path: string, geometry: Geometry, options: BlockFileOptions): BlockFile | undefined {
-  try {
-    fs.closeSync(fs.openSync(path, 'wx'));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
-    throw error;
-  }
-  let file: BlockFile | undefined;
-  try {
-    file = BlockFile.create(path, { ...options, blockSize: geometry.blockSize });
-    const units = Math.ceil((geometry.sizeSectors * geometry.sectorSize) / geometry.blockSize);
-    const height = mapHeight(units, mapFanout(geometry.blockSize));
-    file.setControlData(
-      encodeSuperblock({ sectorSize: geometry.sectorSize, sizeSectors: geometry.sizeSectors, root: 0, height, mappedUnits: 0, mapBlocks: 0, generation: 0 }),
-    );
-    return file;
-  } catch (error) {
-    if (file) file.remove();
-    else fs.rmSync(path, { force: true });
-    throw error;
-  }
-}
-
-function open(path: string, options: FmapDeviceOptions | undefined): FmapDevice {
-  const o = optionsOf(options);
-  if (typeof path !== 'string' || path.length === 0) throw new BlockError('INVALID_ARGUMENT', 'path must be a non-empty string');
-  const readOnly = o.readOnly === true;
-  const fileOptions: BlockFileOptions = {
-    ...(o.engine === undefined ? {} : { engine: o.engine }),
-    ...(o.cacheBytes === undefined ? {} : { cacheBytes: o.cacheBytes }),
-    ...(o.lock === undefined ? {} : { lock: o.lock }),
-    ...(o.io === undefined ? {} : { io: o.io }),
-    ...(o.native === undefined ? {} : { native: o.native }),
-  };
-  if (o.create !== undefined) {
-    if (readOnly) throw new BlockError('INVALID_ARGUMENT', 'create needs a writable device');
-    const created = createIfMissing(path, checkGeometry(o.create), fileOptions);
-    if (created) return FmapDevice.load(path, created, readOnly);
-  }
-  return FmapDevice.load(path, BlockFile.open(path, fileOptions), readOnly);
-}
-
-/**
- * Opens (or with `create`, makes) a thin-provisioned disk stored in a BlockFile. Rejects with a
- * BlockError: INVALID_ARGUMENT for bad options, IO for a file that cannot be used — its `cause`
- * is the FmapError saying why (E_NOENT, E_LOCKED, E_NOT_DEVICE for a BlockFile holding something
- * else, E_CHECKSUM/E_CORRUPT for a damaged one…).
- */
-export function openFmapDevice(path: string, options?: FmapDeviceOptions): Promise<FmapDevice> {
-  try {
-    return Promise.resolve(open(path, options));
-  } catch (error) {
-    return Promise.reject(deviceError(error, `cannot open ${typeof path === 'string' ? path : 'an fmap device'}`));
-  }
 }
 
 /**
@@ -253,24 +126,12 @@ export class FmapDevice implements BlockDevice {
     return this.#run('getInfo', () => this.#info);
   }
 
-  /** Calls `fn(unit, within, length, done)` for each piece of `[position, position + length)` inside one unit. */
-  #units(position: number, length: number, fn: (unit: number, within: number, length: number, done: number) => void): void {
-    const size = this.#unit;
-    for (let done = 0; done < length; ) {
-      const unit = Math.floor((position + done) / size);
-      const within = position + done - unit * size;
-      const n = Math.min(size - within, length - done);
-      fn(unit, within, n, done);
-      done += n;
-    }
-  }
-
   read(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
     return this.#run('read', () => {
       checkRequest(this.#info, sector, buffers);
       let position = sector * this.#info.sectorSize;
       for (const buffer of buffers) {
-        this.#units(position, buffer.length, (unit, within, n, done) => {
+        forEachUnit(position, buffer.length, this.#unit, (unit, within, n, done) => {
           const block = this.#map.lookup(unit);
           if (block === 0) buffer.fill(0, done, done + n);
           else this.#file.read(block, within, buffer.subarray(done, done + n));
@@ -287,7 +148,7 @@ export class FmapDevice implements BlockDevice {
       this.#changesAllowed();
       let position = sector * this.#info.sectorSize;
       for (const buffer of buffers) {
-        this.#units(position, buffer.length, (unit, within, n, done) => {
+        forEachUnit(position, buffer.length, this.#unit, (unit, within, n, done) => {
           let block = this.#map.lookup(unit);
           if (block === 0) {
             block = this.#file.allocate();

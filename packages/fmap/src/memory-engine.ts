@@ -1,3 +1,4 @@
+import { forEachUnit } from '@blk/core';
 import type { Engine } from './engine.js';
 
 const CHUNK_BYTES = 1 << 20;
@@ -18,15 +19,9 @@ export class MemoryEngine implements Engine {
   }
 
   #each(position: number, length: number, fn: (chunk: Uint8Array, at: number, done: number, n: number) => void): void {
-    let done = 0;
-    while (done < length) {
-      const at = position + done;
-      const index = Math.floor(at / CHUNK_BYTES);
-      const within = at - index * CHUNK_BYTES;
-      const n = Math.min(length - done, CHUNK_BYTES - within);
+    forEachUnit(position, length, CHUNK_BYTES, (index, within, n, done) => {
       fn(this.#chunks[index]!, within, done, n);
-      done += n;
-    }
+    });
   }
 
   read(position: number, dst: Uint8Array): void {

@@ -1,3 +1,4 @@
+import { forEachUnit } from '@blk/core';
 import type { Engine } from './engine.js';
 import type { FileIo } from './file-io.js';
 import { FmapError, ioError } from './fmap-error.js';
@@ -62,15 +63,9 @@ export class MmapEngine implements Engine {
   }
 
   #each(position: number, length: number, fn: (window: Uint8Array, at: number, done: number, n: number) => void): void {
-    let done = 0;
-    while (done < length) {
-      const at = position + done;
-      const index = Math.floor(at / WINDOW_BYTES);
-      const within = at - index * WINDOW_BYTES;
-      const n = Math.min(length - done, WINDOW_BYTES - within);
+    forEachUnit(position, length, WINDOW_BYTES, (index, within, n, done) => {
       fn(this.#window(index), within, done, n);
-      done += n;
-    }
+    });
   }
 
   /** The window holding all of [position, position+length), or undefined when it spans two. */

@@ -1,3 +1,4 @@
+import { forEachUnit } from '@blk/core';
 import type { Engine } from './engine.js';
 import type { FileIo } from './file-io.js';
 import { ioError } from './fmap-error.js';
@@ -102,14 +103,9 @@ export class PreadEngine implements Engine {
 
   /** Calls `fn` for each block piece of `[position, position + length)`. */
   #pieces(position: number, length: number, fn: (index: number, within: number, done: number, n: number) => void): void {
-    const size = this.#blockSize;
-    for (let done = 0; done < length; ) {
-      const index = Math.floor((position + done) / size);
-      const within = position + done - index * size;
-      const n = Math.min(size - within, length - done);
+    forEachUnit(position, length, this.#blockSize, (index, within, n, done) => {
       fn(index, within, done, n);
-      done += n;
-    }
+    });
   }
 
   read(position: number, dst: Uint8Array): void {

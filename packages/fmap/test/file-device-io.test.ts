@@ -7,7 +7,7 @@ import { makeTempDir, rejection } from '@blk/test-kit';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { libuvDeviceIo, syncDeviceIo, type DeviceIo } from '../src/device-io.js';
-import { openFileDevice, openFileDeviceWithIo } from '../src/file-device.js';
+import { openFileDevice, openFileDeviceWithIo } from '../src/file-device-open.js';
 import { nativeBinding } from '../src/native-binding.js';
 import { nativeDeviceIo } from '../src/native-device-io.js';
 import { Gate, ScriptedIo, type FaultCall } from './helpers/device-io.js';

@@ -1,7 +1,7 @@
 import type { CopyPlanner, CopyWindow } from './copy-planner.js';
 import { ceilTo, floorTo, type DevicePair } from './device-pair.js';
-import type { CopyPacer } from './copy-pacer.js';
-import type { RegionLock } from '@blk/core';
+import type { CopyPacer, Grant } from './copy-pacer.js';
+import { runPool, type RegionLock } from '@blk/core';
 
 export interface CopyJob {
   readonly pair: DevicePair;
@@ -47,55 +47,65 @@ async function copyHole(pair: DevicePair, window: CopyWindow, buffer: () => Uint
   return copied;
 }
 
+/** A chunk the pacer granted and the window the planner gave it. */
+interface CopyItem {
+  readonly grant: Grant;
+  readonly window: CopyWindow;
+}
+
+/** Grants from the pacer, each with its window from the planner, until either has no more. */
+async function* grantedWindows(job: CopyJob): AsyncGenerator<CopyItem> {
+  for (;;) {
+    const grant = await job.pacer.admit();
+    if (!grant) return;
+    let window: CopyWindow | undefined;
+    try {
+      window = job.signal.aborted ? undefined : await job.planner.next(grant.dataBytes, grant.holeBytes);
+    } catch (error) {
+      job.pacer.done(grant, 0);
+      throw error;
+    }
+    if (!window) {
+      job.pacer.done(grant, 0);
+      return;
+    }
+    yield { grant, window };
+  }
+}
+
 /**
- * The background copy: `concurrency` workers take windows from the planner in order and copy
- * each while holding the region lock on exactly that window, so a client write overlapping it
- * waits until the window is on the secondary, and the window waits for client writes already
- * in flight over it. Hence the copy never puts data older than a completed client write onto the
- * secondary. Resolves when every window is copied; rejects with the first failure (or the abort
- * reason) after all workers have stopped.
+ * The background copy: `concurrency` workers (core's runPool) take windows from the planner in
+ * order and copy each while holding the region lock on exactly that window, so a client write
+ * overlapping it waits until the window is on the secondary, and the window waits for client
+ * writes already in flight over it. Hence the copy never puts data older than a completed client
+ * write onto the secondary. Resolves when every window is copied; rejects with the first failure
+ * (or the abort reason) after all workers have stopped.
  */
 export async function runBackgroundCopy(job: CopyJob): Promise<void> {
-  const state: { failure?: { error: unknown } } = {};
-  const stopped = (): boolean => state.failure !== undefined || job.signal.aborted;
-
-  const worker = async (): Promise<void> => {
-    // One buffer per worker for the whole copy: no allocation per chunk.
-    let buffer: Uint8Array | undefined;
-    const ownBuffer = (): Uint8Array => (buffer ??= new Uint8Array(job.chunk));
-    while (!stopped()) {
-      const grant = await job.pacer.admit();
-      if (!grant) return;
-      let copied = 0;
+  // One buffer per worker for the whole copy: no allocation per chunk.
+  const buffers: Uint8Array[] = [];
+  const copyWindow = async ({ grant, window }: CopyItem, worker: number): Promise<void> => {
+    const ownBuffer = (): Uint8Array => (buffers[worker] ??= new Uint8Array(job.chunk));
+    let copied = 0;
+    try {
+      const held = job.lock.acquire(window.start, window.end);
+      const release = typeof held === 'function' ? held : await held;
       try {
-        if (stopped()) return;
-        const window = await job.planner.next(grant.dataBytes, grant.holeBytes);
-        if (!window) return;
-        const held = job.lock.acquire(window.start, window.end);
-        const release = typeof held === 'function' ? held : await held;
-        try {
-          if (window.hole) {
-            copied = await copyHole(job.pair, window, ownBuffer);
-          } else {
-            await job.pair.copyRange(window.start, window.end, ownBuffer());
-            copied = window.end - window.start;
-          }
-        } finally {
-          release();
+        if (window.hole) {
+          copied = await copyHole(job.pair, window, ownBuffer);
+        } else {
+          await job.pair.copyRange(window.start, window.end, ownBuffer());
+          copied = window.end - window.start;
         }
-        job.onCopied(window.end - window.start);
       } finally {
-        job.pacer.done(grant, copied);
+        release();
       }
+      job.onCopied(window.end - window.start);
+    } finally {
+      job.pacer.done(grant, copied);
     }
   };
-
-  const workers = Array.from({ length: job.concurrency }, () =>
-    worker().catch((error: unknown) => {
-      state.failure ??= { error };
-    }),
-  );
-  await Promise.all(workers);
-  if (state.failure) throw state.failure.error;
-  job.signal.throwIfAborted();
+  await runPool(job.concurrency, grantedWindows(job), copyWindow, job.signal, ({ grant }) => {
+    job.pacer.done(grant, 0);
+  });
 }

@@ -1,4 +1,4 @@
-import { BlockError, isSeekable, zeroRange, type BlockDevice, type BlockInfo } from '@blk/core';
+import { BlockError, ensureZero, isSeekable, type BlockDevice, type BlockInfo } from '@blk/core';
 
 export type Side = 'primary' | 'secondary';
 
@@ -63,12 +63,7 @@ export class DevicePair {
     const sectorSize = this.secondaryInfo.sectorSize;
     const sector = start / sectorSize;
     const count = (end - start) / sectorSize;
-    const what = `zeroing of bytes [${start}, ${end})`;
-    if (isSeekable(this.secondary)) {
-      const mapped = await this.secondary.seekMapped(sector).catch(blame('secondary', what));
-      if (mapped >= sector + count) return;
-    }
-    await zeroRange(this.secondary, sector, count).catch(blame('secondary', what));
+    await ensureZero(this.secondary, sector, count).catch(blame('secondary', `zeroing of bytes [${start}, ${end})`));
   }
 
   /** First byte at or after `offset` that may hold data on the primary (`bytes` when none). */

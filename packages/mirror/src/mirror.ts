@@ -1,4 +1,4 @@
-import type { BlockDevice, BlockError } from '@blk/core';
+import { exposeDevice, type BlockDevice, type BlockError } from '@blk/core';
 import type { MirrorDevice, MirrorState } from './mirror-device.js';
 
 /**
@@ -16,9 +16,7 @@ export interface Mirror extends BlockDevice {
 
 /** The public face of a MirrorDevice: optional methods exist exactly when their flag is set. */
 export function exposeMirror(device: MirrorDevice): Mirror {
-  const flags = device.supports;
-  const mirror: Mirror = {
-    supports: flags,
+  const base = {
     synced: device.synced,
     get state() {
       return device.state;
@@ -26,17 +24,16 @@ export function exposeMirror(device: MirrorDevice): Mirror {
     get error() {
       return device.error;
     },
+  };
+  return exposeDevice(device.supports, {
     getInfo: () => device.getInfo(),
     read: (sector, buffers) => device.read(sector, buffers),
     write: (sector, buffers) => device.write(sector, buffers),
     disconnect: () => device.disconnect(),
-  };
-  if (flags.flush) mirror.flush = () => device.flush();
-  if (flags.discard) mirror.discard = (sector, count) => device.discard(sector, count);
-  if (flags.writeZeroes) mirror.writeZeroes = (sector, count) => device.writeZeroes(sector, count);
-  if (flags.seek) {
-    mirror.seekMapped = (sector) => device.seekMapped(sector);
-    mirror.seekUnmapped = (sector) => device.seekUnmapped(sector);
-  }
-  return mirror;
+    flush: () => device.flush(),
+    discard: (sector, count) => device.discard(sector, count),
+    writeZeroes: (sector, count) => device.writeZeroes(sector, count),
+    seekMapped: (sector) => device.seekMapped(sector),
+    seekUnmapped: (sector) => device.seekUnmapped(sector),
+  }, base);
 }

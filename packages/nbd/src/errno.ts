@@ -8,7 +8,8 @@ export function errnoName(errno: number): string {
 }
 
 /**
- * The NBD error for a device failure (reference §1.4): read-only → EPERM; a range past the end →
+ * The NBD error for a device failure (the NBD protocol's "Error values", doc/proto.md; nbdkit's
+ * choices where it leaves room): read-only → EPERM; a range past the end →
  * ENOSPC for writes and zeroes, EINVAL otherwise; bad arguments → EINVAL; unsupported → ENOTSUP;
  * a disconnected device → ESHUTDOWN; anything else → EIO.
  */

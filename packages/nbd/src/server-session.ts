@@ -1,38 +1,16 @@
 import { isBlockError, isSeekable, zeroRange, type BlockDevice } from '@blk/core';
-import { allocationRuns, type AllocationRun } from './allocation.js';
+import { allocationRuns } from './allocation.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { Channel } from './channel.js';
 import type { DirectReads } from './direct-reads.js';
-import {
-  Command,
-  CommandFlag,
-  Errno,
-  REQUEST_HEADER_BYTES,
-  SIMPLE_REPLY_BYTES,
-  STATE_HOLE,
-  STATE_ZERO,
-} from './constants.js';
+import { Command, CommandFlag, Errno, REQUEST_HEADER_BYTES, STATE_HOLE, STATE_ZERO } from './constants.js';
 import { errnoFor, errnoName } from './errno.js';
-import { canZeroFast } from './export-flags.js';
+import { serveRead, type ReadContext } from './read-reply.js';
+import { validateRequest } from './request-validation.js';
 import { BASE_ALLOCATION_ID, type Negotiated } from './server-handshake.js';
 import type { ServerLimits } from './server-options.js';
-import {
-  DATA_CHUNK_PREFIX_BYTES,
-  decodeRequest,
-  encodeBlockStatusChunk,
-  encodeErrorChunk,
-  encodeHoleChunk,
-  encodeNoneChunk,
-  encodeSimpleReply,
-  writeDataChunkPrefix,
-  writeSimpleReply,
-  type RequestHeader,
-} from './transmission-codec.js';
+import { decodeRequest, encodeBlockStatusChunk, encodeErrorChunk, encodeNoneChunk, encodeSimpleReply, type RequestHeader } from './transmission-codec.js';
 
-/** Reads at least this long on a seekable device are answered with OFFSET_HOLE chunks for zero runs. */
-const SPARSE_READ_BYTES = 64 << 10;
-/** Chunks per sparse read reply. */
-const MAX_READ_RUNS = 64;
 /** Extents per BLOCK_STATUS reply (the protocol allows 2^20; a client asks again for the rest). */
 const MAX_EXTENTS = 16384;
 
@@ -61,8 +39,7 @@ export class ServerSession {
   readonly #sectorSize: number;
   readonly #onError: (error: Error) => void;
   readonly #pool: BufferPool;
-  /** Large reads are answered with holes where the device can tell them cheaply. */
-  readonly #sparse: boolean;
+  readonly #reads: ReadContext;
   #inFlight = 0;
   #inFlightBytes = 0;
   /** A WRITE whose header was read and whose payload is still arriving. */
@@ -95,7 +72,13 @@ export class ServerSession {
     this.#pool = pool;
     this.#n = negotiated;
     this.#device = negotiated.export.device;
-    this.#sparse = isSeekable(this.#device) && this.#device.supports.sparse;
+    this.#reads = {
+      device: this.#device,
+      channel,
+      pool,
+      negotiated,
+      sparse: isSeekable(this.#device) && this.#device.supports.sparse,
+    };
     this.#limits = limits;
     this.#sectorSize = negotiated.info.sectorSize;
     this.#onError = onError;
@@ -264,20 +247,20 @@ export class ServerSession {
   /** Starts one request. Refusals throw a RequestError; device failures reject. */
   #dispatch(header: RequestHeader, payload: Buffer[] | undefined): Promise<void> {
     if (this.#shuttingDown) throw new RequestError(Errno.ESHUTDOWN, 'the server is shutting down');
+    const refused = validateRequest(header, this.#n);
+    if (refused) throw new RequestError(refused.errno, refused.message);
     switch (header.type) {
       case Command.READ:
         return this.#read(header);
       case Command.WRITE:
         return this.#write(header, payload);
       case Command.FLUSH:
-        this.#check(header, CommandFlag.FUA, false, false);
         return this.#flush().then(() => {
           this.#replyOk(header);
         });
       case Command.TRIM:
         return this.#trim(header);
       case Command.CACHE:
-        this.#check(header, CommandFlag.FUA, false, false);
         this.#replyOk(header);
         return RESOLVED;
       case Command.WRITE_ZEROES:
@@ -300,90 +283,19 @@ export class ServerSession {
     this.#replyError(header, errnoFor(e, writeLike), e instanceof Error ? e.message : String(e));
   }
 
-  /**
-   * The checks of reference §1.4, in nbdkit's order: unknown flags → EINVAL; a write on a
-   * read-only export → EPERM; past the end → ENOSPC for writes and zeroes, EINVAL otherwise;
-   * misaligned (when `aligned`) → EINVAL.
-   */
-  #check(header: RequestHeader, allowed: number, writeLike: boolean, aligned: boolean, spaceError: number = Errno.ENOSPC): void {
-    const { flags, offset, length } = header;
-    if ((flags & ~allowed) !== 0) throw new RequestError(Errno.EINVAL, `flags 0x${flags.toString(16)} are not valid here`);
-    if (writeLike && !this.#n.info.readWrite) throw new RequestError(Errno.EPERM, 'the export is read-only');
-    if (offset + length > this.#n.sizeBytes) {
-      throw new RequestError(writeLike ? spaceError : Errno.EINVAL, `[${offset}, +${length}) runs past the end (${this.#n.sizeBytes})`);
-    }
-    if (aligned && (offset % this.#sectorSize !== 0 || length % this.#sectorSize !== 0)) {
-      throw new RequestError(Errno.EINVAL, `[${offset}, +${length}) is not aligned to ${this.#sectorSize} bytes`);
-    }
-  }
-
   #flush(): Promise<void> {
     return this.#device.flush ? this.#device.flush() : RESOLVED;
   }
 
   #read(header: RequestHeader): Promise<void> {
-    const structured = this.#n.structured;
-    this.#check(header, CommandFlag.FUA | (structured ? CommandFlag.DF : 0), false, true);
-    const { offset, length } = header;
-    if (length > this.#n.maxPayload) throw new RequestError(Errno.EINVAL, `a READ of ${length} bytes is over the maximum`);
-    if (length === 0) {
+    if (header.length === 0) {
       this.#replyOk(header);
       return RESOLVED;
     }
-    // Only a sparse device finds its holes cheaply: another (a file without lseek) would scan the data to find them.
-    if (structured && length >= SPARSE_READ_BYTES && (header.flags & CommandFlag.DF) === 0 && this.#sparse) {
-      return allocationRuns(this.#device, this.#n.info, offset, length, MAX_READ_RUNS).then((runs) =>
-        runs.length > 1 || runs[0]?.zero ? this.#sparseRead(header, runs) : this.#readData(header),
-      );
-    }
-    return this.#readData(header);
-  }
-
-  /** The whole range as one reply: header and data in one pooled buffer, one write. */
-  #readData(header: RequestHeader): Promise<void> {
-    const { offset, length, cookieHi, cookieLo } = header;
-    const structured = this.#n.structured;
-    const prefix = structured ? DATA_CHUNK_PREFIX_BYTES : SIMPLE_REPLY_BYTES;
-    const out = this.#pool.take(prefix + length);
-    return this.#device.read(offset / this.#sectorSize, [out.subarray(prefix)]).then(
-      () => {
-        if (structured) writeDataChunkPrefix(out, 0, true, cookieHi, cookieLo, offset, length);
-        else writeSimpleReply(out, 0, 0, cookieHi, cookieLo);
-        this.#channel.write(out, () => {
-          this.#pool.give(out);
-        });
-      },
-      (e: unknown) => {
-        this.#pool.give(out);
-        throw e;
-      },
-    );
-  }
-
-  /** Data runs as OFFSET_DATA, zero runs as OFFSET_HOLE; read fully before anything is sent. */
-  async #sparseRead(header: RequestHeader, runs: readonly AllocationRun[]): Promise<void> {
-    const { cookieHi, cookieLo } = header;
-    const end = header.offset + header.length;
-    const covered = runs.at(-1)!;
-    // A capped answer covers a prefix: the rest goes out as one data chunk.
-    const all = covered.offset + covered.length < end
-      ? [...runs, { offset: covered.offset + covered.length, length: end - covered.offset - covered.length, zero: false }]
-      : runs;
-    const chunks = await Promise.all(
-      all.map(async (run, i) => {
-        const done = i === all.length - 1;
-        if (run.zero) return encodeHoleChunk(done, cookieHi, cookieLo, run.offset, run.length);
-        const out = Buffer.allocUnsafe(DATA_CHUNK_PREFIX_BYTES + run.length);
-        await this.#device.read(run.offset / this.#sectorSize, [out.subarray(DATA_CHUNK_PREFIX_BYTES)]);
-        writeDataChunkPrefix(out, 0, done, cookieHi, cookieLo, run.offset, run.length);
-        return out;
-      }),
-    );
-    for (const chunk of chunks) this.#channel.write(chunk);
+    return serveRead(this.#reads, header);
   }
 
   #write(header: RequestHeader, payload: Buffer[] | undefined): Promise<void> {
-    this.#check(header, CommandFlag.FUA, true, true);
     const written = header.length > 0 ? this.#device.write(header.offset / this.#sectorSize, payload!) : RESOLVED;
     const durable = header.flags & CommandFlag.FUA ? written.then(() => this.#flush()) : written;
     return durable.then(() => {
@@ -392,22 +304,15 @@ export class ServerSession {
   }
 
   async #trim(header: RequestHeader): Promise<void> {
-    this.#check(header, CommandFlag.FUA, true, false, Errno.EINVAL);
-    const discard = this.#device.discard?.bind(this.#device);
-    if (!discard || !this.#device.supports.discard) throw new RequestError(Errno.EINVAL, 'TRIM is not supported by this export');
     // A trim is a hint: the whole sectors inside the range are discarded.
     const first = Math.ceil(header.offset / this.#sectorSize);
     const end = Math.floor((header.offset + header.length) / this.#sectorSize);
-    if (end > first) await discard(first, end - first);
+    if (end > first) await this.#device.discard!(first, end - first);
     if (header.flags & CommandFlag.FUA) await this.#flush();
     this.#replyOk(header);
   }
 
   async #writeZeroes(header: RequestHeader): Promise<void> {
-    this.#check(header, CommandFlag.FUA | CommandFlag.NO_HOLE | CommandFlag.FAST_ZERO, true, true);
-    if (header.flags & CommandFlag.FAST_ZERO && !canZeroFast(this.#device)) {
-      throw new RequestError(Errno.ENOTSUP, 'zeroing is not faster than writing on this export');
-    }
     const sector = header.offset / this.#sectorSize;
     await zeroRange(this.#device, sector, header.length / this.#sectorSize);
     if (header.flags & CommandFlag.FUA) await this.#flush();
@@ -415,9 +320,6 @@ export class ServerSession {
   }
 
   async #blockStatus(header: RequestHeader): Promise<void> {
-    if (!this.#n.blockStatus) throw new RequestError(Errno.EINVAL, 'no meta context was selected for this export');
-    this.#check(header, CommandFlag.FUA | CommandFlag.REQ_ONE, false, false);
-    if (header.length === 0) throw new RequestError(Errno.EINVAL, 'BLOCK_STATUS of length 0');
     const reqOne = (header.flags & CommandFlag.REQ_ONE) !== 0;
     const runs = await allocationRuns(this.#device, this.#n.info, header.offset, header.length, reqOne ? 1 : MAX_EXTENTS);
     const zeroFlags = this.#device.supports.sparse ? STATE_HOLE | STATE_ZERO : STATE_ZERO;

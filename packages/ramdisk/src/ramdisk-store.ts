@@ -1,4 +1,4 @@
-import { BlockError, checkSectorSize, copyBytes, deviceBytes, type BlockInfo } from '@blk/core';
+import { BlockError, checkSectorSize, copyBytes, deviceBytes, forEachUnit, type BlockInfo } from '@blk/core';
 import { PageTable } from './page-table.js';
 
 export interface RamdiskOptions {
@@ -53,15 +53,11 @@ export class RamdiskStore implements BlockInfo {
   read(offset: number, buffers: readonly Uint8Array[]): void {
     const size = this.#pageSize;
     for (const buffer of buffers) {
-      for (let done = 0; done < buffer.byteLength; ) {
-        const at = offset + done;
-        const inPage = at % size;
-        const n = Math.min(size - inPage, buffer.byteLength - done);
-        const page = this.#pages.get((at - inPage) / size);
+      forEachUnit(offset, buffer.byteLength, size, (index, inPage, n, done) => {
+        const page = this.#pages.get(index);
         if (page) copyBytes(page, buffer, done, inPage, inPage + n);
         else buffer.fill(0, done, done + n);
-        done += n;
-      }
+      });
       offset += buffer.byteLength;
     }
   }
@@ -69,14 +65,9 @@ export class RamdiskStore implements BlockInfo {
   write(offset: number, buffers: readonly Uint8Array[]): void {
     const size = this.#pageSize;
     for (const buffer of buffers) {
-      for (let done = 0; done < buffer.byteLength; ) {
-        const at = offset + done;
-        const inPage = at % size;
-        const n = Math.min(size - inPage, buffer.byteLength - done);
-        const page = this.#pages.obtain((at - inPage) / size);
-        page.set(n === buffer.byteLength ? buffer : buffer.subarray(done, done + n), inPage);
-        done += n;
-      }
+      forEachUnit(offset, buffer.byteLength, size, (index, inPage, n, done) => {
+        this.#pages.obtain(index).set(n === buffer.byteLength ? buffer : buffer.subarray(done, done + n), inPage);
+      });
       offset += buffer.byteLength;
     }
   }

@@ -1,4 +1,4 @@
-import { BlockError, checkSectorSize, copyBytes, deviceBytes, type BlockInfo } from '@blk/core';
+import { BlockError, checkSectorSize, copyBytes, deviceBytes, forEachUnit, type BlockInfo } from '@blk/core';
 
 /** Storage is allocated in chunks of this many bytes, each on its first write. */
 export const CHUNK_BYTES = 16 << 20;
@@ -29,30 +29,21 @@ export class ChunkStore implements BlockInfo {
 
   read(offset: number, buffers: readonly Uint8Array[]): void {
     for (const buffer of buffers) {
-      for (let done = 0; done < buffer.byteLength; ) {
-        const at = offset + done;
-        const inChunk = at % CHUNK_BYTES;
-        const n = Math.min(CHUNK_BYTES - inChunk, buffer.byteLength - done);
-        const chunk = this.#chunks[(at - inChunk) / CHUNK_BYTES];
+      forEachUnit(offset, buffer.byteLength, CHUNK_BYTES, (index, inChunk, n, done) => {
+        const chunk = this.#chunks[index];
         if (chunk) copyBytes(chunk, buffer, done, inChunk, inChunk + n);
         else buffer.fill(0, done, done + n);
-        done += n;
-      }
+      });
       offset += buffer.byteLength;
     }
   }
 
   write(offset: number, buffers: readonly Uint8Array[]): void {
     for (const buffer of buffers) {
-      for (let done = 0; done < buffer.byteLength; ) {
-        const at = offset + done;
-        const inChunk = at % CHUNK_BYTES;
-        const n = Math.min(CHUNK_BYTES - inChunk, buffer.byteLength - done);
-        const index = (at - inChunk) / CHUNK_BYTES;
+      forEachUnit(offset, buffer.byteLength, CHUNK_BYTES, (index, inChunk, n, done) => {
         const chunk = (this.#chunks[index] ??= new Uint8Array(CHUNK_BYTES));
         chunk.set(n === buffer.byteLength ? buffer : buffer.subarray(done, done + n), inChunk);
-        done += n;
-      }
+      });
       offset += buffer.byteLength;
     }
   }

@@ -1,5 +1,5 @@
 import type { BlockDevice, BlockInfo } from '@blk/core';
-import { Blkback } from './blkback.js';
+import { Blkback, type BlkbackOptions } from './blkback.js';
 import { MAX_INDIRECT_SEGMENTS, SECTOR_BYTES, VDISK_READONLY } from './blkif-constants.js';
 import type { SharedDomain } from './shared-domain.js';
 import { MAX_RING_PAGE_ORDER } from './shared-ring.js';
@@ -7,7 +7,10 @@ import { readFrontendRing, writeBackendDevice, writeBackendTransport } from './x
 import { readState, writeState, writeStateIfPresent, XenbusState, type XenbusStateValue } from './xenbus-state.js';
 import { notYet, readOptional, type XenbusHandle, type XenbusStore } from './xenbus-store.js';
 
-export interface BlkbackServiceOptions {
+/** How a Blkback serves its ring, passed through unchanged by the service. */
+export type BlkbackTuning = Pick<BlkbackOptions, 'pollMicros' | 'blockingWait' | 'batch'>;
+
+export interface BlkbackServiceOptions extends BlkbackTuning {
   readonly store: XenbusStore;
   /** `/local/domain/<back>/backend/vbd/<front>/<devid>`, made by the toolstack (`createVbd`). */
   readonly backendPath: string;
@@ -17,17 +20,11 @@ export interface BlkbackServiceOptions {
   /** This backend's domain id (default 0). */
   readonly domid?: number;
   /** Offered `max-ring-page-order` (default 4). */
-  readonly maxRingPageOrder?: number;
+  readonly maxRingPageOrder?: number | undefined;
   /** Offered `feature-max-indirect-segments` (default 256; 0 offers no indirect requests). */
-  readonly maxIndirectSegments?: number;
+  readonly maxIndirectSegments?: number | undefined;
   /** Offer `feature-persistent` (default true). */
-  readonly persistent?: boolean;
-  /** See BlkbackOptions.pollMicros. */
-  readonly pollMicros?: number;
-  /** See BlkbackOptions.blockingWait. */
-  readonly blockingWait?: boolean;
-  /** See BlkbackOptions.batch. */
-  readonly batch?: number;
+  readonly persistent?: boolean | undefined;
   /** Stops the service (as `close`). */
   readonly signal?: AbortSignal;
   /** Every state this backend writes, in order. */
@@ -184,9 +181,9 @@ async function runBackend(options: BlkbackServiceOptions, signal: AbortSignal, s
           eventChannel: keys.eventChannel,
           persistent: offerPersistent && keys.persistent,
           maxIndirectSegments: maxIndirect,
-          ...(options.pollMicros === undefined ? {} : { pollMicros: options.pollMicros }),
-          ...(options.blockingWait === undefined ? {} : { blockingWait: options.blockingWait }),
-          ...(options.batch === undefined ? {} : { batch: options.batch }),
+          pollMicros: options.pollMicros,
+          blockingWait: options.blockingWait,
+          batch: options.batch,
           onBroken: (reason) => {
             report(`frontend broke the ring: ${reason}`);
           },

@@ -1,5 +1,5 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { serveBlkback } from './backend-handshake.js';
+import { serveBlkback, type BlkbackServiceOptions } from './backend-handshake.js';
 import { loadDevice, type ResolvedDeviceDescription } from './device-description.js';
 import { SharedDomain, type SharedDomainDescriptor } from './shared-domain.js';
 import { PortXenbusStore } from './store-port.js';
@@ -10,18 +10,14 @@ import type { XenbusStateValue } from './xenbus-state.js';
 // `storePort`, serves the frontend's ring from the shared domain memory, and ends — disconnecting
 // the device — when the toolstack removes the backend directory or it is told to close.
 
-export interface BackendWorkerData {
+/** What the worker is started with: where to serve, and the service's offers and tuning as given. */
+export interface BackendWorkerData
+  extends Pick<BlkbackServiceOptions, 'maxRingPageOrder' | 'maxIndirectSegments' | 'persistent' | 'pollMicros' | 'blockingWait' | 'batch'> {
   readonly domain: SharedDomainDescriptor;
   readonly backendPath: string;
   readonly domid: number;
   readonly device: ResolvedDeviceDescription;
   readonly storePort: MessagePort;
-  readonly maxRingPageOrder?: number;
-  readonly maxIndirectSegments?: number;
-  readonly persistent?: boolean;
-  readonly pollMicros?: number;
-  readonly blockingWait?: boolean;
-  readonly batch?: number;
 }
 
 /** Messages from the worker to its parent. */
@@ -57,12 +53,12 @@ async function main(port: MessagePort, data: BackendWorkerData): Promise<void> {
     device,
     domains: (domid) => (domid === domain.domid ? domain : undefined),
     domid: data.domid,
-    ...(data.maxRingPageOrder === undefined ? {} : { maxRingPageOrder: data.maxRingPageOrder }),
-    ...(data.maxIndirectSegments === undefined ? {} : { maxIndirectSegments: data.maxIndirectSegments }),
-    ...(data.persistent === undefined ? {} : { persistent: data.persistent }),
-    ...(data.pollMicros === undefined ? {} : { pollMicros: data.pollMicros }),
-    ...(data.blockingWait === undefined ? {} : { blockingWait: data.blockingWait }),
-    ...(data.batch === undefined ? {} : { batch: data.batch }),
+    maxRingPageOrder: data.maxRingPageOrder,
+    maxIndirectSegments: data.maxIndirectSegments,
+    persistent: data.persistent,
+    pollMicros: data.pollMicros,
+    blockingWait: data.blockingWait,
+    batch: data.batch,
     onState: (state) => {
       post({ type: 'state', state });
     },

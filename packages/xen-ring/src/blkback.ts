@@ -1,29 +1,11 @@
 import type { BlockDevice, BlockInfo } from '@blk/core';
 import { BackRing } from './back-ring.js';
-import {
-  decodeRequest,
-  encodeResponse,
-  readSegment,
-  SEGMENT_SIZE,
-  type BlkifSegment,
-  type DiscardRequest,
-  type IndirectRequest,
-  type RwRequest,
-} from './blkif-codec.js';
+import { decodeRequest, encodeResponse } from './blkif-codec.js';
 import { BlkifOp, BlkifStatus, PAGE_SIZE, SECTOR_BYTES } from './blkif-constants.js';
+import { grantRefusal, startRequest, type RequestContext } from './blkback-requests.js';
 import type { EventChannel } from './event-channel.js';
 import { GrantMapper } from './grant-mapper.js';
-import { GrantError } from './grant-table.js';
-import {
-  checkDirect,
-  checkDiscard,
-  checkIndirect,
-  checkSegments,
-  isRefusal,
-  refuse,
-  type Refusal,
-  type RequestLimits,
-} from './request-validation.js';
+import { isRefusal, refuse, type Refusal, type RequestLimits } from './request-validation.js';
 import type { SharedDomain } from './shared-domain.js';
 
 export interface BlkbackOptions {
@@ -40,25 +22,25 @@ export interface BlkbackOptions {
   /** The frontend's event channel port, to bind. */
   readonly eventChannel: number;
   /** Keep grants mapped between requests (both sides agreed on `feature-persistent`). */
-  readonly persistent?: boolean;
+  readonly persistent?: boolean | undefined;
   /** Largest indirect request accepted; 0 refuses indirect requests with EOPNOTSUPP. */
-  readonly maxIndirectSegments?: number;
+  readonly maxIndirectSegments?: number | undefined;
   /** Offer WRITE_BARRIER (needs `device.flush`). Default: whenever the device can flush. */
-  readonly barrier?: boolean;
+  readonly barrier?: boolean | undefined;
   /**
    * Before sleeping, keep looking at the ring this long (µs) for the next request. Saves the
    * wake-up latency under load at the cost of CPU; 0 (default) sleeps at once.
    */
-  readonly pollMicros?: number;
+  readonly pollMicros?: number | undefined;
   /**
    * While the ring has been busy in the last 50 ms and nothing is in flight, sleep with a blocking
    * Atomics.wait (1 ms slices, the event loop runs between them) instead of Atomics.waitAsync:
    * the frontend then wakes this thread with a plain futex wake, much cheaper for it. Only for a
    * thread that serves this one ring (default false); an idle ring always sleeps asynchronously.
    */
-  readonly blockingWait?: boolean;
+  readonly blockingWait?: boolean | undefined;
   /** Requests taken before yielding to other work of this thread (other rings). Default 64. */
-  readonly batch?: number;
+  readonly batch?: number | undefined;
   /** Called once if the frontend corrupts the ring so that serving must stop. */
   readonly onBroken?: (reason: string) => void;
 }
@@ -71,19 +53,6 @@ export interface BlkbackStats {
   unsupported: number;
   /** The reason for the most recent refusal or failure. */
   lastError: string | undefined;
-}
-
-const GRANT_REASONS: Record<number, string> = {
-  [GrantError.BAD_REF]: 'invalid grant reference',
-  [GrantError.NOT_GRANTED]: 'grant not active',
-  [GrantError.WRONG_DOMAIN]: 'grant made out to another domain',
-  [GrantError.READ_ONLY]: 'read-only grant for a page the backend must write',
-  [GrantError.BAD_FRAME]: 'grant names a frame outside the domain',
-  [GrantError.TOO_MANY_MAPPINGS]: 'grant mapped too often',
-};
-
-function grantRefusal(ref: number, code: number): Refusal {
-  return refuse(`grant ${ref}: ${GRANT_REASONS[code] ?? 'unmappable'}`);
 }
 
 /** Failure to connect a ring: bad ring grants or event channel. */
@@ -113,6 +82,7 @@ export class Blkback {
   readonly #ringRefs: readonly number[];
   readonly #channel: EventChannel;
   readonly #mapper: GrantMapper;
+  readonly #context: RequestContext;
   readonly #pollMicros: number;
   readonly #blocking: boolean;
   #lastBusy = 0;
@@ -143,6 +113,22 @@ export class Blkback {
     this.#blocking = options.blockingWait ?? false;
     this.#batch = Math.max(1, options.batch ?? 64);
     this.#onBroken = options.onBroken;
+    this.#context = {
+      device: this.#device,
+      frontend: this.#frontend,
+      mapper: this.#mapper,
+      limits: () => this.#limits,
+      settledTo: (target) => this.#settledTo(target),
+      fence: (fence) => {
+        const lift = () => {
+          this.#fence = undefined;
+        };
+        this.#fence = fence.then(lift, lift);
+      },
+      dispatched: (pages) => {
+        this.#turnPages += pages;
+      },
+    };
     this.#served = this.#serve();
   }
 
@@ -330,10 +316,10 @@ export class Blkback {
     const ring = this.#ring;
     const request = decodeRequest(ring.view, ring.takeRequestSlot());
     this.stats.requests++;
-    const op = request.operation === BlkifOp.INDIRECT ? (request as IndirectRequest).indirectOp : request.operation;
+    const op = request.operation === BlkifOp.INDIRECT && 'indirectOp' in request ? request.indirectOp : request.operation;
     let work: Promise<unknown> | Refusal;
     try {
-      work = this.#start(request as RwRequest);
+      work = startRequest(this.#context, request);
     } catch (error) {
       work = refuse(`backend failure: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -382,168 +368,4 @@ export class Blkback {
     if (this.#abandoned) return;
     if (this.#ring.pushResponses()) this.#channel.notify();
   };
-
-  /** Starts the work for one request, or refuses it. Never touches the device for a refused request. */
-  #start(request: RwRequest): Promise<unknown> | Refusal {
-    const limits = this.#limits;
-    switch (request.operation) {
-      case BlkifOp.READ:
-      case BlkifOp.WRITE: {
-        const write = request.operation === BlkifOp.WRITE;
-        return checkDirect(limits, request.nrSegments, write, false) ?? this.#dataIo(write, request.sector, request.segments);
-      }
-      case BlkifOp.FLUSH_DISKCACHE: {
-        if (!limits.flush) return refuse('flush was not offered', BlkifStatus.EOPNOTSUPP);
-        if (request.nrSegments === 0) return this.#device.flush!();
-        const refusal = checkDirect(limits, request.nrSegments, true, false);
-        if (refusal) return refusal;
-        const io = this.#dataIo(true, request.sector, request.segments);
-        return isRefusal(io) ? io : io.then(() => this.#device.flush!());
-      }
-      case BlkifOp.WRITE_BARRIER:
-        if (!limits.barrier) return refuse('barrier was not offered', BlkifStatus.EOPNOTSUPP);
-        return this.#barrier(request);
-      case BlkifOp.DISCARD: {
-        const { flag, sector, nrSectors } = request as unknown as DiscardRequest;
-        const refusal = checkDiscard(limits, flag, sector, nrSectors);
-        if (refusal) return refusal;
-        const units = limits.sectorSize / SECTOR_BYTES;
-        return nrSectors === 0 ? Promise.resolve() : this.#device.discard!(sector / units, nrSectors / units);
-      }
-      case BlkifOp.INDIRECT:
-        return this.#indirect(request as unknown as IndirectRequest);
-      default:
-        return refuse(`operation ${request.operation} is not supported`, BlkifStatus.EOPNOTSUPP);
-    }
-  }
-
-  /**
-   * WRITE_BARRIER: every request taken before it completes first, none taken after it starts
-   * until it is done; its data (if any) is written and then flushed.
-   */
-  #barrier(request: RwRequest): Promise<unknown> | Refusal {
-    if (request.nrSegments > 0) {
-      const refusal = checkDirect(this.#limits, request.nrSegments, true, false) ?? checkSegments(this.#limits, request.sector, request.segments);
-      if (isRefusal(refusal)) return refusal;
-    }
-    const run = async () => {
-      // This request is itself counted in flight once `#start` returns.
-      await Promise.resolve();
-      await this.#settledTo(1);
-      if (request.nrSegments > 0) {
-        const io = this.#dataIo(true, request.sector, request.segments);
-        if (isRefusal(io)) throw new Error(io.reason);
-        await io;
-      }
-      await this.#device.flush!();
-    };
-    const fence = run();
-    this.#fence = fence.then(
-      () => {
-        this.#fence = undefined;
-      },
-      () => {
-        this.#fence = undefined;
-      },
-    );
-    return fence;
-  }
-
-  #indirect(request: IndirectRequest): Promise<unknown> | Refusal {
-    const pages = checkIndirect(this.#limits, request.indirectOp, request.nrSegments);
-    if (isRefusal(pages)) return pages;
-    const temporary: number[] = [];
-    const frames: number[] = [];
-    for (let i = 0; i < pages; i++) {
-      const ref = request.indirectGrefs[i]!;
-      const frame = this.#mapper.map(ref, false, temporary);
-      if (frame < 0) {
-        this.#mapper.release(temporary);
-        return grantRefusal(ref, frame);
-      }
-      frames.push(frame);
-    }
-    // Read each descriptor once into private memory, then let the pages go.
-    const view = this.#frontend.view;
-    const segments: BlkifSegment[] = new Array<BlkifSegment>(request.nrSegments);
-    for (let i = 0; i < request.nrSegments; i++) {
-      const frame = frames[i >> 9]!;
-      segments[i] = readSegment(view, frame * PAGE_SIZE + (i & 511) * SEGMENT_SIZE);
-    }
-    this.#mapper.release(temporary);
-    return this.#dataIo(request.indirectOp === BlkifOp.WRITE, request.sector, segments);
-  }
-
-  /**
-   * Maps the segments' grants (writable for a read: the backend writes into them), merges pages
-   * that follow each other in memory, and runs the device I/O straight on the granted memory.
-   * Segments that do not line up with the device's sector size go through a bounce buffer.
-   */
-  #dataIo(write: boolean, sector: number, segments: readonly BlkifSegment[]): Promise<unknown> | Refusal {
-    const count = checkSegments(this.#limits, sector, segments);
-    if (isRefusal(count)) return count;
-    this.#turnPages += segments.length;
-    const temporary: number[] = [];
-    const starts: number[] = [];
-    const ends: number[] = [];
-    for (const { gref, firstSect, lastSect } of segments) {
-      const frame = this.#mapper.map(gref, !write, temporary);
-      if (frame < 0) {
-        this.#mapper.release(temporary);
-        return grantRefusal(gref, frame);
-      }
-      const start = frame * PAGE_SIZE + firstSect * SECTOR_BYTES;
-      const end = frame * PAGE_SIZE + (lastSect + 1) * SECTOR_BYTES;
-      if (ends.length > 0 && ends[ends.length - 1] === start) ends[ends.length - 1] = end;
-      else {
-        starts.push(start);
-        ends.push(end);
-      }
-    }
-    const memory = this.#frontend.bytes;
-    const { sectorSize } = this.#limits;
-    const views: Uint8Array[] = [];
-    let aligned = true;
-    for (let i = 0; i < starts.length; i++) {
-      views.push(memory.subarray(starts[i], ends[i]));
-      if ((ends[i]! - starts[i]!) % sectorSize !== 0) aligned = false;
-    }
-    const deviceSector = (sector * SECTOR_BYTES) / sectorSize;
-    let io: Promise<unknown>;
-    try {
-      io = aligned ? this.#direct(write, deviceSector, views) : this.#bounced(write, deviceSector, views, count * SECTOR_BYTES);
-    } catch (error) {
-      io = Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
-    if (temporary.length === 0) return io;
-    const release = () => {
-      this.#mapper.release(temporary);
-    };
-    return io.then(release, (error: unknown) => {
-      release();
-      throw error;
-    });
-  }
-
-  #direct(write: boolean, sector: number, views: Uint8Array[]): Promise<unknown> {
-    return write ? this.#device.write(sector, views) : this.#device.read(sector, views);
-  }
-
-  async #bounced(write: boolean, sector: number, views: readonly Uint8Array[], bytes: number): Promise<void> {
-    const bounce = new Uint8Array(bytes);
-    let at = 0;
-    if (write) {
-      for (const v of views) {
-        bounce.set(v, at);
-        at += v.byteLength;
-      }
-      await this.#device.write(sector, [bounce]);
-      return;
-    }
-    await this.#device.read(sector, [bounce]);
-    for (const v of views) {
-      v.set(bounce.subarray(at, at + v.byteLength));
-      at += v.byteLength;
-    }
-  }
 }

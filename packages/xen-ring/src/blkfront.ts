@@ -1,7 +1,7 @@
-import { BlockError, checkRange, checkRequest, supports, type BlockDevice, type BlockInfo, type Supports } from '@blk/core';
+import { BlockError, checkRange, checkRequest, dropUnsupportedMethods, supports, type BlockDevice, type BlockInfo, type Supports } from '@blk/core';
 import { BlkifOp, PAGE_SIZE, SECTOR_BYTES } from './blkif-constants.js';
 import { connectFrontend, disconnectFrontend, type FrontendConnection, type FrontendHandshakeOptions } from './frontend-handshake.js';
-import { Operation, Part } from './ring-client.js';
+import { Operation, Part } from './ring-operation.js';
 import { readState, XenbusState } from './xenbus-state.js';
 import { notYet, readOptional, type XenbusStore } from './xenbus-store.js';
 
@@ -47,8 +47,6 @@ const DEFAULT_CHUNK_PAGES = 256;
  */
 export class Blkfront implements BlockDevice {
   readonly supports: Supports;
-  readonly flush?: () => Promise<void>;
-  readonly discard?: (sector: number, count: number) => Promise<void>;
   readonly #store: XenbusStore;
   readonly #connection: FrontendConnection;
   readonly #unit: number;
@@ -80,8 +78,7 @@ export class Blkfront implements BlockDevice {
     const canFlush = transport.flushCache || transport.barrier;
     const canDiscard = transport.discard && !device.readOnly;
     this.supports = supports({ write: !device.readOnly, flush: canFlush, discard: canDiscard, concurrent: true });
-    if (canFlush) this.flush = () => this.#control(transport.flushCache ? BlkifOp.FLUSH_DISKCACHE : BlkifOp.WRITE_BARRIER);
-    if (canDiscard) this.discard = (sector, count) => this.#discard(sector, count);
+    dropUnsupportedMethods(this);
     if (options.backendGone) {
       const gone = options.backendGone;
       const onGone = () => {
@@ -198,7 +195,12 @@ export class Blkfront implements BlockDevice {
     });
   }
 
-  #discard(sector: number, count: number): Promise<void> {
+  /** FLUSH_DISKCACHE, or WRITE_BARRIER when the backend offers only that. */
+  flush(): Promise<void> {
+    return this.#control(this.#connection.transport.flushCache ? BlkifOp.FLUSH_DISKCACHE : BlkifOp.WRITE_BARRIER);
+  }
+
+  discard(sector: number, count: number): Promise<void> {
     const refused = this.#check();
     if (refused) return Promise.reject(refused);
     try {

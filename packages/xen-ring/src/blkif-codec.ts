@@ -42,9 +42,15 @@ interface RequestBase {
   readonly handle: number;
 }
 
-/** READ, WRITE, WRITE_BARRIER, FLUSH_DISKCACHE and any unknown op share this layout. */
-export interface RwRequest extends RequestBase {
-  readonly operation: number;
+/** The operations laid out as a read/write request. */
+export type RwOp = typeof BlkifOp.READ | typeof BlkifOp.WRITE | typeof BlkifOp.WRITE_BARRIER | typeof BlkifOp.FLUSH_DISKCACHE;
+
+/**
+ * READ, WRITE, WRITE_BARRIER and FLUSH_DISKCACHE share this layout; so does an operation this
+ * library does not know (`RwRequest<number>`, see `UnknownRequest`).
+ */
+export interface RwRequest<Op extends number = RwOp> extends RequestBase {
+  readonly operation: Op;
   /** As found on the wire (0..255); `segments` holds at most 11 of them. */
   readonly nrSegments: number;
   readonly segments: readonly BlkifSegment[];
@@ -66,7 +72,27 @@ export interface IndirectRequest extends RequestBase {
   readonly indirectGrefs: readonly number[];
 }
 
-export type BlkifRequest = RwRequest | DiscardRequest | IndirectRequest;
+/** A request whose operation is RESERVED or past INDIRECT, decoded in the read/write layout. */
+export type UnknownRequest = RwRequest<number>;
+
+/** A request of an operation this library knows: `switch (request.operation)` narrows it. */
+export type KnownRequest = RwRequest | DiscardRequest | IndirectRequest;
+
+export type BlkifRequest = KnownRequest | UnknownRequest;
+
+const KNOWN_OPS: ReadonlySet<number> = new Set([
+  BlkifOp.READ,
+  BlkifOp.WRITE,
+  BlkifOp.WRITE_BARRIER,
+  BlkifOp.FLUSH_DISKCACHE,
+  BlkifOp.DISCARD,
+  BlkifOp.INDIRECT,
+]);
+
+/** True when the request's operation is one this library knows. */
+export function isKnownRequest(request: BlkifRequest): request is KnownRequest {
+  return KNOWN_OPS.has(request.operation);
+}
 
 export interface BlkifResponse {
   readonly id: number;
@@ -168,26 +194,21 @@ export function writeDiscard(
 
 /** Encodes any request object at `at`. */
 export function encodeRequest(view: DataView, at: number, request: BlkifRequest): void {
-  switch (request.operation) {
-    case BlkifOp.DISCARD: {
-      const r = request as DiscardRequest;
-      writeDiscard(view, at, r.flag, r.handle, r.id, r.sector, r.nrSectors, r.idHigh);
-      return;
-    }
-    case BlkifOp.INDIRECT: {
-      const r = request as IndirectRequest;
-      writeIndirectHeader(view, at, r.indirectOp, r.nrSegments, r.handle, r.id, r.sector, r.indirectGrefs, r.idHigh);
-      return;
-    }
-    default: {
-      const r = request as RwRequest;
-      writeRwHeader(view, at, r.operation, r.nrSegments, r.handle, r.id, r.sector, r.idHigh);
-      const count = Math.min(r.segments.length, MAX_DIRECT_SEGMENTS);
-      for (let i = 0; i < count; i++) {
-        const s = r.segments[i]!;
-        writeSegment(view, at + RW.SEGMENTS + i * SEGMENT_SIZE, s.gref, s.firstSect, s.lastSect);
-      }
-    }
+  const known = isKnownRequest(request) ? request : undefined;
+  if (known?.operation === BlkifOp.DISCARD) {
+    writeDiscard(view, at, known.flag, known.handle, known.id, known.sector, known.nrSectors, known.idHigh);
+    return;
+  }
+  if (known?.operation === BlkifOp.INDIRECT) {
+    writeIndirectHeader(view, at, known.indirectOp, known.nrSegments, known.handle, known.id, known.sector, known.indirectGrefs, known.idHigh);
+    return;
+  }
+  const r = request as RwRequest<number>;
+  writeRwHeader(view, at, r.operation, r.nrSegments, r.handle, r.id, r.sector, r.idHigh);
+  const count = Math.min(r.segments.length, MAX_DIRECT_SEGMENTS);
+  for (let i = 0; i < count; i++) {
+    const s = r.segments[i]!;
+    writeSegment(view, at + RW.SEGMENTS + i * SEGMENT_SIZE, s.gref, s.firstSect, s.lastSect);
   }
 }
 

@@ -75,8 +75,8 @@ export async function connectWorker(description: DeviceDescription, options: Con
     pollMicros: options.pollMicros ?? DEFAULT_POLL_MICROS,
     // The worker serves this one ring: it may sleep in the kernel while busy.
     blockingWait: options.blockingWait ?? true,
-    ...(options.maxIndirectSegments === undefined ? {} : { maxIndirectSegments: options.maxIndirectSegments }),
-    ...(options.persistent === undefined ? {} : { persistent: options.persistent }),
+    maxIndirectSegments: options.maxIndirectSegments,
+    persistent: options.persistent,
   };
   const worker = new Worker(new URL('./backend-worker.js', import.meta.url), {
     workerData: data,

@@ -12,6 +12,7 @@ export {
   decodeResponse,
   encodeRequest,
   encodeResponse,
+  isKnownRequest,
   readSegment,
   writeDiscard,
   writeIndirectHeader,
@@ -22,7 +23,10 @@ export {
   type BlkifSegment,
   type DiscardRequest,
   type IndirectRequest,
+  type KnownRequest,
+  type RwOp,
   type RwRequest,
+  type UnknownRequest,
 } from './blkif-codec.js';
 export { HEADER_SIZE, MAX_RING_PAGE_ORDER, REQ_EVENT, REQ_PROD, RSP_EVENT, RSP_PROD, SharedRing, notifyNeeded, ringEntries, type RingArea } from './shared-ring.js';
 export { FrontRing } from './front-ring.js';
@@ -34,7 +38,7 @@ export { SharedDomain, type SharedDomainDescriptor, type SharedDomainOptions } f
 export { Blkback, BlkbackConnectError, type BlkbackOptions, type BlkbackStats } from './blkback.js';
 export { Blkfront, type BlkfrontNegotiated, type BlkfrontOptions } from './blkfront.js';
 export type { FrontendHandshakeOptions } from './frontend-handshake.js';
-export { serveBlkback, type BlkbackService, type BlkbackServiceOptions } from './backend-handshake.js';
+export { serveBlkback, type BlkbackService, type BlkbackServiceOptions, type BlkbackTuning } from './backend-handshake.js';
 export { XenbusState, parseXenbusState, readState, writeState, writeStateIfPresent, xenbusStateName, type XenbusStateValue } from './xenbus-state.js';
 export { hasXenbusCode, isNotYet, notYet, readOptional, rmIfPresent, type XenbusHandle, type XenbusStore } from './xenbus-store.js';
 export {

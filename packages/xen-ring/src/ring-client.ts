@@ -2,57 +2,15 @@ import { BlockError } from '@blk/core';
 import { RESPONSE, RW, SEGMENT_SIZE, writeDiscard, writeIndirectHeader, writeRwHeader, writeSegment } from './blkif-codec.js';
 import { BlkifOp, BlkifStatus, MAX_DIRECT_SEGMENTS, PAGE_SIZE, SECTOR_SHIFT, SEGMENTS_PER_INDIRECT_PAGE } from './blkif-constants.js';
 import type { EventChannel } from './event-channel.js';
-import { FrameAllocator } from './frame-allocator.js';
 import type { FrontRing } from './front-ring.js';
+import { NO_PAGES, PagePool } from './page-pool.js';
+import type { Operation, Part } from './ring-operation.js';
 import type { SharedDomain } from './shared-domain.js';
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-const NONE: readonly number[] = Object.freeze([]);
-
 /** Parts at least this large are published as soon as they are on the ring. */
 const EAGER_PUSH_BYTES = 64 * 1024;
-
-/** One caller request (read, write, flush, discard), carried by one or more ring requests. */
-export class Operation {
-  readonly buffers: readonly Uint8Array[];
-  pending = 0;
-  error: BlockError | undefined;
-  readonly resolve: () => void;
-  readonly reject: (error: BlockError) => void;
-
-  constructor(buffers: readonly Uint8Array[], resolve: () => void, reject: (error: BlockError) => void) {
-    this.buffers = buffers;
-    this.resolve = resolve;
-    this.reject = reject;
-  }
-}
-
-/** One ring request: `bytes` of data at byte `offset` of its operation's buffers. */
-export class Part {
-  readonly op: number;
-  /** In 512-byte units. */
-  readonly sector: number;
-  readonly bytes: number;
-  /** For discard, in 512-byte units. */
-  readonly nrSectors: number;
-  readonly owner: Operation;
-  readonly offset: number;
-  /** Pool slots: the data pages, then the indirect pages. */
-  slots: readonly number[] = NONE;
-  dataPages = 0;
-  /** Grant references to end when the request completes (without persistent grants). */
-  grefs: readonly number[] = NONE;
-
-  constructor(op: number, sector: number, bytes: number, nrSectors: number, owner: Operation, offset: number) {
-    this.op = op;
-    this.sector = sector;
-    this.bytes = bytes;
-    this.nrSectors = nrSectors;
-    this.owner = owner;
-    this.offset = offset;
-  }
-}
 
 export interface RingClientOptions {
   readonly domain: SharedDomain;
@@ -70,26 +28,21 @@ export interface RingClientOptions {
 }
 
 /**
- * The frontend's request engine: request ids, the page pool and its grants, copies between the
- * caller's buffers and granted pages, the ring, and event-channel waits for responses (out of
- * order, matched by id). Parts that find no free slot or pages wait in order.
+ * The frontend's request engine: request ids, the ring, and event-channel waits for responses
+ * (out of order, matched by id); the pages and their grants come from a PagePool. Parts that find
+ * no free slot or pages wait in order.
  */
 export class RingClient {
   readonly #domain: SharedDomain;
-  readonly #backendDomid: number;
   readonly #ring: FrontRing;
   readonly #channel: EventChannel;
-  readonly #persistent: boolean;
   readonly #handle: number;
   readonly #pollMicros: number;
-  readonly #poolFrames: readonly number[];
-  readonly #pool: FrameAllocator;
-  readonly #poolGrefs: number[] = [];
+  readonly #pool: PagePool;
   readonly #parts: (Part | undefined)[];
   readonly #freeIds: number[] = [];
   #queue: Part[] = [];
   #queueHead = 0;
-  #quarantine: { ref: number; slot: number }[] = [];
   #watching = false;
   #pushScheduled = false;
   #failure: BlockError | undefined;
@@ -98,24 +51,18 @@ export class RingClient {
 
   constructor(options: RingClientOptions) {
     this.#domain = options.domain;
-    this.#backendDomid = options.backendDomid;
     this.#ring = options.ring;
     this.#channel = options.channel;
-    this.#persistent = options.persistent;
     this.#handle = options.handle & 0xffff;
     this.#pollMicros = options.pollMicros ?? 0;
-    this.#poolFrames = options.poolFrames;
-    this.#pool = new FrameAllocator(options.poolFrames.length);
+    this.#pool = new PagePool({
+      domain: options.domain,
+      backendDomid: options.backendDomid,
+      frames: options.poolFrames,
+      persistent: options.persistent,
+    });
     this.#parts = new Array<Part | undefined>(options.ring.entries).fill(undefined);
     for (let id = options.ring.entries - 1; id >= 0; id--) this.#freeIds.push(id);
-    if (this.#persistent) {
-      for (const frame of options.poolFrames) {
-        const ref = this.#domain.grants.allocateRef();
-        if (ref === undefined) throw new Error('grant table too small for the page pool');
-        this.#domain.grants.grantAccess(ref, this.#backendDomid, frame, false);
-        this.#poolGrefs.push(ref);
-      }
-    }
     // Atomics.waitAsync does not keep the event loop alive; this timer does while work is pending.
     this.#keepAlive = setInterval(() => undefined, 1 << 30);
     this.#keepAlive.unref();
@@ -137,7 +84,7 @@ export class RingClient {
 
   /** Pages of the pool that could not be taken back because the backend still maps them. */
   get quarantined(): number {
-    return this.#quarantine.length;
+    return this.#pool.quarantined;
   }
 
   get failure(): BlockError | undefined {
@@ -203,23 +150,9 @@ export class RingClient {
    */
   release(): number {
     clearInterval(this.#keepAlive);
-    let stuck = 0;
-    const grants = this.#domain.grants;
-    for (const ref of this.#poolGrefs) {
-      if (grants.endAccess(ref)) grants.freeRef(ref);
-      else stuck++;
-    }
-    this.#poolGrefs.length = 0;
-    for (const part of this.#parts) {
-      if (!part) continue;
-      for (const ref of part.grefs) {
-        if (grants.endAccess(ref)) grants.freeRef(ref);
-        else stuck++;
-      }
-    }
-    this.#retryQuarantine();
-    stuck += this.#quarantine.length;
-    return stuck;
+    const outstanding = [];
+    for (const part of this.#parts) if (part) outstanding.push(part.pages);
+    return this.#pool.release(outstanding);
   }
 
   readonly #push = (): void => {
@@ -259,44 +192,13 @@ export class RingClient {
   #issue(part: Part): boolean {
     const dataPages = (part.bytes + PAGE_SIZE - 1) >> 12;
     const indirectPages = dataPages > MAX_DIRECT_SEGMENTS ? Math.ceil(dataPages / SEGMENTS_PER_INDIRECT_PAGE) : 0;
-    let slots: readonly number[] = NONE;
-    if (dataPages + indirectPages > 0) {
-      if (this.#quarantine.length > 0) this.#retryQuarantine();
-      const got = this.#pool.allocate(dataPages + indirectPages);
-      if (!got) return false;
-      slots = got;
-    }
-    const frames = this.#poolFrames;
     const write = part.op !== BlkifOp.READ;
-    let grefs: readonly number[];
-    if (this.#persistent) {
-      // Each pool page has its grant for good: look it up by slot.
-      grefs = NONE;
-    } else {
-      const taken: number[] = [];
-      grefs = taken;
-      const grants = this.#domain.grants;
-      for (let i = 0; i < slots.length; i++) {
-        const ref = grants.allocateRef();
-        if (ref === undefined) {
-          for (const r of taken) {
-            grants.endAccess(r);
-            grants.freeRef(r);
-          }
-          this.#pool.release(slots);
-          return false;
-        }
-        // Data the backend only reads, and indirect pages, are granted read-only.
-        grants.grantAccess(ref, this.#backendDomid, frames[slots[i]!]!, write || i >= dataPages);
-        taken.push(ref);
-      }
-      part.grefs = taken;
-    }
-    const poolGrefs = this.#poolGrefs;
-    const grefOf = this.#persistent ? (i: number) => poolGrefs[slots[i]!]! : (i: number) => grefs[i]!;
-    part.slots = slots;
-    part.dataPages = dataPages;
-    if (write && dataPages > 0) this.#copy(part, true);
+    const pages = this.#pool.lend(dataPages, indirectPages, !write);
+    if (!pages) return false;
+    const pool = this.#pool;
+    const grefOf = (i: number) => pool.gref(pages, i);
+    part.pages = pages;
+    if (write && dataPages > 0) pool.copy(part.owner.buffers, part.offset, part.bytes, pages, true);
 
     const id = this.#freeIds.pop()!;
     this.#parts[id] = part;
@@ -311,50 +213,14 @@ export class RingClient {
     } else {
       const memory = this.#domain.view;
       for (let i = 0; i < dataPages; i++) {
-        const page = frames[slots[dataPages + (i >> 9)]!]!;
+        const page = pool.frame(pages.slots[dataPages + (i >> 9)]!);
         writeSegment(memory, page * PAGE_SIZE + (i & 511) * SEGMENT_SIZE, grefOf(i), 0, lastSect(part.bytes, i));
       }
       const indirectGrefs: number[] = [];
-      for (let i = dataPages; i < slots.length; i++) indirectGrefs.push(grefOf(i));
+      for (let i = dataPages; i < pages.slots.length; i++) indirectGrefs.push(grefOf(i));
       writeIndirectHeader(view, at, part.op, dataPages, this.#handle, id, part.sector, indirectGrefs);
     }
     return true;
-  }
-
-  /** Copies the part's bytes between its operation's buffers and its pages, a run of frames at a time. */
-  #copy(part: Part, toPages: boolean): void {
-    const memory = this.#domain.bytes;
-    const frames = this.#poolFrames;
-    const buffers = part.owner.buffers;
-    const slots = part.slots;
-    // Find where the part starts in the buffer list.
-    let b = 0;
-    let inBuffer = part.offset;
-    while (b < buffers.length && inBuffer >= buffers[b]!.byteLength) inBuffer -= buffers[b++]!.byteLength;
-    let remaining = part.bytes;
-    let page = 0;
-    while (remaining > 0) {
-      // A run of consecutive frames is one contiguous piece of memory.
-      let run = 1;
-      while (page + run < part.dataPages && frames[slots[page + run]!] === frames[slots[page]!]! + run) run++;
-      let memAt = frames[slots[page]!]! * PAGE_SIZE;
-      let runBytes = Math.min(run * PAGE_SIZE, remaining);
-      remaining -= runBytes;
-      page += run;
-      while (runBytes > 0) {
-        const buffer = buffers[b]!;
-        const n = Math.min(runBytes, buffer.byteLength - inBuffer);
-        if (toPages) memory.set(n === buffer.byteLength ? buffer : buffer.subarray(inBuffer, inBuffer + n), memAt);
-        else buffer.set(memory.subarray(memAt, memAt + n), inBuffer);
-        memAt += n;
-        runBytes -= n;
-        inBuffer += n;
-        if (inBuffer === buffer.byteLength) {
-          b++;
-          inBuffer = 0;
-        }
-      }
-    }
   }
 
   async #watch(): Promise<void> {
@@ -424,8 +290,11 @@ export class RingClient {
 
   #complete(part: Part, status: number): void {
     const owner = part.owner;
-    if (status === BlkifStatus.OKAY && part.op === BlkifOp.READ && owner.pending > 0 && owner.error === undefined) this.#copy(part, false);
-    this.#releasePages(part);
+    if (status === BlkifStatus.OKAY && part.op === BlkifOp.READ && owner.pending > 0 && owner.error === undefined) {
+      this.#pool.copy(owner.buffers, part.offset, part.bytes, part.pages, false);
+    }
+    this.#pool.takeBack(part.pages);
+    part.pages = NO_PAGES;
     if (owner.pending < 0) return;
     if (status !== BlkifStatus.OKAY && owner.error === undefined) {
       owner.error =
@@ -437,42 +306,6 @@ export class RingClient {
       if (owner.error) owner.reject(owner.error);
       else owner.resolve();
     }
-  }
-
-  #releasePages(part: Part): void {
-    if (part.slots.length === 0) return;
-    if (this.#persistent) {
-      this.#pool.release(part.slots);
-      return;
-    }
-    const grants = this.#domain.grants;
-    const free: number[] = [];
-    for (let i = 0; i < part.grefs.length; i++) {
-      const ref = part.grefs[i]!;
-      if (grants.endAccess(ref)) {
-        grants.freeRef(ref);
-        free.push(part.slots[i]!);
-      } else {
-        // The backend still maps it: the page must not be reused until it lets go.
-        this.#quarantine.push({ ref, slot: part.slots[i]! });
-      }
-    }
-    part.grefs = NONE;
-    this.#pool.release(free);
-  }
-
-  #retryQuarantine(): void {
-    const grants = this.#domain.grants;
-    const still: { ref: number; slot: number }[] = [];
-    const free: number[] = [];
-    for (const entry of this.#quarantine) {
-      if (grants.endAccess(entry.ref)) {
-        grants.freeRef(entry.ref);
-        free.push(entry.slot);
-      } else still.push(entry);
-    }
-    this.#quarantine = still;
-    this.#pool.release(free);
   }
 
   #settleIdle(): void {

@@ -12,7 +12,7 @@ import {
   type BlkifRequest,
 } from '../src/index.js';
 
-// Byte images written out by hand from the x86_64 layouts in reference/xen.md §1.3 (field @offset),
+// Byte images written out by hand from the x86_64 layouts of Xen's xen/include/public/io/blkif.h (field @offset),
 // every multi-byte field little-endian. Bytes not named are padding and stay zero.
 function image(size: number, fields: readonly [offset: number, hex: string][]): Uint8Array {
   const bytes = new Uint8Array(size);

@@ -5,7 +5,7 @@ import type { Command } from '../command.js';
 import { expectPositionals, parseCommandLine, sizeArgument, specArgument } from '../command-line.js';
 import { describeError } from '../describe-error.js';
 import { formatDeviceSpec } from '../device-spec.js';
-import { openDevice, type OpenedDevice } from '../open-device.js';
+import { openPair, type OpenedPair } from '../open-pair.js';
 import { progressMode, progressOn } from '../progress-option.js';
 import { formatBytes } from '../size.js';
 import { catchStopSignals, exitCodeFor } from '../stop-signals.js';
@@ -57,26 +57,22 @@ Examples:
 
     // Through NBD, what nbdcopy does: several connections (when the server allows), many requests in flight.
     const viaNbd = srcSpec.kind === 'nbd' || dstSpec.kind === 'nbd';
-    const nbdConnections = viaNbd ? NBD_COPY_SETTINGS.connections : undefined;
     const concurrency = viaNbd ? NBD_COPY_SETTINGS.concurrency : undefined;
-    const src = await openDevice(srcSpec, { readOnly: true, ...(nbdConnections === undefined ? {} : { nbdConnections }) });
-    let dst: OpenedDevice | undefined;
-    let copied = false;
     const stop = catchStopSignals();
+    let pair: OpenedPair | undefined;
+    let copied = false;
     try {
-      const srcInfo = await src.device.getInfo();
-      const bytes = srcInfo.sizeSectors * srcInfo.sectorSize;
-      dst = await openDevice(dstSpec, {
-        createBytes: bytes,
-        createSectorSize: srcInfo.sectorSize,
-        ...(nbdConnections === undefined ? {} : { nbdConnections }),
+      pair = await openPair('copy', srcSpec, dstSpec, {
+        srcReadOnly: true,
+        nbdConnections: viaNbd ? NBD_COPY_SETTINGS.connections : undefined,
+        nothingWas: 'copied',
+        sizeRefusal: (dstBytes, bytes) => {
+          if (dstBytes < bytes) return `DST is smaller than SRC (${dstBytes} < ${bytes} bytes)`;
+          if (values.verify === true && dstBytes !== bytes) return `--verify needs DST exactly as large as SRC (${dstBytes} vs ${bytes} bytes)`;
+          return undefined;
+        },
       });
-      const dstInfo = await dst.device.getInfo();
-      const dstBytes = dstInfo.sizeSectors * dstInfo.sectorSize;
-      const refuse = (why: string) => new CliError(`copy: ${why}; nothing was copied`);
-      if (!dstInfo.readWrite) throw refuse(`${formatDeviceSpec(dstSpec)} is read-only`);
-      if (dstBytes < bytes) throw refuse(`DST is smaller than SRC (${dstBytes} < ${bytes} bytes)`);
-      if (values.verify === true && dstBytes !== bytes) throw refuse(`--verify needs DST exactly as large as SRC (${dstBytes} vs ${bytes} bytes)`);
+      const { src, dst, bytes } = pair;
       const bar = progressOn(io, 'copy', mode);
       let done = 0;
       try {
@@ -132,8 +128,8 @@ Examples:
     } finally {
       stop.dispose();
       // A file made for a copy that never completed must not look like one.
-      if (!copied && dst?.created === true) await dst.discardCreated();
-      await Promise.all([src.close(), dst?.close()]);
+      if (!copied && pair?.dst.created === true) await pair.dst.discardCreated();
+      await Promise.all([pair?.src.close(), pair?.dst.close()]);
     }
   },
 };

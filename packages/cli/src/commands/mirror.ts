@@ -7,7 +7,8 @@ import { describeError } from '../describe-error.js';
 import { formatDeviceSpec } from '../device-spec.js';
 import { LISTEN_HELP, LISTEN_OPTIONS, listenChoice, startNbdServer, tlsChoice, type ListenChoice, type RunningServer } from '../nbd-listen.js';
 import { formatNbdUri } from '../nbd-uri.js';
-import { openDevice, type OpenedDevice } from '../open-device.js';
+import type { OpenedDevice } from '../open-device.js';
+import { openPair, type OpenedPair } from '../open-pair.js';
 import { progressMode, progressOn } from '../progress-option.js';
 import { formatBytes } from '../size.js';
 import { catchStopSignals, exitCodeFor, type StopSignals } from '../stop-signals.js';
@@ -83,21 +84,18 @@ Examples:
     const quiet = values.quiet === true;
     const exportReadOnly = values['read-only'] === true;
 
-    const src = await openDevice(srcSpec, { readOnly: !serving || exportReadOnly });
-    let dst: OpenedDevice | undefined;
+    let pair: OpenedPair | undefined;
     let mirror: Mirror | undefined;
     let running: RunningServer | undefined;
     let synced = false;
     const stop = catchStopSignals();
     try {
-      const srcInfo = await src.device.getInfo();
-      const bytes = srcInfo.sizeSectors * srcInfo.sectorSize;
-      dst = await openDevice(dstSpec, { createBytes: bytes, createSectorSize: srcInfo.sectorSize });
-      const dstInfo = await dst.device.getInfo();
-      const dstBytes = dstInfo.sizeSectors * dstInfo.sectorSize;
-      const refuse = (why: string) => new CliError(`mirror: ${why}; nothing was written`);
-      if (!dstInfo.readWrite) throw refuse(`${formatDeviceSpec(dstSpec)} is read-only`);
-      if (dstBytes !== bytes) throw refuse(`DST is ${dstBytes} bytes but SRC is ${bytes}; a mirror needs the same size`);
+      pair = await openPair('mirror', srcSpec, dstSpec, {
+        srcReadOnly: !serving || exportReadOnly,
+        nothingWas: 'written',
+        sizeRefusal: (dstBytes, bytes) => (dstBytes !== bytes ? `DST is ${dstBytes} bytes but SRC is ${bytes}; a mirror needs the same size` : undefined),
+      });
+      const { src, dst, bytes } = pair;
 
       const bar = progressOn(io, 'mirror', mode);
       try {
@@ -151,8 +149,8 @@ Examples:
     } finally {
       stop.dispose();
       await mirror?.disconnect();
-      if (!synced && dst?.created === true) await dst.discardCreated();
-      await Promise.all([src.close(), dst?.close()]);
+      if (!synced && pair?.dst.created === true) await pair.dst.discardCreated();
+      await Promise.all([pair?.src.close(), pair?.dst.close()]);
     }
   },
 };

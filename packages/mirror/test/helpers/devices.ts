@@ -1,4 +1,4 @@
-import { nextTurn, OPTIONAL_METHODS, supports, type BlockDevice, type SupportFlag } from '@blk/core';
+import { exposeDevice, nextTurn, OPTIONAL_METHODS, supports, type BlockDevice, type SupportFlag } from '@blk/core';
 import { pattern, wrapDevice, type DeviceOperation } from '@blk/conformance';
 import { Ramdisk } from '@blk/ramdisk';
 
@@ -8,18 +8,17 @@ export function restrict(device: BlockDevice, off: readonly SupportFlag[]): Bloc
   for (const flag of off) flags[flag] = false;
   if (!flags.discard) flags.discardZeroes = false;
   const manifest = supports(flags);
-  const inner = device as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  const wrapped: Record<string, unknown> = {
-    supports: manifest,
+  const inner = device as unknown as Record<string, ((...args: unknown[]) => Promise<never>) | undefined>;
+  const optional = Object.fromEntries(
+    Object.keys(OPTIONAL_METHODS).map((method) => [method, (...args: unknown[]) => inner[method]!(...args)]),
+  );
+  return exposeDevice(manifest, {
     getInfo: () => device.getInfo(),
-    read: (sector: number, buffers: readonly Uint8Array[]) => device.read(sector, buffers),
-    write: (sector: number, buffers: readonly Uint8Array[]) => device.write(sector, buffers),
+    read: (sector, buffers) => device.read(sector, buffers),
+    write: (sector, buffers) => device.write(sector, buffers),
     disconnect: () => device.disconnect(),
-  };
-  for (const [method, flag] of Object.entries(OPTIONAL_METHODS)) {
-    if (manifest[flag]) wrapped[method] = (...args: unknown[]) => inner[method]!(...args);
-  }
-  return wrapped as unknown as BlockDevice;
+    ...optional,
+  });
 }
 
 export interface Call {

@@ -84,13 +84,13 @@ export interface SplitPayload {
   readonly rest: Uint8Array;
 }
 
-/** Splits a payload at NUL bytes; never throws. */
 /** Index of the first NUL at or after `from`, or -1 (a plain loop beats indexOf on short arrays). */
 export function findNul(bytes: Uint8Array, from = 0): number {
   for (let i = from; i < bytes.length; i++) if (bytes[i] === 0) return i;
   return -1;
 }
 
+/** Splits a payload at NUL bytes; never throws. */
 export function splitStrings(payload: Uint8Array, decode: (bytes: Uint8Array) => string = fromUtf8): SplitPayload {
   const strings: string[] = [];
   let start = 0;

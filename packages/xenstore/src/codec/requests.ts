@@ -12,7 +12,7 @@ function decimal(n: number): string {
   return String(n);
 }
 
-/** Payload builders with the exact shapes of reference/xen.md §2.2. */
+/** Payload builders with the exact shapes of the Xen tree's docs/misc/xenstore.txt ("Message types"). */
 export const requests = {
   control: (args: readonly Bytes[]): Request => ({ type: MessageType.CONTROL, payload: nulTerminated(...args) }),
   directory: (path: string): Request => ({ type: MessageType.DIRECTORY, payload: nulTerminated(path) }),

@@ -165,7 +165,7 @@ function transactionStart(ctx: RequestContext): Uint8Array {
     throw new XenstoreError('ENOSPC', `domain ${caller.domid} has reached its quota of ${core.quotas.transactions} transactions`);
   }
   const id = connection.allocateTransactionId();
-  const tx = new Transaction(id, core.store, caller, core.quotas, core.limits, (_tx, error) => {
+  const tx = new Transaction(id, core.store, caller, core.quotas, core.limits, (error) => {
     core.log(`transaction ${id} of connection ${connection.id} (domain ${connection.domid}) ended: ${error.message}`);
   });
   connection.transactions.set(id, tx);
@@ -196,9 +196,10 @@ function transactionEnd(ctx: RequestContext): Uint8Array {
   return OK;
 }
 
-function domidArg(ctx: RequestContext, allowZero: boolean): number {
+/** The one argument of RELEASE and RESUME: a domain other than 0. */
+function subjectDomid(ctx: RequestContext): number {
   const domid = atoiUnsigned(arg(ctx));
-  if (!allowZero && domid === 0) invalid('domain 0 cannot be the subject');
+  if (domid === 0) invalid('domain 0 cannot be the subject');
   return domid;
 }
 
@@ -229,82 +230,120 @@ function setPerms(ctx: RequestContext): Uint8Array {
   }, path);
 }
 
+function directory(ctx: RequestContext): Uint8Array {
+  const children = reading(ctx, (op) => listChildren(op, resolvePath(op, arg(ctx))));
+  return latin1(children.map((c) => `${c}\0`).join(''));
+}
+
+function read(ctx: RequestContext): Uint8Array {
+  return reading(ctx, (op) => readValue(op, resolvePath(op, arg(ctx))));
+}
+
+function getPerms(ctx: RequestContext): Uint8Array {
+  const node = reading(ctx, (op) => readNode(op, resolvePath(op, arg(ctx))));
+  return nulTerminated(...node.perms.map(formatPermission));
+}
+
+function write(ctx: RequestContext): Uint8Array {
+  const payload = ctx.frame.payload;
+  const nul = findNul(payload);
+  if (nul < 0) invalid('WRITE takes a path, a NUL and the value');
+  const path = fromLatin1(payload.subarray(0, nul));
+  // The decoder already copied the payload; the value can stay a view of it.
+  const value = payload.subarray(nul + 1);
+  return changing(ctx, (op, at) => {
+    writeValue(op, at, value);
+  }, path);
+}
+
+function mkdir(ctx: RequestContext): Uint8Array {
+  return changing(ctx, makeDirectory, arg(ctx));
+}
+
+function rm(ctx: RequestContext): Uint8Array {
+  return changing(ctx, remove, arg(ctx));
+}
+
+function control(ctx: RequestContext): Uint8Array {
+  return runControl(ctx.core, ctx.connection, strings(ctx));
+}
+
+function getDomainPath(ctx: RequestContext): Uint8Array {
+  return nulTerminated(domainPath(atoiUnsigned(arg(ctx))));
+}
+
+function introduce(ctx: RequestContext): Uint8Array {
+  const parts = strings(ctx);
+  if (parts.length < 3) invalid('INTRODUCE takes a domid, a gfn and an event channel');
+  const domid = atoiUnsigned(parts[0]!);
+  const gfn = atoiSigned(parts[1]!);
+  const eventChannel = atoiSigned(parts[2]!);
+  if (!(eventChannel > 0)) invalid('event channel must be positive');
+  ctx.core.assertWritable();
+  ctx.core.introduceDomain(domid, gfn, eventChannel);
+  return OK;
+}
+
+function release(ctx: RequestContext): Uint8Array {
+  const domid = subjectDomid(ctx);
+  introduced(ctx, domid);
+  ctx.core.assertWritable();
+  ctx.core.releaseDomain(domid);
+  return OK;
+}
+
+function isDomainIntroduced(ctx: RequestContext): Uint8Array {
+  const domid = atoiUnsigned(arg(ctx));
+  return nulTerminated(domid === DOMID_SELF || ctx.core.domains.isIntroduced(domid) ? 'T' : 'F');
+}
+
+function resume(ctx: RequestContext): Uint8Array {
+  const domid = subjectDomid(ctx);
+  introduced(ctx, domid);
+  const record = ctx.core.domains.get(domid);
+  if (record) record.shutdown = false;
+  return OK;
+}
+
+function setTarget(ctx: RequestContext): Uint8Array {
+  const parts = strings(ctx);
+  if (parts.length < 2) invalid('SET_TARGET takes two domids');
+  const domid = atoiUnsigned(parts[0]!);
+  const target = atoiUnsigned(parts[1]!);
+  introduced(ctx, domid);
+  introduced(ctx, target);
+  ctx.core.assertWritable();
+  ctx.core.setTarget(domid, target);
+  return OK;
+}
+
+function resetWatches(ctx: RequestContext): Uint8Array {
+  ctx.connection.watches.length = 0;
+  for (const tx of ctx.connection.transactions.values()) tx.end();
+  ctx.connection.transactions.clear();
+  return OK;
+}
+
 const HANDLERS = new Map<number, Handler>([
-  [MessageType.CONTROL, { privileged: true, run: (ctx) => runControl(ctx.core, ctx.connection, strings(ctx)) }],
-  [MessageType.DIRECTORY, { run: (ctx) => {
-    const children = reading(ctx, (op) => listChildren(op, resolvePath(op, arg(ctx))));
-    return latin1(children.map((c) => `${c}\0`).join(''));
-  } }],
-  [MessageType.READ, { run: (ctx) => reading(ctx, (op) => readValue(op, resolvePath(op, arg(ctx)))) }],
-  [MessageType.GET_PERMS, { run: (ctx) => {
-    const node = reading(ctx, (op) => readNode(op, resolvePath(op, arg(ctx))));
-    return nulTerminated(...node.perms.map(formatPermission));
-  } }],
+  [MessageType.CONTROL, { privileged: true, run: control }],
+  [MessageType.DIRECTORY, { run: directory }],
+  [MessageType.READ, { run: read }],
+  [MessageType.GET_PERMS, { run: getPerms }],
   [MessageType.WATCH, { noTx: true, run: watch }],
   [MessageType.UNWATCH, { noTx: true, run: unwatch }],
   [MessageType.TRANSACTION_START, { run: transactionStart }],
   [MessageType.TRANSACTION_END, { run: transactionEnd }],
-  [MessageType.INTRODUCE, { privileged: true, run: (ctx) => {
-    const parts = strings(ctx);
-    if (parts.length < 3) invalid('INTRODUCE takes a domid, a gfn and an event channel');
-    const domid = atoiUnsigned(parts[0]!);
-    const gfn = atoiSigned(parts[1]!);
-    const eventChannel = atoiSigned(parts[2]!);
-    if (!(eventChannel > 0)) invalid('event channel must be positive');
-    ctx.core.assertWritable();
-    ctx.core.introduceDomain(domid, gfn, eventChannel);
-    return OK;
-  } }],
-  [MessageType.RELEASE, { privileged: true, run: (ctx) => {
-    const domid = domidArg(ctx, false);
-    introduced(ctx, domid);
-    ctx.core.assertWritable();
-    ctx.core.releaseDomain(domid);
-    return OK;
-  } }],
-  [MessageType.GET_DOMAIN_PATH, { run: (ctx) => nulTerminated(domainPath(atoiUnsigned(arg(ctx)))) }],
-  [MessageType.WRITE, { run: (ctx) => {
-    const payload = ctx.frame.payload;
-    const nul = findNul(payload);
-    if (nul < 0) invalid('WRITE takes a path, a NUL and the value');
-    const path = fromLatin1(payload.subarray(0, nul));
-    // The decoder already copied the payload; the value can stay a view of it.
-    const value = payload.subarray(nul + 1);
-    return changing(ctx, (op, at) => {
-      writeValue(op, at, value);
-    }, path);
-  } }],
-  [MessageType.MKDIR, { run: (ctx) => changing(ctx, makeDirectory, arg(ctx)) }],
-  [MessageType.RM, { run: (ctx) => changing(ctx, remove, arg(ctx)) }],
+  [MessageType.INTRODUCE, { privileged: true, run: introduce }],
+  [MessageType.RELEASE, { privileged: true, run: release }],
+  [MessageType.GET_DOMAIN_PATH, { run: getDomainPath }],
+  [MessageType.WRITE, { run: write }],
+  [MessageType.MKDIR, { run: mkdir }],
+  [MessageType.RM, { run: rm }],
   [MessageType.SET_PERMS, { run: setPerms }],
-  [MessageType.IS_DOMAIN_INTRODUCED, { privileged: true, run: (ctx) => {
-    const domid = atoiUnsigned(arg(ctx));
-    return nulTerminated(domid === DOMID_SELF || ctx.core.domains.isIntroduced(domid) ? 'T' : 'F');
-  } }],
-  [MessageType.RESUME, { privileged: true, run: (ctx) => {
-    const domid = domidArg(ctx, false);
-    introduced(ctx, domid);
-    const record = ctx.core.domains.get(domid);
-    if (record) record.shutdown = false;
-    return OK;
-  } }],
-  [MessageType.SET_TARGET, { privileged: true, run: (ctx) => {
-    const parts = strings(ctx);
-    if (parts.length < 2) invalid('SET_TARGET takes two domids');
-    const domid = atoiUnsigned(parts[0]!);
-    const target = atoiUnsigned(parts[1]!);
-    introduced(ctx, domid);
-    introduced(ctx, target);
-    ctx.core.assertWritable();
-    ctx.core.setTarget(domid, target);
-    return OK;
-  } }],
-  [MessageType.RESET_WATCHES, { run: (ctx) => {
-    ctx.connection.watches.length = 0;
-    for (const tx of ctx.connection.transactions.values()) tx.end();
-    ctx.connection.transactions.clear();
-    return OK;
-  } }],
+  [MessageType.IS_DOMAIN_INTRODUCED, { privileged: true, run: isDomainIntroduced }],
+  [MessageType.RESUME, { privileged: true, run: resume }],
+  [MessageType.SET_TARGET, { privileged: true, run: setTarget }],
+  [MessageType.RESET_WATCHES, { run: resetWatches }],
   [MessageType.DIRECTORY_PART, { run: directoryPart }],
 ]);
 

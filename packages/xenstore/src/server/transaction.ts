@@ -78,7 +78,7 @@ export class Transaction {
   readonly #events = new Map<string, PendingEvent>();
   readonly #limit: number | undefined;
   readonly #timer: NodeJS.Timeout;
-  readonly #onFail: (tx: Transaction, error: XenstoreError) => void;
+  readonly #onFail: (error: XenstoreError) => void;
   #charged = 0;
   /** Set when the transaction cannot commit any more (a request failed half-way, it timed out or fell behind). */
   failure: XenstoreError | undefined;
@@ -90,7 +90,7 @@ export class Transaction {
     caller: Caller,
     quotas: Quotas,
     limits: ServerLimits,
-    onFail: (tx: Transaction, error: XenstoreError) => void = () => undefined,
+    onFail: (error: XenstoreError) => void = () => undefined,
   ) {
     this.id = id;
     this.#store = store;
@@ -180,7 +180,7 @@ export class Transaction {
     if (this.#ended) return;
     this.failure ??= error;
     this.end();
-    this.#onFail(this, error);
+    this.#onFail(error);
   }
 
   /** Releases the snapshot; idempotent. */
