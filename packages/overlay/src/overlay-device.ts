@@ -4,12 +4,12 @@ import { fillZero, sliceBuffers } from './buffers.js';
 import type { Child } from './child.js';
 import { attempt, InFlight } from './in-flight.js';
 import type { Layout } from './layout.js';
+import { commitBlocks } from './overlay-commit.js';
+import { passThrough } from './pass-through.js';
+import { blockEnd, nextMapped, nextUnmapped } from './overlay-seek.js';
 import { overlaySupports } from './overlay-supports.js';
 
 const noRelease = (): void => undefined;
-
-/** Bytes commit() moves per step (read from the top, written to the base) under one lock. */
-const COMMIT_STEP_BYTES = 1 << 20;
 
 export interface OverlayParts {
   readonly base: Child;
@@ -89,8 +89,8 @@ export class OverlayDevice {
       if (state !== ZERO && this.#map.runEnd(first, last) === last) {
         // The common cases in one promise turn: every block is the top's, or every block the base's.
         return state === DATA
-          ? this.#direct(this.#top, 'read', dataOffset + start, buffers, noRelease)
-          : this.#direct(this.#base, 'read', start, buffers, noRelease);
+          ? passThrough(this.#inFlight, this.#top, 'read', dataOffset + start, buffers, noRelease)
+          : passThrough(this.#inFlight, this.#base, 'read', start, buffers, noRelease);
       }
       return this.#inFlight.run(() => this.#read(start, count * ss, buffers));
     });
@@ -113,35 +113,13 @@ export class OverlayDevice {
         // Such writes only share the lock: the top orders them among themselves, and what must
         // not run beside them (a copy-up, a zeroing, a commit step) claims its blocks exclusively.
         const release = this.#lock.acquire(first, last, true) as () => void;
-        return this.#direct(this.#top, 'write', dataOffset + start, buffers, release);
+        return passThrough(this.#inFlight, this.#top, 'write', dataOffset + start, buffers, release);
       }
       const held = this.#lock.acquire(first, last);
       const go = (release: () => void) => attempt(() => this.#write(start, end, buffers)).finally(release);
       // Counted in flight while it waits for the lock too, so that disconnect waits for it.
       return this.#inFlight.run(() => (typeof held === 'function' ? go(held) : held.then(go)));
     });
-  }
-
-  /** A read or write passed to a child as it is, counted in flight, releasing `release` when it settles. */
-  #direct(child: Child, op: 'read' | 'write', offset: number, buffers: readonly Uint8Array[], release: () => void): Promise<void> {
-    this.#inFlight.enter();
-    let request: Promise<void>;
-    try {
-      request = child.device[op](offset / child.info.sectorSize, buffers);
-    } catch (error) {
-      request = Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
-    return request.then(
-      () => {
-        release();
-        this.#inFlight.leave();
-      },
-      (error: unknown) => {
-        release();
-        this.#inFlight.leave();
-        throw child.failed(op, offset, buffers, error);
-      },
-    );
   }
 
   writeZeroes(sector: number, count: number): Promise<void> {
@@ -157,11 +135,11 @@ export class OverlayDevice {
   }
 
   seekMapped(sector: number): Promise<number> {
-    return this.#seek(sector, (from) => this.#nextMapped(from));
+    return this.#seek(sector, (from) => nextMapped(this.#map, this.#layout, this.#base, from));
   }
 
   seekUnmapped(sector: number): Promise<number> {
-    return this.#seek(sector, (from) => this.#nextUnmapped(from));
+    return this.#seek(sector, (from) => nextUnmapped(this.#map, this.#layout, this.#base, from));
   }
 
   /**
@@ -251,11 +229,6 @@ export class OverlayDevice {
     return typeof held === 'function' ? run(held) : held.then(run);
   }
 
-  /** The end of the block that holds byte `offset` (the last block may be short). */
-  #blockEnd(block: number): number {
-    return Math.min((block + 1) * this.#layout.blockSize, this.#layout.sizeBytes);
-  }
-
   /**
    * One write to the top covering [start, end), widened to whole blocks where a partial block is
    * not yet the top's: the rest of such a block is copied up from the base (or is zeroes).
@@ -277,7 +250,7 @@ export class OverlayDevice {
     const last = Math.ceil(end / blockSize);
     const copyHead = start % blockSize !== 0 && states[first] !== DATA;
     const from = copyHead ? first * blockSize : start;
-    const tailEnd = this.#blockEnd(last - 1);
+    const tailEnd = blockEnd(this.#layout, last - 1);
     const copyTail = end < tailEnd && states[last - 1] !== DATA;
     const [head, tail] = await Promise.all([
       copyHead ? this.#copyUp(states[first]!, from, start) : undefined,
@@ -312,19 +285,19 @@ export class OverlayDevice {
     const first = Math.floor(start / blockSize);
     const last = Math.ceil(end / blockSize);
     const wholeFrom = start % blockSize === 0 ? first : first + 1;
-    const wholeTo = end === this.#blockEnd(last - 1) ? last : last - 1;
+    const wholeTo = end === blockEnd(this.#layout, last - 1) ? last : last - 1;
     const partial: number[] = [];
     if (wholeFrom > first) partial.push(first);
     if (wholeTo < last && last - 1 !== first) partial.push(last - 1);
     else if (wholeTo < last && wholeFrom === first) partial.push(first);
     const work: Promise<void>[] = partial.map((block) =>
-      this.#zeroPart(block, Math.max(start, block * blockSize), Math.min(end, this.#blockEnd(block))),
+      this.#zeroPart(block, Math.max(start, block * blockSize), Math.min(end, blockEnd(this.#layout, block))),
     );
     if (wholeFrom < wholeTo && this.#top.zeroesCheaply) {
       // Free the top's copies of whole blocks it holds; the map alone would do for reads.
       for (let block = wholeFrom; block < wholeTo; ) {
         const runEnd = map.runEnd(block, wholeTo);
-        if (map.states[block] === DATA) work.push(this.#top.zero(dataOffset + block * blockSize, this.#blockEnd(runEnd - 1) - block * blockSize));
+        if (map.states[block] === DATA) work.push(this.#top.zero(dataOffset + block * blockSize, blockEnd(this.#layout, runEnd - 1) - block * blockSize));
         block = runEnd;
       }
     }
@@ -339,12 +312,12 @@ export class OverlayDevice {
     if (state === ZERO) return;
     if (state === DATA) return this.#top.zero(dataOffset + from, to - from);
     const blockStart = block * blockSize;
-    const blockEnd = this.#blockEnd(block);
-    if (this.#base.seekable && (await this.#base.mappedFrom(blockStart, blockEnd)) >= blockEnd) {
+    const stop = blockEnd(this.#layout, block);
+    if (this.#base.seekable && (await this.#base.mappedFrom(blockStart, stop)) >= stop) {
       this.#map.set(block, block + 1, ZERO);
       return;
     }
-    const bytes = await this.#copyUp(BASE, blockStart, blockEnd);
+    const bytes = await this.#copyUp(BASE, blockStart, stop);
     bytes.fill(0, from - blockStart, to - blockStart);
     await this.#top.write(dataOffset + blockStart, [bytes]);
     this.#map.set(block, block + 1, DATA);
@@ -387,99 +360,14 @@ export class OverlayDevice {
     );
   }
 
-  /** First byte at or after `from` that may hold data: in a DATA block, or data of the base in a BASE block. */
-  async #nextMapped(from: number): Promise<number> {
-    const { blockSize, sizeBytes } = this.#layout;
-    const map = this.#map;
-    for (let block = Math.floor(from / blockSize); block < map.blocks; ) {
-      const state = map.states[block];
-      const runEnd = map.runEnd(block, map.blocks);
-      const at = Math.max(from, block * blockSize);
-      const end = this.#blockEnd(runEnd - 1);
-      if (state === DATA) return at;
-      if (state === BASE) {
-        if (!this.#base.seekable) return at;
-        const mapped = await this.#base.mappedFrom(at, end);
-        if (mapped < end) return mapped;
-      }
-      block = state === ZERO ? map.nextOther(ZERO, runEnd) : runEnd;
-    }
-    return sizeBytes;
-  }
-
-  /** First byte at or after `from` guaranteed to read zero: in a ZERO block, or a hole of the base in a BASE block. */
-  async #nextUnmapped(from: number): Promise<number> {
-    const { blockSize, sizeBytes } = this.#layout;
-    const map = this.#map;
-    for (let block = Math.floor(from / blockSize); block < map.blocks; ) {
-      const state = map.states[block];
-      const runEnd = map.runEnd(block, map.blocks);
-      const at = Math.max(from, block * blockSize);
-      const end = this.#blockEnd(runEnd - 1);
-      if (state === ZERO) return at;
-      if (state === BASE && this.#base.seekable) {
-        const unmapped = await this.#baseZeroSector(at, end);
-        if (unmapped < end) return unmapped;
-      }
-      block = state === DATA ? map.nextOther(DATA, runEnd) : runEnd;
-    }
-    return sizeBytes;
-  }
-
-  /**
-   * The first overlay sector in [from, end) that reads zero on the base, or `end`. The base's
-   * sectors may be smaller than the overlay's: a hole must then cover a whole overlay sector.
-   */
-  async #baseZeroSector(from: number, end: number): Promise<number> {
-    const ss = this.#info.sectorSize;
-    const base = this.#base;
-    for (let pos = from; pos < end; ) {
-      const zero = await base.unmappedFrom(pos, end);
-      const aligned = Math.ceil(zero / ss) * ss;
-      if (aligned >= end) return end;
-      if (aligned === zero && base.info.sectorSize === ss) return zero;
-      const data = await base.mappedFrom(aligned, end);
-      if (data >= aligned + ss) return aligned;
-      pos = Math.floor(data / ss) * ss + ss;
-    }
-    return end;
-  }
-
   async #commit(options: CombinatorOptions): Promise<void> {
-    const { signal, onProgress } = options;
-    const { blockSize, dataOffset } = this.#layout;
-    const map = this.#map;
-    const stepBlocks = Math.max(1, Math.floor(COMMIT_STEP_BYTES / blockSize));
-    const total = map.blocks - map.count(BASE);
-    let done = 0;
-    onProgress?.(0, total);
-    let buffer: Uint8Array | undefined;
-    for (let block = map.nextOther(BASE, 0); block < map.blocks; block = map.nextOther(BASE, block)) {
-      signal?.throwIfAborted();
-      const limit = Math.min(map.blocks, block + stepBlocks);
-      const start = block * blockSize;
-      const next = await this.#locked(start, limit * blockSize, async () => {
-        // The states may have changed while this step waited for the lock.
-        const state = map.states[block];
-        const runEnd = map.runEnd(block, limit);
-        if (state === BASE) return runEnd;
-        const end = this.#blockEnd(runEnd - 1);
+    await commitBlocks(
+      { map: this.#map, layout: this.#layout, top: this.#top, base: this.#base, locked: (start, end, work) => this.#locked(start, end, work) },
+      () => {
         this.#baseDirty = true;
-        if (state === ZERO) {
-          await this.#base.zero(start, end - start);
-        } else {
-          buffer ??= new Uint8Array(stepBlocks * blockSize);
-          const view = buffer.subarray(0, end - start);
-          await this.#top.read(dataOffset + start, [view]);
-          await this.#base.write(start, [view]);
-        }
-        map.set(block, runEnd, BASE);
-        done += runEnd - block;
-        onProgress?.(done, total);
-        return runEnd;
-      });
-      block = next;
-    }
+      },
+      options,
+    );
     await this.#flush();
   }
 
