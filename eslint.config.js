@@ -6,8 +6,20 @@ import tseslint from 'typescript-eslint';
 
 /** Packages whose runtime code must run in a browser unchanged (listed in scripts/browser-packages.json). */
 const browserPackages = Object.keys(JSON.parse(readFileSync(new URL('scripts/browser-packages.json', import.meta.url), 'utf8')).packages);
-const nodeOnly = 'is Node-only: this package runs in browsers too (scripts/browser-packages.json); use @blk/core helpers or feature-detect through globalThis';
-const NODE_GLOBALS = ['Buffer', 'process', 'setImmediate', 'clearImmediate', 'global', '__dirname', '__filename', 'require', 'module', 'exports'];
+const nodeOnly =
+  'is Node-only: this package runs in browsers too (scripts/browser-packages.json); use @blk/core helpers or feature-detect through globalThis';
+const NODE_GLOBALS = [
+  'Buffer',
+  'process',
+  'setImmediate',
+  'clearImmediate',
+  'global',
+  '__dirname',
+  '__filename',
+  'require',
+  'module',
+  'exports',
+];
 
 export default defineConfig(
   globalIgnores(['**/dist/**', '**/node_modules/**', '**/build/**', '**/coverage/**', 'scripts/template/**']),
@@ -39,7 +51,10 @@ export default defineConfig(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: builtinModules.map((name) => ({ name, message: `${name} ${nodeOnly}` })), patterns: [{ group: ['node:*'], message: `node: modules ${nodeOnly}` }] },
+        {
+          paths: builtinModules.map((name) => ({ name, message: `${name} ${nodeOnly}` })),
+          patterns: [{ group: ['node:*'], message: `node: modules ${nodeOnly}` }],
+        },
       ],
       'no-restricted-globals': ['error', ...NODE_GLOBALS.map((name) => ({ name, message: `${name} ${nodeOnly}` }))],
     },

@@ -87,7 +87,11 @@ function renderBenchTable(records) {
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const render = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const render = (cells) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [render(header), render(widths.map((w) => '-'.repeat(w))), ...rows.map(render)].join('\n') + '\n';
 }
 
@@ -100,7 +104,8 @@ function summary(records) {
 
 function report(text, failures, strict) {
   const { records, rejected } = parseBenchRecords(text);
-  if (rejected.length > 0) process.stderr.write(`bench-table: ignored ${rejected.length} line(s) that are not benchmark rows (line ${rejected.join(', ')})\n`);
+  if (rejected.length > 0)
+    process.stderr.write(`bench-table: ignored ${rejected.length} line(s) that are not benchmark rows (line ${rejected.join(', ')})\n`);
   if (records.length > 0) process.stdout.write(renderBenchTable(records));
   process.stdout.write(`${summary(records)}\n`);
   if (failures.length > 0) process.stdout.write(`failed: ${failures.join(', ')}\n`);
@@ -111,13 +116,19 @@ function report(text, failures, strict) {
 function listPackages(root) {
   let listed;
   try {
-    listed = JSON.parse(execFileSync('pnpm', ['-r', 'ls', '--json', '--depth', '-1'], { cwd: root, encoding: 'utf8', maxBuffer: 16 << 20 }));
+    listed = JSON.parse(
+      execFileSync('pnpm', ['-r', 'ls', '--json', '--depth', '-1'], { cwd: root, encoding: 'utf8', maxBuffer: 16 << 20 }),
+    );
   } catch (error) {
     throw new Failure(`cannot list the packages of ${root} with pnpm: ${error.message}`);
   }
   return listed
     .filter((entry) => typeof entry.name === 'string' && typeof entry.path === 'string' && resolve(entry.path) !== resolve(root))
-    .map((entry) => ({ name: entry.name, path: entry.path, scripts: JSON.parse(readFileSync(join(entry.path, 'package.json'), 'utf8')).scripts ?? {} }))
+    .map((entry) => ({
+      name: entry.name,
+      path: entry.path,
+      scripts: JSON.parse(readFileSync(join(entry.path, 'package.json'), 'utf8')).scripts ?? {},
+    }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -135,7 +146,11 @@ function select(packages, filters) {
 /** Runs one package's bench script; resolves to its exit status (a signal counts as 1). */
 function runBenchScript(pkg, file, quiet, stop) {
   return new Promise((resolveStatus) => {
-    const child = spawn('pnpm', ['run', 'bench'], { cwd: pkg.path, env: { ...process.env, BLK_BENCH_JSON: file }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('pnpm', ['run', 'bench'], {
+      cwd: pkg.path,
+      env: { ...process.env, BLK_BENCH_JSON: file },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const forward = (chunk) => {
       if (!quiet) process.stderr.write(chunk);
     };
@@ -184,7 +199,8 @@ async function main(argv) {
 
   const root = resolve(values.root ?? join(import.meta.dirname, '..'));
   const selected = select(listPackages(root), values.filter ?? []);
-  if (selected.length === 0) throw new Failure(`no package with a bench script${values.filter ? ` matches ${values.filter.join(', ')}` : ''}`);
+  if (selected.length === 0)
+    throw new Failure(`no package with a bench script${values.filter ? ` matches ${values.filter.join(', ')}` : ''}`);
 
   const temp = values.json === undefined ? mkdtempSync(join(tmpdir(), 'blk-bench-')) : undefined;
   const file = temp === undefined ? resolve(values.json) : join(temp, 'rows.jsonl');

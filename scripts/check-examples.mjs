@@ -11,9 +11,12 @@ const root = join(import.meta.dirname, '..');
 const fix = process.argv.includes('--fix');
 const MARKER = /^<!-- (example: (\S+)|types) -->$/;
 
-const readmes = ['README.md', ...readdirSync(join(root, 'packages')).sort().map((name) => join('packages', name, 'README.md'))].filter(
-  (path) => existsSync(join(root, path)),
-);
+const readmes = [
+  'README.md',
+  ...readdirSync(join(root, 'packages'))
+    .sort()
+    .map((name) => join('packages', name, 'README.md')),
+].filter((path) => existsSync(join(root, path)));
 
 function exampleFiles(dir) {
   const found = [];

@@ -55,7 +55,8 @@ for (const name of readdirSync(join(root, 'packages')).sort()) {
   const manifestPath = join(dir, 'package.json');
   if (!existsSync(manifestPath)) continue;
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-  if (ci) for (const target of missingBuild(name, dir, manifest)) problems.push(`${name}: ${target} is missing (the build did not make it)`);
+  if (ci)
+    for (const target of missingBuild(name, dir, manifest)) problems.push(`${name}: ${target} is missing (the build did not make it)`);
   if (!manifest.scripts?.test) continue;
   const reportPath = join(dir, 'test-results.json');
   if (!existsSync(reportPath)) {
@@ -95,11 +96,14 @@ for (const name of readdirSync(join(root, 'packages')).sort()) {
   const declared = sorted.filter((g) => g.declared);
   if (declared.length > 0) {
     const total = declared.reduce((sum, g) => sum + g.tests, 0);
-    skipLines.push(`skip: ${name}: ${total} declared by supports manifests (${declared.map((g) => `${g.reason.slice('manifest: '.length)} ×${g.tests}`).join(', ')})`);
+    skipLines.push(
+      `skip: ${name}: ${total} declared by supports manifests (${declared.map((g) => `${g.reason.slice('manifest: '.length)} ×${g.tests}`).join(', ')})`,
+    );
   }
   for (const group of sorted.filter((g) => !g.declared)) {
     skipLines.push(`skip: ${name} ${group.file}: ${group.tests} test${group.tests === 1 ? '' : 's'} hidden, ${group.reason}`);
-    if (ci) problems.push(`${name}: ${group.tests} test(s) in ${group.file} skipped, not declared by a supports manifest (${group.reason})`);
+    if (ci)
+      problems.push(`${name}: ${group.tests} test(s) in ${group.file} skipped, not declared by a supports manifest (${group.reason})`);
   }
 }
 for (const line of skipLines) console.log(line);
@@ -109,7 +113,8 @@ if (writeFloors) {
   if (failed > 0) {
     console.log('floors not written: the run has failures');
   } else {
-    const note = 'Per package: the fewest tests that must pass in CI (scripts/count-results.mjs --ci). Raise with --write-floors after a green run with every peer; lower only with the reason in the commit.';
+    const note =
+      'Per package: the fewest tests that must pass in CI (scripts/count-results.mjs --ci). Raise with --write-floors after a green run with every peer; lower only with the reason in the commit.';
     writeFileSync(floorsPath, `${JSON.stringify({ $comment: note, floors: counts }, null, 2)}\n`);
     console.log(`floors written to ${floorsPath.slice(root.length + 1)}`);
   }

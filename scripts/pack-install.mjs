@@ -52,7 +52,9 @@ function sh(cwd, command, args, options = {}) {
 function run(cwd, command, args, options = {}) {
   const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 180_000, ...options });
   if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} (in ${cwd}) exited ${result.status ?? result.signal}${result.error ? `: ${result.error.message}` : ''}\n${result.stdout ?? ''}${result.stderr ?? ''}`);
+    throw new Error(
+      `${command} ${args.join(' ')} (in ${cwd}) exited ${result.status ?? result.signal}${result.error ? `: ${result.error.message}` : ''}\n${result.stdout ?? ''}${result.stderr ?? ''}`,
+    );
   }
   return result;
 }
@@ -66,11 +68,13 @@ const publicPackages = readdirSync(packagesDir)
 const tarballs = new Map();
 
 step('scratch copy and changeset version', () => {
-  for (const file of ['package.json', 'pnpm-workspace.yaml', '.changeset', 'LICENSE']) cpSync(join(root, file), join(scratch, 'repo', file), { recursive: true });
+  for (const file of ['package.json', 'pnpm-workspace.yaml', '.changeset', 'LICENSE'])
+    cpSync(join(root, file), join(scratch, 'repo', file), { recursive: true });
   writeFileSync(join(scratch, 'repo', 'pnpm-workspace.yaml'), 'packages:\n  - packages/*\n');
   for (const { dir, manifest } of publicPackages) {
     // native addons (fmap-native, rbd-native) are built at install, not into dist/
-    if (!existsSync(join(packagesDir, dir, 'dist')) && manifest.gypfile !== true) throw new Error(`packages/${dir}/dist is missing: run pnpm build first`);
+    if (!existsSync(join(packagesDir, dir, 'dist')) && manifest.gypfile !== true)
+      throw new Error(`packages/${dir}/dist is missing: run pnpm build first`);
     cpSync(join(packagesDir, dir), join(scratch, 'repo', 'packages', dir), {
       recursive: true,
       filter: (path) => !/[/\\](node_modules|build|test-results\.json|\.turbo)$/.test(path),
@@ -83,17 +87,27 @@ step('scratch copy and changeset version', () => {
   }
   sh(join(scratch, 'repo'), join(root, 'node_modules', '.bin', 'changeset'), ['version']);
   // What \`pnpm install\` would link: each workspace dependency, so pnpm pack can read its version.
-  const dirOf = new Map(readdirSync(join(scratch, 'repo', 'packages')).map((dir) => [json(join(scratch, 'repo', 'packages', dir, 'package.json')).name, dir]));
+  const dirOf = new Map(
+    readdirSync(join(scratch, 'repo', 'packages')).map((dir) => [json(join(scratch, 'repo', 'packages', dir, 'package.json')).name, dir]),
+  );
   for (const [, dir] of dirOf) {
     const manifest = json(join(scratch, 'repo', 'packages', dir, 'package.json'));
-    for (const [dep, range] of Object.entries({ ...manifest.dependencies, ...manifest.devDependencies, ...manifest.peerDependencies, ...manifest.optionalDependencies })) {
+    for (const [dep, range] of Object.entries({
+      ...manifest.dependencies,
+      ...manifest.devDependencies,
+      ...manifest.peerDependencies,
+      ...manifest.optionalDependencies,
+    })) {
       if (!String(range).startsWith('workspace:')) continue;
       const link = join(scratch, 'repo', 'packages', dir, 'node_modules', ...dep.split('/'));
       mkdirSync(join(link, '..'), { recursive: true });
       if (!existsSync(link)) symlinkSync(join(scratch, 'repo', 'packages', dirOf.get(dep)), link);
     }
   }
-  const versions = publicPackages.map(({ dir }) => `${json(join(scratch, 'repo', 'packages', dir, 'package.json')).name}@${json(join(scratch, 'repo', 'packages', dir, 'package.json')).version}`);
+  const versions = publicPackages.map(
+    ({ dir }) =>
+      `${json(join(scratch, 'repo', 'packages', dir, 'package.json')).name}@${json(join(scratch, 'repo', 'packages', dir, 'package.json')).version}`,
+  );
   process.stdout.write(`   ${versions.join(' ')}\n`);
 });
 
@@ -112,13 +126,21 @@ step(`pnpm -r pack, ${publicPackages.length} public packages`, () => {
       if (!listing.split('\n').includes(needed)) throw new Error(`${manifest.name}'s tarball has no ${needed}`);
     }
     const packed = JSON.parse(run(out, 'tar', ['-xzOf', tarball, 'package/package.json']).stdout);
-    const workspaceRanges = Object.entries({ ...packed.dependencies, ...packed.peerDependencies, ...packed.optionalDependencies }).filter(([, range]) => String(range).startsWith('workspace:'));
-    if (workspaceRanges.length > 0) throw new Error(`${manifest.name}'s tarball still has workspace: ranges: ${workspaceRanges.map(([n]) => n).join(', ')}`);
+    const workspaceRanges = Object.entries({ ...packed.dependencies, ...packed.peerDependencies, ...packed.optionalDependencies }).filter(
+      ([, range]) => String(range).startsWith('workspace:'),
+    );
+    if (workspaceRanges.length > 0)
+      throw new Error(`${manifest.name}'s tarball still has workspace: ranges: ${workspaceRanges.map(([n]) => n).join(', ')}`);
     tarballs.set(manifest.name, tarball);
   }
   const extra = readdirSync(out).filter((file) => ![...tarballs.values()].some((t) => t.endsWith(`/${file}`)));
   if (extra.length > 0) throw new Error(`packed more than the public packages: ${extra.join(', ')}`);
-  process.stdout.write(`   ${[...tarballs.values()].map((t) => t.split('/').at(-1)).sort().join(' ')}\n`);
+  process.stdout.write(
+    `   ${[...tarballs.values()]
+      .map((t) => t.split('/').at(-1))
+      .sort()
+      .join(' ')}\n`,
+  );
 });
 
 // typescript and @types/node once, outside every project, so each project holds only @blk/*.
@@ -158,11 +180,16 @@ function project(name, packages, examples, env = process.env) {
     return tarballs.get(p);
   });
   const log = sh(dir, 'npm', ['install', '--no-audit', '--no-fund', '--loglevel=warn', '--foreground-scripts', ...specs], { env });
-  const installed = readdirSync(join(dir, 'node_modules', '@blk')).map((n) => `@blk/${n}`).sort();
+  const installed = readdirSync(join(dir, 'node_modules', '@blk'))
+    .map((n) => `@blk/${n}`)
+    .sort();
   const extra = installed.filter((n) => !packages.includes(n));
   if (extra.length > 0) throw new Error(`npm installed more than asked: ${extra.join(', ')}`);
   for (const example of examples) cpSync(join(root, 'examples', example), join(dir, 'examples', example));
-  tsconfig(dir, 'tsconfig.json', { module: 'nodenext', moduleResolution: 'nodenext', rootDir: '.', outDir: 'out' }, ['examples/**/*.ts', '*.ts']);
+  tsconfig(dir, 'tsconfig.json', { module: 'nodenext', moduleResolution: 'nodenext', rootDir: '.', outDir: 'out' }, [
+    'examples/**/*.ts',
+    '*.ts',
+  ]);
   process.stdout.write(`   installed ${installed.join(' ')}\n`);
   return { dir, log };
 }
@@ -220,19 +247,27 @@ step('core+fmap with no compiler on PATH: the prebuilt addon is used; without it
   const ELF_MACHINE = { 'linux-x64': 62, 'linux-arm64': 183 };
   for (const [folder, machine] of Object.entries(ELF_MACHINE)) {
     const binary = execFileSync('tar', ['-xzOf', tarballs.get('@blk/fmap-native'), `package/prebuilds/${folder}/fmap_native.node`]);
-    if (binary.readUInt32BE(0) !== 0x7f454c46 || binary.readUInt16LE(18) !== machine) throw new Error(`prebuilds/${folder}/fmap_native.node is not an ELF binary for ${folder}`);
+    if (binary.readUInt32BE(0) !== 0x7f454c46 || binary.readUInt16LE(18) !== machine)
+      throw new Error(`prebuilds/${folder}/fmap_native.node is not an ELF binary for ${folder}`);
   }
   process.stdout.write(`   the tarball carries prebuilt ${Object.keys(ELF_MACHINE).join(' and ')} binaries\n`);
   const examples = ['fmap/block-file.ts', 'fmap/thin-device.ts', 'fmap/file-device.ts'];
   const { dir, log } = project('core-fmap', ['@blk/core', '@blk/fmap', '@blk/fmap-native'], examples, env);
   const platform = `${process.platform}-${process.arch}`;
-  if (!log.includes(`@blk/fmap-native: using the prebuilt binary for ${platform}`)) throw new Error(`the install did not use the prebuilt binary:\n${log}`);
-  process.stdout.write(`   npm said: ${log.split('\n').find((l) => l.includes('@blk/fmap-native:'))?.trim()}\n`);
+  if (!log.includes(`@blk/fmap-native: using the prebuilt binary for ${platform}`))
+    throw new Error(`the install did not use the prebuilt binary:\n${log}`);
+  process.stdout.write(
+    `   npm said: ${log
+      .split('\n')
+      .find((l) => l.includes('@blk/fmap-native:'))
+      ?.trim()}\n`,
+  );
   runExamples(dir, examples, env);
   writeFileSync(join(dir, 'status.mjs'), "import { nativeStatus } from '@blk/fmap';\nconsole.log(JSON.stringify(nativeStatus()));\n");
   const status = () => JSON.parse(run(dir, process.execPath, ['status.mjs'], { env }).stdout);
   const prebuilt = status();
-  if (prebuilt.available !== true || prebuilt.reason !== `loaded (prebuilt for ${platform})`) throw new Error(`nativeStatus() with the prebuilt binary: ${JSON.stringify(prebuilt)}`);
+  if (prebuilt.available !== true || prebuilt.reason !== `loaded (prebuilt for ${platform})`)
+    throw new Error(`nativeStatus() with the prebuilt binary: ${JSON.stringify(prebuilt)}`);
   process.stdout.write(`   nativeStatus(): ${JSON.stringify(prebuilt)}\n`);
 
   // A platform the tarball has no binary for: the install script builds, cannot, and says why.
@@ -257,7 +292,8 @@ step('cli alone: npx blk', () => {
   const closure = new Set(needed);
   for (const name of [...closure]) {
     const manifest = publicPackages.find((p) => p.manifest.name === name)?.manifest;
-    for (const dep of Object.keys({ ...manifest?.dependencies, ...manifest?.optionalDependencies })) if (dep.startsWith('@blk/')) closure.add(dep);
+    for (const dep of Object.keys({ ...manifest?.dependencies, ...manifest?.optionalDependencies }))
+      if (dep.startsWith('@blk/')) closure.add(dep);
   }
   const { dir } = project('cli', [...closure].sort(), []);
   const help = sh(dir, 'npx', ['--no-install', 'blk', '--help']);

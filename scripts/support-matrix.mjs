@@ -51,7 +51,11 @@ const backends = [
       const base = join(scratch, 'base.img');
       writeFileSync(base, new Uint8Array(64 * 512));
       writeFileSync(join(scratch, 'top.img'), new Uint8Array(64 * 1024));
-      return (await load('overlay')).overlay(await openFileDevice(base, { readOnly: true }), await openFileDevice(join(scratch, 'top.img')), { disconnectChildren: true });
+      return (await load('overlay')).overlay(
+        await openFileDevice(base, { readOnly: true }),
+        await openFileDevice(join(scratch, 'top.img')),
+        { disconnectChildren: true },
+      );
     },
   },
   {
@@ -68,7 +72,11 @@ const backends = [
     name: '`@blk/xen-ring` Blkfront (Ramdisk behind blkback)',
     make: async () =>
       (await load('xen-ring')).connectWorker(
-        { module: pathToFileURL(join(root, 'packages', 'ramdisk', 'dist', 'index.js')).href, export: 'Ramdisk', options: { sizeSectors: 64 } },
+        {
+          module: pathToFileURL(join(root, 'packages', 'ramdisk', 'dist', 'index.js')).href,
+          export: 'Ramdisk',
+          options: { sizeSectors: 64 },
+        },
         { from: import.meta.url },
       ),
   },
@@ -138,11 +146,7 @@ for (const backend of backends) {
   await device.disconnect();
 }
 rmSync(scratch, { recursive: true, force: true });
-const table = [
-  `| backend | ${SUPPORT_FLAGS.join(' | ')} |`,
-  `| --- | ${SUPPORT_FLAGS.map(() => ':-:').join(' | ')} |`,
-  ...rows,
-].join('\n');
+const table = [`| backend | ${SUPPORT_FLAGS.join(' | ')} |`, `| --- | ${SUPPORT_FLAGS.map(() => ':-:').join(' | ')} |`, ...rows].join('\n');
 
 const readmePath = join(root, 'README.md');
 const readme = readFileSync(readmePath, 'utf8');

@@ -41,12 +41,12 @@ function probe(bump) {
   rmSync(file);
   return releases;
 }
-const show = (releases) =>
-  [...releases].map(([name, r]) => `${name} ${r.type}→${r.newVersion}`).join(', ') || 'nothing';
+const show = (releases) => [...releases].map(([name, r]) => `${name} ${r.type}→${r.newVersion}`).join(', ') || 'nothing';
 
 try {
   // The manifests and changesets are all changesets reads.
-  for (const file of ['package.json', 'pnpm-workspace.yaml', '.changeset']) cpSync(join(root, file), join(scratch, file), { recursive: true });
+  for (const file of ['package.json', 'pnpm-workspace.yaml', '.changeset'])
+    cpSync(join(root, file), join(scratch, file), { recursive: true });
   const workspaces = ['examples', ...readdirSync(join(root, 'packages')).map((name) => join('packages', name))];
   const manifests = new Map();
   for (const dir of workspaces) {
@@ -72,14 +72,21 @@ try {
   for (const [dir, manifest] of manifests) {
     const release = first.get(manifest.name);
     if (manifest.private) check(release === undefined, `${manifest.name} is private but would be versioned`);
-    else if (manifest.version === '0.0.0') check(release?.newVersion === '1.0.0', `${manifest.name} (${dir}) would be released as ${release?.newVersion ?? 'nothing'}, not 1.0.0`);
+    else if (manifest.version === '0.0.0')
+      check(
+        release?.newVersion === '1.0.0',
+        `${manifest.name} (${dir}) would be released as ${release?.newVersion ?? 'nothing'}, not 1.0.0`,
+      );
   }
   console.log(`first release: ${show(first)}`);
 
   sh(changesetBin, ['version']);
   for (const [dir, manifest] of manifests) {
     if (manifest.private) {
-      check(json(join(scratch, dir, 'package.json')).version === manifest.version, `${manifest.name} is private but changeset version changed it`);
+      check(
+        json(join(scratch, dir, 'package.json')).version === manifest.version,
+        `${manifest.name} is private but changeset version changed it`,
+      );
       continue;
     }
     if (manifest.version !== '0.0.0') continue;
@@ -91,7 +98,10 @@ try {
     const entries = major.match(/^- /gm) ?? [];
     const notes = patches.split('\n').filter((line) => line.trim() !== '' && !/^- Updated dependencies|^ {2}- @blk\//.test(line));
     check(entries.length === 1, `${dir}/CHANGELOG.md: ${entries.length} major entries (a first release has one)`);
-    check(notes.length === 0 && !log.includes('### Minor Changes'), `${dir}/CHANGELOG.md: notes besides the first release: ${notes.join(' | ')}`);
+    check(
+      notes.length === 0 && !log.includes('### Minor Changes'),
+      `${dir}/CHANGELOG.md: notes besides the first release: ${notes.join(' | ')}`,
+    );
   }
   commit('version');
 
@@ -112,7 +122,11 @@ try {
   for (const [, manifest] of manifests) {
     if (manifest.private || manifest.name === '@blk/core') continue;
     const onCore = manifest.dependencies?.['@blk/core'] !== undefined;
-    if (onCore) check(major.get(manifest.name)?.type === 'patch', `${manifest.name} depends on @blk/core; a core major should patch it to take the new range`);
+    if (onCore)
+      check(
+        major.get(manifest.name)?.type === 'patch',
+        `${manifest.name} depends on @blk/core; a core major should patch it to take the new range`,
+      );
   }
 } finally {
   rmSync(scratch, { recursive: true, force: true });

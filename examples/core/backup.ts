@@ -7,7 +7,7 @@ async function backup(src: BlockDevice, dst: BlockDevice, signal: AbortSignal) {
   for await (const { sector, count, mapped } of extents(src)) console.log(sector, count, mapped);
 }
 
-const disk = new Ramdisk({ sizeSectors: 2048 });               // 1 MiB
+const disk = new Ramdisk({ sizeSectors: 2048 }); // 1 MiB
 await disk.write(100, [new Uint8Array(512).fill(9)]);
 await backup(disk, new Ramdisk({ sizeSectors: 2048 }), AbortSignal.timeout(10_000));
 

@@ -6,7 +6,7 @@ import { connect, createServer } from '@blk/nbd';
 import { Ramdisk } from '@blk/ramdisk';
 
 const dir = await mkdtemp(join(tmpdir(), 'blk-tls-'));
-const pskFile = join(dir, 'keys.psk');                     // as `psktool -u alice -p keys.psk` writes it
+const pskFile = join(dir, 'keys.psk'); // as `psktool -u alice -p keys.psk` writes it
 await writeFile(pskFile, `alice:${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
 
 const server = createServer({ exports: { '': new Ramdisk({ sizeSectors: 2048 }) }, tls: { pskFile } });

@@ -22,12 +22,15 @@ await dom0.transaction(async (x) => {
 
 // A guest, in process, as unprivileged domain 5 (relative paths resolve under /local/domain/5).
 const guest = await connect({ stream: server.connectAs(5) });
-const connected = guest.wait(async (x) => {
-  const path = 'device/vbd/51712/state';
-  // Not there yet, or not 4 yet: run again when something read here changes (a missing node too).
-  if (!(await x.exists(path)) || (await x.read(path)) !== '4') throw new Eagain();
-  return 'connected';
-}, { signal: AbortSignal.timeout(10_000) });
+const connected = guest.wait(
+  async (x) => {
+    const path = 'device/vbd/51712/state';
+    // Not there yet, or not 4 yet: run again when something read here changes (a missing node too).
+    if (!(await x.exists(path)) || (await x.read(path)) !== '4') throw new Eagain();
+    return 'connected';
+  },
+  { signal: AbortSignal.timeout(10_000) },
+);
 
 await dom0.immediate((x) => x.write('/local/domain/5/device/vbd/51712/state', '4')); // the backend connects
 console.log(await connected);

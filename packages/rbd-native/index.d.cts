@@ -20,7 +20,12 @@ export declare const librbdVersion: string;
  * rados_create(id) → read `conf` (else the default search path and CEPH_ARGS) → keyring →
  * each (name, value) of `settings` → rados_connect. Runs on the libuv thread pool.
  */
-export declare function connect(conf: string | null, id: string | null, keyring: string | null, settings: readonly string[]): Promise<Cluster>;
+export declare function connect(
+  conf: string | null,
+  id: string | null,
+  keyring: string | null,
+  settings: readonly string[],
+): Promise<Cluster>;
 /** rados_shutdown. Rejects EBUSY while images are open on it; resolves at once when already shut down. */
 export declare function shutdown(cluster: Cluster): Promise<void>;
 /** rbd_create4 with an object size of 2^order bytes (0: the default) and feature bits (null: the default). */
@@ -34,7 +39,13 @@ export declare function createImage(
   features: number | null,
 ): Promise<void>;
 /** rbd_remove; with `purgeSnapshots` every snapshot is unprotected and removed first. */
-export declare function removeImage(cluster: Cluster, pool: string, namespace: string | null, name: string, purgeSnapshots: boolean): Promise<void>;
+export declare function removeImage(
+  cluster: Cluster,
+  pool: string,
+  namespace: string | null,
+  name: string,
+  purgeSnapshots: boolean,
+): Promise<void>;
 /**
  * rbd_open (or rbd_open_read_only; at `snapshot` when given). Finished requests are reported in
  * batches: `completions` gets (id, result) pairs — result is bytes moved or 0, or −errno — and
@@ -69,4 +80,11 @@ export declare function diff(image: Image, offset: number, length: number, maxEx
  * False when 4096 requests are outstanding. The buffers must stay alive and attached until the
  * completion arrives.
  */
-export declare function submit(image: Image, op: 0 | 1 | 2 | 3 | 4, buffers: readonly Uint8Array[] | null, offset: number, length: number, id: number): boolean;
+export declare function submit(
+  image: Image,
+  op: 0 | 1 | 2 | 3 | 4,
+  buffers: readonly Uint8Array[] | null,
+  offset: number,
+  length: number,
+  id: number,
+): boolean;

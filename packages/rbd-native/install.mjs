@@ -14,7 +14,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 const strict = process.argv.includes('--strict') || process.env.BLK_RBD_NATIVE_STRICT === '1';
 const notBuilt = join(here, 'build', 'not-built.txt');
-const NO_LIBRBD = 'librbd-dev is not installed: rbd/librbd.h not found (Debian/Ubuntu: apt-get install librbd-dev; Fedora: dnf install librbd-devel)';
+const NO_LIBRBD =
+  'librbd-dev is not installed: rbd/librbd.h not found (Debian/Ubuntu: apt-get install librbd-dev; Fedora: dnf install librbd-devel)';
 
 function give(reason) {
   try {

@@ -18,6 +18,11 @@ export interface BrowserTestFile {
 export function browserTestFiles(): BrowserTestFile[] {
   const list = JSON.parse(readFileSync(join(ROOT, 'scripts', 'browser-packages.json'), 'utf8')) as { packages: Record<string, string[]> };
   return Object.entries(list.packages).flatMap(([packageName, files]) =>
-    files.map((file) => ({ packageName, file, absolute: join(ROOT, 'packages', packageName, file), inWorker: file.endsWith('.worker.ts') })),
+    files.map((file) => ({
+      packageName,
+      file,
+      absolute: join(ROOT, 'packages', packageName, file),
+      inWorker: file.endsWith('.worker.ts'),
+    })),
   );
 }

@@ -44,7 +44,11 @@ async function bundle(sources: readonly string[]): Promise<string[]> {
  */
 export function bundleTestFiles(absolute: readonly string[]): Promise<string[]> {
   const runner = JSON.stringify(join(PAGE_DIR, 'run-tests.ts'));
-  return bundle(absolute.map((file) => `import { report, runRegistered } from ${runner};\nimport ${JSON.stringify(file)};\nreport(await runRegistered());\n`));
+  return bundle(
+    absolute.map(
+      (file) => `import { report, runRegistered } from ${runner};\nimport ${JSON.stringify(file)};\nreport(await runRegistered());\n`,
+    ),
+  );
 }
 
 /** A module that hands its result back itself (a benchmark posting its rows), bundled alone. */

@@ -18,7 +18,8 @@ export type ChromiumOutcome = { readonly ok: true; readonly value: unknown } | {
 
 function pageHtml(inWorker: boolean): string {
   const loadError = `window.${REPORT_GLOBAL} ??= { results: [], error: 'the module failed to load: ' + (event.error?.stack ?? event.message) }`;
-  if (!inWorker) return `<!doctype html><script>addEventListener('error', (event) => { ${loadError} });</script><script type="module" src="main.js"></script>`;
+  if (!inWorker)
+    return `<!doctype html><script>addEventListener('error', (event) => { ${loadError} });</script><script type="module" src="main.js"></script>`;
   return `<!doctype html><script type="module">
 const worker = new Worker('main.js', { type: 'module' });
 worker.onmessage = (message) => { window.${REPORT_GLOBAL} = message.data; };
@@ -42,7 +43,12 @@ export async function runInChromium(executablePath: string, jobs: readonly Chrom
   const profile = mkdtempSync(join(tmpdir(), 'blk-chromium-'));
   let browser: BrowserContext | undefined;
   try {
-    browser = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: ['--no-sandbox'], timeout: LAUNCH_TIMEOUT_MS });
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath,
+      headless: true,
+      args: ['--no-sandbox'],
+      timeout: LAUNCH_TIMEOUT_MS,
+    });
     const outcomes: ChromiumOutcome[] = [];
     for (const i of jobs.keys()) {
       const page = await browser.newPage();
@@ -52,7 +58,10 @@ export async function runInChromium(executablePath: string, jobs: readonly Chrom
           timeout: timeoutMs,
           polling: 100,
         });
-        outcomes.push({ ok: true, value: await page.evaluate((name) => (window as unknown as Record<string, unknown>)[name], REPORT_GLOBAL) });
+        outcomes.push({
+          ok: true,
+          value: await page.evaluate((name) => (window as unknown as Record<string, unknown>)[name], REPORT_GLOBAL),
+        });
       } catch (error) {
         outcomes.push({ ok: false, error: error instanceof Error ? error.message : String(error) });
       } finally {

@@ -12,7 +12,15 @@ import { xenstoredCommand } from './commands/xenstored.js';
 import { describeError } from './describe-error.js';
 import { SPEC_HELP } from './spec-help.js';
 
-export const COMMANDS: readonly Command[] = [serveCommand, copyCommand, mirrorCommand, infoCommand, mapCommand, xenstoredCommand, benchCommand];
+export const COMMANDS: readonly Command[] = [
+  serveCommand,
+  copyCommand,
+  mirrorCommand,
+  infoCommand,
+  mapCommand,
+  xenstoredCommand,
+  benchCommand,
+];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };

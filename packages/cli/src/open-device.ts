@@ -51,7 +51,9 @@ async function openFile(spec: PathSpec, options: OpenOptions): Promise<OpenedDev
     ));
   try {
     if (options.probe === true && !readOnly) {
-      const device = await openFileDevice(spec.path, { readOnly: false, lock: false }).catch(() => openFileDevice(spec.path, { readOnly: true }));
+      const device = await openFileDevice(spec.path, { readOnly: false, lock: false }).catch(() =>
+        openFileDevice(spec.path, { readOnly: true }),
+      );
       return opened(spec, device);
     }
     const device = await openFileDevice(spec.path, {

@@ -14,7 +14,10 @@ type Open = (spec: OverlaySpec['base'], options: OpenOptions) => Promise<OpenedD
  */
 export async function openOverlay(spec: OverlaySpec, options: OpenOptions, open: Open): Promise<OpenedDevice> {
   const readOnly = options.readOnly === true || options.probe === true;
-  const base = await open(spec.base, { readOnly: true, ...(options.nbdConnections === undefined ? {} : { nbdConnections: options.nbdConnections }) });
+  const base = await open(spec.base, {
+    readOnly: true,
+    ...(options.nbdConnections === undefined ? {} : { nbdConnections: options.nbdConnections }),
+  });
   let top: OpenedDevice | undefined;
   try {
     const { sectorSize, sizeSectors } = await base.device.getInfo();
@@ -48,4 +51,3 @@ export async function openOverlay(spec: OverlaySpec, options: OpenOptions, open:
     throw new CliError(`cannot open ${formatDeviceSpec(spec)}: ${describeError(error)}`, undefined, { cause: error });
   }
 }
-

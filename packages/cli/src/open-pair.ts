@@ -26,7 +26,8 @@ export interface PairOptions {
  * both are closed again and a DST this call created is deleted.
  */
 export async function openPair(command: string, srcSpec: DeviceSpec, dstSpec: DeviceSpec, options: PairOptions): Promise<OpenedPair> {
-  const connections: Pick<OpenOptions, 'nbdConnections'> = options.nbdConnections === undefined ? {} : { nbdConnections: options.nbdConnections };
+  const connections: Pick<OpenOptions, 'nbdConnections'> =
+    options.nbdConnections === undefined ? {} : { nbdConnections: options.nbdConnections };
   const src = await openDevice(srcSpec, { readOnly: options.srcReadOnly, ...connections });
   let dst: OpenedDevice | undefined;
   try {

@@ -15,7 +15,11 @@ export interface OpenedDevice {
 }
 
 /** Wraps a device opened from `spec`: `close` never rejects and runs once; `after` runs after it. */
-export function opened(spec: DeviceSpec, device: BlockDevice, extra: { created?: boolean; path?: string; after?: () => void } = {}): OpenedDevice {
+export function opened(
+  spec: DeviceSpec,
+  device: BlockDevice,
+  extra: { created?: boolean; path?: string; after?: () => void } = {},
+): OpenedDevice {
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {

@@ -33,7 +33,8 @@ export function parseRbdSpec(text: string, rest: string): RbdSpec {
   for (const pair of query === '' ? [] : query.split('&')) {
     const eq = pair.indexOf('=');
     const key = eq < 0 ? pair : pair.slice(0, eq);
-    if (!(RBD_QUERY_KEYS as readonly string[]).includes(key)) throw bad(`unknown rbd option '${key}' (known: ${RBD_QUERY_KEYS.join(', ')})`);
+    if (!(RBD_QUERY_KEYS as readonly string[]).includes(key))
+      throw bad(`unknown rbd option '${key}' (known: ${RBD_QUERY_KEYS.join(', ')})`);
     let value: string;
     try {
       value = decodeURIComponent(eq < 0 ? '' : pair.slice(eq + 1));

@@ -24,7 +24,8 @@ export interface WorkerStop {
 }
 
 /** Worker → parent. */
-export type WorkerReport = { readonly type: 'ready' } | { readonly type: 'failed'; readonly message: string } | { readonly type: 'log'; readonly message: string };
+export type WorkerReport =
+  { readonly type: 'ready' } | { readonly type: 'failed'; readonly message: string } | { readonly type: 'log'; readonly message: string };
 
 export function isWorkerReport(value: unknown): value is WorkerReport {
   if (typeof value !== 'object' || value === null) return false;

@@ -43,7 +43,10 @@ export async function startServeWorkers(
     workers.push({ child, exited });
     started.push(
       new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`serve worker ${i + 1} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+        const timer = setTimeout(
+          () => reject(new Error(`serve worker ${i + 1} did not start within ${START_TIMEOUT_MS} ms`)),
+          START_TIMEOUT_MS,
+        );
         timer.unref();
         child.on('message', (message: unknown) => {
           if (!isWorkerReport(message)) return;

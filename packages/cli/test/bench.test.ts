@@ -88,7 +88,18 @@ describe('blk bench SPEC', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr.split('\n')[0]).toBe(`blk: bench: seq-write would overwrite data on file:${path}; add --write if that is fine`);
 
-    const written = await benchJson([`file:${path}`, '--write', '--workload', 'seq-write', '--requests', '4', '--block-size', '64K', '--depth', '1']);
+    const written = await benchJson([
+      `file:${path}`,
+      '--write',
+      '--workload',
+      'seq-write',
+      '--requests',
+      '4',
+      '--block-size',
+      '64K',
+      '--depth',
+      '1',
+    ]);
     expect(written.workloads[0]).toMatchObject({ name: 'seq-write', blockBytes: 65536, depth: 1, ops: 4 });
     const data = readFileSync(path);
     expect(data.subarray(0, 4 * 65536).every((b) => b !== 0)).toBe(true);
@@ -120,7 +131,10 @@ describe('blk bench SPEC', () => {
 
   it.each([
     [['bench'], 'blk: bench: missing SPEC'],
-    [['bench', 'ram:1M', '--workload', 'nope'], 'blk: bench: --workload nope: unknown (workloads: seq-write, seq-read, rand-write, rand-read, rand-write-qd1, rand-read-qd1)'],
+    [
+      ['bench', 'ram:1M', '--workload', 'nope'],
+      'blk: bench: --workload nope: unknown (workloads: seq-write, seq-read, rand-write, rand-read, rand-write-qd1, rand-read-qd1)',
+    ],
     [['bench', 'ram:1M', '--depth', '0'], 'blk: bench: --depth 0: expected a whole number from 1 to 1024'],
     [['bench', 'ram:1M', '--depth', '1.5'], 'blk: bench: --depth 1.5: expected a whole number from 1 to 1024'],
     [['bench', 'ram:1M', '--time', '0'], 'blk: bench: --time 0: expected a number above 0 to 3600'],

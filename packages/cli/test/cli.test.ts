@@ -24,7 +24,8 @@ describe('blk', () => {
       const r = await blk([flag]);
       expect(r.code).toBe(0);
       for (const name of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
-      for (const form of ['ram:SIZE', 'mem:SIZE', 'file:PATH', 'fmap:PATH', 'nbd://', 'nbd+unix://', 'nbds']) expect(r.stdout).toContain(form);
+      for (const form of ['ram:SIZE', 'mem:SIZE', 'file:PATH', 'fmap:PATH', 'nbd://', 'nbd+unix://', 'nbds'])
+        expect(r.stdout).toContain(form);
     }
   });
 
@@ -35,7 +36,11 @@ describe('blk', () => {
   });
 
   it.each(COMMANDS)('%s --help prints its usage and examples, exit 0', async (name) => {
-    for (const args of [[name, '--help'], [name, '-h'], ['help', name]]) {
+    for (const args of [
+      [name, '--help'],
+      [name, '-h'],
+      ['help', name],
+    ]) {
       const r = await blk(args);
       expect(r.code).toBe(0);
       expect(r.stderr).toBe('');

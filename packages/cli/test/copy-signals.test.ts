@@ -54,7 +54,11 @@ describe('blk copy stopped by a signal', () => {
       expect(copy.output()).not.toMatch(/^copied /m);
       expect(statSync(dst).size).toBe(64 * MiB);
       // It really stopped part way: the end of the file still holds the old bytes.
-      expect(readFileSync(dst).subarray(63 * MiB).equals(Buffer.alloc(MiB, 0xee))).toBe(true);
+      expect(
+        readFileSync(dst)
+          .subarray(63 * MiB)
+          .equals(Buffer.alloc(MiB, 0xee)),
+      ).toBe(true);
       expect(existsSync(`${dst}.lock`)).toBe(false);
     } finally {
       await copy.stop();

@@ -33,7 +33,9 @@ describe('blk copy', () => {
     const dst = at('new.img');
     const r = await blk(['copy', `file:${source}`, `file:${dst}`]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^copied ${8 * MiB} bytes \\(8\\.00 MiB\\) from file:\\S+source\\.img to file:\\S+new\\.img in [\\d.]+s`));
+    expect(r.stdout).toMatch(
+      new RegExp(`^copied ${8 * MiB} bytes \\(8\\.00 MiB\\) from file:\\S+source\\.img to file:\\S+new\\.img in [\\d.]+s`),
+    );
     expect(statSync(dst).size).toBe(8 * MiB);
     expect(readFileSync(dst).equals(content)).toBe(true);
   });
@@ -43,7 +45,9 @@ describe('blk copy', () => {
     writeFileSync(dst, Buffer.alloc(10 * MiB, 0x5a));
     const refused = await blk(['copy', '--verify', `file:${source}`, `file:${dst}`]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe(`blk: copy: --verify needs DST exactly as large as SRC (${10 * MiB} vs ${8 * MiB} bytes); nothing was copied\n`);
+    expect(refused.stderr).toBe(
+      `blk: copy: --verify needs DST exactly as large as SRC (${10 * MiB} vs ${8 * MiB} bytes); nothing was copied\n`,
+    );
     expect(readFileSync(dst).equals(Buffer.alloc(10 * MiB, 0x5a))).toBe(true);
     const r = await blk(['copy', `file:${source}`, `file:${dst}`]);
     expect(r.code).toBe(0);

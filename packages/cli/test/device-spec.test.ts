@@ -17,7 +17,13 @@ describe('parseDeviceSpec', () => {
 
   it('reads RBD images with namespace, snapshot and cluster options', () => {
     expect(parseDeviceSpec('rbd:rbd/disk1')).toEqual({ kind: 'rbd', pool: 'rbd', image: 'disk1' });
-    expect(parseDeviceSpec('rbd:pool/ns/disk@snap1')).toEqual({ kind: 'rbd', pool: 'pool', namespace: 'ns', image: 'disk', snapshot: 'snap1' });
+    expect(parseDeviceSpec('rbd:pool/ns/disk@snap1')).toEqual({
+      kind: 'rbd',
+      pool: 'pool',
+      namespace: 'ns',
+      image: 'disk',
+      snapshot: 'snap1',
+    });
     expect(parseDeviceSpec('rbd:p/i?conf=/etc/ceph/a%20b.conf&id=backup&keyring=/k')).toEqual({
       kind: 'rbd',
       pool: 'p',

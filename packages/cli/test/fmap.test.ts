@@ -133,8 +133,18 @@ describe('fmap: devices', () => {
   });
 
   it.each([
-    ['a missing file', 'missing.fmap', () => undefined, /^blk: cannot open fmap:\S+missing\.fmap: \S+missing\.fmap does not exist \(IO\)\n$/],
-    ['a file that is not a BlockFile', 'garbage.fmap', (p: string) => writeFileSync(p, Buffer.alloc(MiB, 'garbage')), /^blk: cannot open fmap:\S+: \S+ is not a BlockFile \(IO\)\n$/],
+    [
+      'a missing file',
+      'missing.fmap',
+      () => undefined,
+      /^blk: cannot open fmap:\S+missing\.fmap: \S+missing\.fmap does not exist \(IO\)\n$/,
+    ],
+    [
+      'a file that is not a BlockFile',
+      'garbage.fmap',
+      (p: string) => writeFileSync(p, Buffer.alloc(MiB, 'garbage')),
+      /^blk: cannot open fmap:\S+: \S+ is not a BlockFile \(IO\)\n$/,
+    ],
     [
       'a BlockFile that holds something else',
       'foreign.fmap',
@@ -160,10 +170,16 @@ describe('fmap: devices', () => {
     expect((await blk(['copy', 'ram:1M', `fmap:${disk}`])).code).toBe(0);
     const serve = startBlk(['serve', `fmap:${disk}`, '--socket', at('held.sock')]);
     try {
-      await waitFor(() => serve.output().includes('Press Ctrl-C to stop.') || serve.child.exitCode !== null, 'blk serve to be ready', 20_000);
+      await waitFor(
+        () => serve.output().includes('Press Ctrl-C to stop.') || serve.child.exitCode !== null,
+        'blk serve to be ready',
+        20_000,
+      );
       const r = await blk(['info', `fmap:${disk}`]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(new RegExp(`^blk: cannot open fmap:\\S+held\\.fmap: \\S+held\\.fmap is locked by process ${serve.child.pid} \\(IO\\)\\n$`));
+      expect(r.stderr).toMatch(
+        new RegExp(`^blk: cannot open fmap:\\S+held\\.fmap: \\S+held\\.fmap is locked by process ${serve.child.pid} \\(IO\\)\\n$`),
+      );
       serve.child.kill('SIGINT');
       expect((await exited(serve.child)).code).toBe(0);
     } finally {

@@ -50,7 +50,9 @@ describe('blk mirror', () => {
     writeFileSync(dst, Buffer.alloc(8 * MiB, 3));
     const r = await blk(['mirror', `file:${source}`, `file:${dst}`]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`blk: mirror: DST is ${8 * MiB} bytes but SRC is ${16 * MiB}; a mirror needs the same size; nothing was written\n`);
+    expect(r.stderr).toBe(
+      `blk: mirror: DST is ${8 * MiB} bytes but SRC is ${16 * MiB}; a mirror needs the same size; nothing was written\n`,
+    );
     expect(readFileSync(dst).equals(Buffer.alloc(8 * MiB, 3))).toBe(true);
   });
 
@@ -60,7 +62,10 @@ describe('blk mirror', () => {
     [['mirror', 'ram:1M', 'ram:1M', '--rate', '0'], 'blk: mirror: --rate must be more than 0 bytes per second'],
     [['mirror', 'ram:1M', 'ram:1M', '--rate', 'fast'], "blk: mirror: --rate: bad size 'fast'"],
     [['mirror', 'ram:1M', 'ram:1M', '--tls-psk', 'k'], 'blk: mirror: TLS options are for --serve'],
-    [['mirror', 'ram:1M', 'ram:1M', '--serve', '--socket', '/tmp/a', '--port', '1'], 'blk: mirror: choose one of --socket, --stdio or --port/--host'],
+    [
+      ['mirror', 'ram:1M', 'ram:1M', '--serve', '--socket', '/tmp/a', '--port', '1'],
+      'blk: mirror: choose one of --socket, --stdio or --port/--host',
+    ],
   ])('%j is a usage error', async (args, message) => {
     const r = await blk(args);
     expect(r.code).toBe(2);
@@ -91,7 +96,11 @@ describe('blk mirror', () => {
       run.child.kill('SIGTERM');
       expect((await exited(run.child)).code).toBe(143);
       expect(run.output()).toMatch(/blk mirror: stopped by SIGTERM before the sync; file:\S+kept\.img is incomplete\n/);
-      expect(readFileSync(dst).subarray(15 * MiB).equals(Buffer.alloc(MiB, 0xdd))).toBe(true);
+      expect(
+        readFileSync(dst)
+          .subarray(15 * MiB)
+          .equals(Buffer.alloc(MiB, 0xdd)),
+      ).toBe(true);
     } finally {
       await run.stop();
     }

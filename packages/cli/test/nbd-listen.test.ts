@@ -42,7 +42,10 @@ describe('URIs and client hints', () => {
       [[{ host: '127.0.0.1', port: 10809 }, ''], 'nbd://127.0.0.1:10809/'],
       [[{ host: '::1', port: 10810 }, 'disk 1'], 'nbd://[::1]:10810/disk%201'],
       [[{ path: '/tmp/a b.sock' }, 'vm'], 'nbd+unix:///vm?socket=/tmp/a%20b.sock'],
-      [[{ host: '127.0.0.1', port: 1 }, '', { username: 'alice', pskFile: '/k/keys.psk' }], 'nbds://alice@127.0.0.1:1/?tls-psk-file=/k/keys.psk'],
+      [
+        [{ host: '127.0.0.1', port: 1 }, '', { username: 'alice', pskFile: '/k/keys.psk' }],
+        'nbds://alice@127.0.0.1:1/?tls-psk-file=/k/keys.psk',
+      ],
       [[{ path: '/s' }, 'x', { username: 'alice', pskFile: '/k' }], 'nbds+unix://alice@/x?socket=/s&tls-psk-file=/k'],
     ];
     for (const [args, uri] of cases) {
@@ -62,7 +65,10 @@ describe('URIs and client hints', () => {
       'nbdcopy nbd://127.0.0.1:10809/ disk.img          # download',
       'nbdcopy disk.img nbd://127.0.0.1:10809/          # upload',
     ]);
-    const unix = clientHints({ path: '/tmp/s.sock' }, [{ name: 'a', writable: false }, { name: 'b', writable: false }]);
+    const unix = clientHints({ path: '/tmp/s.sock' }, [
+      { name: 'a', writable: false },
+      { name: 'b', writable: false },
+    ]);
     expect(unix[0]).toBe("nbdinfo --list 'nbd+unix:///a?socket=/tmp/s.sock'");
     expect(unix).toContain("qemu-img info 'nbd+unix:///b?socket=/tmp/s.sock'");
     expect(unix.some((l) => l.startsWith('nbdcopy disk.img'))).toBe(false);
@@ -71,7 +77,7 @@ describe('URIs and client hints', () => {
   it('gives qemu-img its TLS object only when the PSK file is called keys.psk', () => {
     const good = clientHints({ host: 'h', port: 1 }, [{ name: '', writable: true }], { username: 'alice', pskFile: '/etc/blk/keys.psk' });
     expect(good[1]).toBe(
-      "qemu-img info --object tls-creds-psk,id=tls0,dir=/etc/blk,username=alice,endpoint=client --image-opts driver=nbd,host=h,port=1,tls-creds=tls0",
+      'qemu-img info --object tls-creds-psk,id=tls0,dir=/etc/blk,username=alice,endpoint=client --image-opts driver=nbd,host=h,port=1,tls-creds=tls0',
     );
     const other = clientHints({ host: 'h', port: 1 }, [{ name: '', writable: true }], { username: 'alice', pskFile: '/etc/blk/psk.txt' });
     expect(other[1]).toMatch(/^# qemu-img: put the PSK file as keys\.psk/);

@@ -15,13 +15,24 @@ function usageError(text: string): string {
 
 describe('overlay:BASE+TOP', () => {
   it('splits at the + that starts a SPEC, keeping every other + in paths and URIs', () => {
-    expect(parseDeviceSpec('overlay:file:base.img+file:top.img')).toEqual({ kind: 'overlay', base: file('base.img'), top: file('top.img') });
-    expect(parseDeviceSpec('overlay:file:/a+b/c+d.img+fmap:x+y.fmap')).toEqual({ kind: 'overlay', base: file('/a+b/c+d.img'), top: { kind: 'fmap', path: 'x+y.fmap' } });
+    expect(parseDeviceSpec('overlay:file:base.img+file:top.img')).toEqual({
+      kind: 'overlay',
+      base: file('base.img'),
+      top: file('top.img'),
+    });
+    expect(parseDeviceSpec('overlay:file:/a+b/c+d.img+fmap:x+y.fmap')).toEqual({
+      kind: 'overlay',
+      base: file('/a+b/c+d.img'),
+      top: { kind: 'fmap', path: 'x+y.fmap' },
+    });
     expect(parseDeviceSpec('overlay:nbd+unix:///gold?socket=/tmp/a+b.sock+ram:1GiB')).toMatchObject({
       base: { kind: 'nbd', transport: 'unix', exportName: 'gold', socket: '/tmp/a+b.sock' },
       top: { kind: 'ram', bytes: 2 ** 30 },
     });
-    expect(parseDeviceSpec('overlay:file:g.img+nbds+unix:///c?socket=/s')).toMatchObject({ base: file('g.img'), top: { kind: 'nbd', tls: true } });
+    expect(parseDeviceSpec('overlay:file:g.img+nbds+unix:///c?socket=/s')).toMatchObject({
+      base: file('g.img'),
+      top: { kind: 'nbd', tls: true },
+    });
   });
 
   it('reads overlay:overlay:A+B+C as a chain: C over B over A', () => {

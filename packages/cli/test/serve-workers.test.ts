@@ -51,7 +51,8 @@ describe('blk serve file: spreads connections over worker processes', () => {
         }
       }
       const file = readFileSync(image);
-      for (const [i, piece] of pieces.entries()) expect(file.subarray(i * (256 << 10), i * (256 << 10) + piece.length).equals(piece)).toBe(true);
+      for (const [i, piece] of pieces.entries())
+        expect(file.subarray(i * (256 << 10), i * (256 << 10) + piece.length).equals(piece)).toBe(true);
       await Promise.all([writer.disconnect(), reader.disconnect()]);
       serve.process.child.kill('SIGTERM');
       expect((await exited(serve.process.child)).code).toBe(0);

@@ -10,10 +10,7 @@ export const MIN_SECTORS = 32;
 export const FULL_READ_LIMIT = 8 << 20;
 
 /** Makes a fresh device, runs `body`, and always disconnects it afterwards. */
-export async function withDevice(
-  factory: DeviceFactory,
-  body: (device: BlockDevice, info: BlockInfo) => Promise<void>,
-): Promise<void> {
+export async function withDevice(factory: DeviceFactory, body: (device: BlockDevice, info: BlockInfo) => Promise<void>): Promise<void> {
   const device = await factory();
   try {
     const info = await device.getInfo();

@@ -33,7 +33,8 @@ export function bigPattern(sector: number, count: number, sectorSize: number, se
 export function fillBigPattern(bytes: Uint8Array, sector: number, sectorSize: number, seed = 1): Uint8Array {
   const count = bytes.byteLength / sectorSize;
   const block = pattern(0, Math.max(1, Math.floor(65536 / sectorSize)), sectorSize, seed);
-  for (let at = 0; at < bytes.byteLength; at += block.byteLength) bytes.set(block.subarray(0, Math.min(block.byteLength, bytes.byteLength - at)), at);
+  for (let at = 0; at < bytes.byteLength; at += block.byteLength)
+    bytes.set(block.subarray(0, Math.min(block.byteLength, bytes.byteLength - at)), at);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let s = 0; s < count; s++) {
     view.setFloat64(s * sectorSize, sector + s, true);

@@ -1,15 +1,6 @@
 import { OPTIONAL_METHODS, exposeDevice, type BlockDevice, type DeviceMethods } from '@blk/core';
 
-export type DeviceOperation =
-  | 'getInfo'
-  | 'read'
-  | 'write'
-  | 'flush'
-  | 'discard'
-  | 'writeZeroes'
-  | 'resize'
-  | 'seekMapped'
-  | 'seekUnmapped';
+export type DeviceOperation = 'getInfo' | 'read' | 'write' | 'flush' | 'discard' | 'writeZeroes' | 'resize' | 'seekMapped' | 'seekUnmapped';
 
 const OPS: readonly DeviceOperation[] = ['getInfo', 'read', 'write', ...(Object.keys(OPTIONAL_METHODS) as DeviceOperation[])];
 

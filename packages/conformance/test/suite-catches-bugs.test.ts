@@ -72,6 +72,9 @@ describe('the conformance suite', () => {
     ['persistentWithoutReopen', /keeps flushed writes/],
   ])('catches a device with the %s bug', (bug, expected) => {
     const failed = failures(`bug:${bug}`);
-    expect(failed.some((name) => expected.test(name)), `failed tests: ${failed.join('; ') || 'none'}`).toBe(true);
+    expect(
+      failed.some((name) => expected.test(name)),
+      `failed tests: ${failed.join('; ') || 'none'}`,
+    ).toBe(true);
   });
 });

@@ -18,7 +18,7 @@ describe('withLatency', () => {
 
   it('reorders completions of concurrent requests', async () => {
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const slow = withLatency(new ReferenceDevice(64), { maxMs: 5, random });
     const order: number[] = [];
     await Promise.all(Array.from({ length: 16 }, (_, i) => slow.read(i, [new Uint8Array(512)]).then(() => order.push(i))));

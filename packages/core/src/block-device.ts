@@ -33,8 +33,7 @@ export interface BlockDevice {
 }
 
 /** A device whose `seek` flag is set. */
-export type SeekableBlockDevice = BlockDevice &
-  Required<Pick<BlockDevice, 'seekMapped' | 'seekUnmapped'>>;
+export type SeekableBlockDevice = BlockDevice & Required<Pick<BlockDevice, 'seekMapped' | 'seekUnmapped'>>;
 
 export function isSeekable(device: BlockDevice): device is SeekableBlockDevice {
   return device.supports.seek && typeof device.seekMapped === 'function' && typeof device.seekUnmapped === 'function';

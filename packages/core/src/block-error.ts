@@ -1,12 +1,5 @@
 /** Every expected failure of a block device carries one of these codes. */
-export type BlockErrorCode =
-  | 'DISCONNECTED'
-  | 'READ_ONLY'
-  | 'OUT_OF_RANGE'
-  | 'INVALID_BUFFER'
-  | 'INVALID_ARGUMENT'
-  | 'UNSUPPORTED'
-  | 'IO';
+export type BlockErrorCode = 'DISCONNECTED' | 'READ_ONLY' | 'OUT_OF_RANGE' | 'INVALID_BUFFER' | 'INVALID_ARGUMENT' | 'UNSUPPORTED' | 'IO';
 
 export const BLOCK_ERROR_CODES: readonly BlockErrorCode[] = Object.freeze([
   'DISCONNECTED',

@@ -57,7 +57,7 @@ export async function compare(a: BlockDevice, b: BlockDevice, options: CompareOp
   const zeroB = new ZeroCursor(b, infoB, signal);
   onProgress?.(0, bytes);
   try {
-    for (let at = 0; at < bytes; ) {
+    for (let at = 0; at < bytes;) {
       signal?.throwIfAborted();
       const [untilA, untilB] = await Promise.all([zeroA.zeroUntil(at), zeroB.zeroUntil(at)]);
       // Both zero up to the nearer end (rounded down to the grain), so there is nothing to read.

@@ -9,11 +9,7 @@ export interface Extent {
   readonly mapped: boolean;
 }
 
-async function checkedSeek(
-  seek: (sector: number) => Promise<number>,
-  pos: number,
-  size: number,
-): Promise<number> {
+async function checkedSeek(seek: (sector: number) => Promise<number>, pos: number, size: number): Promise<number> {
   const result = await seek(pos);
   if (!Number.isSafeInteger(result) || result < pos || result > size) {
     throw BlockError.io(`device answered seek(${pos}) with ${result}, outside [${pos}, ${size}]`);

@@ -1,7 +1,16 @@
 export type { BlockDevice, BlockInfo, SeekableBlockDevice } from './block-device.js';
 export { isSeekable } from './block-device.js';
 export { BLOCK_ERROR_CODES, BlockError, isBlockError, toBlockError, type BlockErrorCode } from './block-error.js';
-export { OPTIONAL_METHODS, READ_ONLY_FALSE_FLAGS, SUPPORT_FLAGS, dropUnsupportedMethods, supports, type OptionalMethod, type SupportFlag, type Supports } from './supports.js';
+export {
+  OPTIONAL_METHODS,
+  READ_ONLY_FALSE_FLAGS,
+  SUPPORT_FLAGS,
+  dropUnsupportedMethods,
+  supports,
+  type OptionalMethod,
+  type SupportFlag,
+  type Supports,
+} from './supports.js';
 export { checkRange, checkRequest, checkResize, checkSectorSize, checkSeek, totalBytes } from './request-check.js';
 export type { CombinatorOptions } from './combinator-options.js';
 export { copy, type CopyOptions } from './copy.js';

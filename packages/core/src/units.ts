@@ -9,7 +9,7 @@ export function forEachUnit(
   unitBytes: number,
   fn: (unit: number, within: number, n: number, done: number) => void,
 ): void {
-  for (let done = 0; done < length; ) {
+  for (let done = 0; done < length;) {
     const at = position + done;
     const within = at % unitBytes;
     const n = Math.min(unitBytes - within, length - done);

@@ -15,7 +15,7 @@ export async function zeroRange(device: BlockDevice, sector: number, count: numb
   const { sectorSize } = await device.getInfo();
   const perWrite = Math.max(1, Math.floor(ZERO_WRITE_BYTES / sectorSize));
   const zeroes = new Uint8Array(Math.min(count, perWrite) * sectorSize);
-  for (let done = 0; done < count; ) {
+  for (let done = 0; done < count;) {
     const n = Math.min(perWrite, count - done);
     await device.write(sector + done, [zeroes.subarray(0, n * sectorSize)]);
     done += n;

@@ -53,9 +53,11 @@ describe('settled', () => {
     const { settled } = await import('../src/index.js');
     await expect(settled(() => 5)).resolves.toBe(5);
     const e = BlockError.readOnly();
-    await expect(settled(() => {
-      throw e;
-    })).rejects.toBe(e);
+    await expect(
+      settled(() => {
+        throw e;
+      }),
+    ).rejects.toBe(e);
     const wrapped: unknown = await settled(() => {
       // A backend bug that throws a non-Error still rejects with a BlockError.
       // eslint-disable-next-line @typescript-eslint/only-throw-error

@@ -21,7 +21,7 @@ const bytes = fc.uint8Array({ maxLength: 24 }).map((a) => a.map((b) => b % 3));
 
 for (const browser of [false, true]) {
   describe(`compareBytes, sameBytes, concatBytes ${browser ? 'without' : 'with'} Node's Buffer`, () => {
-    it('orders byte arrays exactly as Node\'s Buffer.compare does', async () => {
+    it("orders byte arrays exactly as Node's Buffer.compare does", async () => {
       const { compareBytes, sameBytes } = await load(browser);
       fc.assert(
         fc.property(bytes, bytes, (a, b) => {

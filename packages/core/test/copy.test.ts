@@ -14,10 +14,13 @@ describe('copy', () => {
     src.fill(0, 5000, 3);
     const dst = new ArrayDevice({ sizeSectors: 5000 });
     const progress: number[] = [];
-    await copy(src, dst, { chunkBytes: 64 * 1024, onProgress: (done, total) => {
-      expect(total).toBe(5000 * 512);
-      progress.push(done);
-    } });
+    await copy(src, dst, {
+      chunkBytes: 64 * 1024,
+      onProgress: (done, total) => {
+        expect(total).toBe(5000 * 512);
+        progress.push(done);
+      },
+    });
     expect(Buffer.compare(src.bytes, dst.bytes)).toBe(0);
     expect(progress[0]).toBe(0);
     expect(progress.at(-1)).toBe(5000 * 512);

@@ -20,7 +20,8 @@ describe('exposeDevice', () => {
     const some = exposeDevice(supports({ write: true, flush: true, seek: true }), all);
     expect(Object.keys(some).sort()).toEqual(['disconnect', 'flush', 'getInfo', 'read', 'seekMapped', 'seekUnmapped', 'supports', 'write']);
     const every = exposeDevice(supports({ flush: true, discard: true, writeZeroes: true, resize: true, seek: true }), all);
-    for (const method of Object.keys(OPTIONAL_METHODS)) expect(typeof (every as unknown as Record<string, unknown>)[method]).toBe('function');
+    for (const method of Object.keys(OPTIONAL_METHODS))
+      expect(typeof (every as unknown as Record<string, unknown>)[method]).toBe('function');
   });
 
   it('leaves out a method it was not given, whatever the flag says', () => {

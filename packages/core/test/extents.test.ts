@@ -88,4 +88,3 @@ async function collect2(device: BlockDevice, signal: AbortSignal): Promise<numbe
   for await (const _ of extents(device, { signal })) n++;
   return n;
 }
-

@@ -81,9 +81,13 @@ function scenarios(engine: Engine): { list: Scenario[]; anchor: Anchor; close():
       anchor: 'write',
       sample: async () => {
         const file = fresh(engine);
-        const r = await rate(() => {
-          for (let i = 0; i < 256; i++) file.allocate();
-        }, 256, MIN_MS);
+        const r = await rate(
+          () => {
+            for (let i = 0; i < 256; i++) file.allocate();
+          },
+          256,
+          MIN_MS,
+        );
         file.remove();
         return r;
       },
@@ -92,18 +96,26 @@ function scenarios(engine: Engine): { list: Scenario[]; anchor: Anchor; close():
       name: 'allocate + free pair, steady state',
       anchor: 'write',
       sample: () =>
-        rate(() => {
-          for (let i = 0; i < 1000; i++) steady.free(steady.allocate());
-        }, 1000, MIN_MS),
+        rate(
+          () => {
+            for (let i = 0; i < 1000; i++) steady.free(steady.allocate());
+          },
+          1000,
+          MIN_MS,
+        ),
     },
     {
       name: 'allocateBlocks(4)',
       anchor: 'write',
       sample: async () => {
         const file = fresh(engine);
-        const r = await rate(() => {
-          for (let i = 0; i < 64; i++) file.allocateBlocks(4);
-        }, 64, MIN_MS);
+        const r = await rate(
+          () => {
+            for (let i = 0; i < 64; i++) file.allocateBlocks(4);
+          },
+          64,
+          MIN_MS,
+        );
         file.remove();
         return r;
       },
@@ -113,48 +125,68 @@ function scenarios(engine: Engine): { list: Scenario[]; anchor: Anchor; close():
       anchor: 'read',
       sample: () => {
         const at = data.first + 100 * BLOCK;
-        return rate(() => {
-          for (let i = 0; i < 1000; i++) sink += data.file.do(at, 1, (b) => b[17]!);
-        }, 1000, MIN_MS);
+        return rate(
+          () => {
+            for (let i = 0; i < 1000; i++) sink += data.file.do(at, 1, (b) => b[17]!);
+          },
+          1000,
+          MIN_MS,
+        );
       },
     },
     {
       name: 'setControlDataNoSync(64 B)',
       anchor: 'write',
       sample: () =>
-        rate(() => {
-          for (let i = 0; i < 1000; i++) steady.setControlDataNoSync(control);
-        }, 1000, MIN_MS),
+        rate(
+          () => {
+            for (let i = 0; i < 1000; i++) steady.setControlDataNoSync(control);
+          },
+          1000,
+          MIN_MS,
+        ),
     },
     {
       name: 'flush after one allocate+free (2× fdatasync)',
       anchor: 'write',
       sample: () =>
-        rate(() => {
-          steady.free(steady.allocate());
-          steady.flush();
-        }, 1, MIN_MS),
+        rate(
+          () => {
+            steady.free(steady.allocate());
+            steady.flush();
+          },
+          1,
+          MIN_MS,
+        ),
     },
     {
       name: '4 KiB random read through a lease',
       anchor: 'read',
       sample: () =>
-        rate(() => {
-          const lease = data.file.get(data.first + Math.floor(random() * DATA_BLOCKS) * BLOCK, 1);
-          scratch.set(lease.bytes);
-          lease.release();
-        }, 1, MIN_MS),
+        rate(
+          () => {
+            const lease = data.file.get(data.first + Math.floor(random() * DATA_BLOCKS) * BLOCK, 1);
+            scratch.set(lease.bytes);
+            lease.release();
+          },
+          1,
+          MIN_MS,
+        ),
     },
     {
       name: '4 KiB random write through a lease',
       anchor: 'write',
       sample: () =>
-        rate(() => {
-          data.file.do(data.first + Math.floor(random() * DATA_BLOCKS) * BLOCK, 1, (b) => {
-            b.set(scratch);
-            b[0] = (b[0]! + 1) & 0xff;
-          });
-        }, 1, MIN_MS),
+        rate(
+          () => {
+            data.file.do(data.first + Math.floor(random() * DATA_BLOCKS) * BLOCK, 1, (b) => {
+              b.set(scratch);
+              b[0] = (b[0]! + 1) & 0xff;
+            });
+          },
+          1,
+          MIN_MS,
+        ),
     },
   ];
   return { list, anchor, close };

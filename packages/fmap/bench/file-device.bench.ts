@@ -82,7 +82,11 @@ for (const { label, options } of engines) {
       const op = write
         ? (buffer: Uint8Array) => device.write(block() * SECTORS_PER_BLOCK, [buffer])
         : (buffer: Uint8Array) => device.read(block() * SECTORS_PER_BLOCK, [buffer]);
-      const samples = await interleave(ROUNDS, () => atDepth(depth, op), () => rawLoop(anchorFd, write));
+      const samples = await interleave(
+        ROUNDS,
+        () => atDepth(depth, op),
+        () => rawLoop(anchorFd, write),
+      );
       rows.push({
         name: `file device [${device.ioEngine}] ${label}: 4 KiB random ${write ? 'write' : 'read'} QD${depth}`,
         unit: 'ops/s',

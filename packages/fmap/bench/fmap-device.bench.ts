@@ -43,5 +43,7 @@ for (const blockSize of [4096, DEFAULT_FMAP_BLOCK_SIZE]) {
 await raw.disconnect();
 await rawSync.disconnect();
 reportBench('@blk/fmap', rows);
-console.log(`\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, ${ROUNDS} interleaved rounds, medians; 64 MiB span, pread engine (32 MiB cache)`);
+console.log(
+  `\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, ${ROUNDS} interleaved rounds, medians; 64 MiB span, pread engine (32 MiB cache)`,
+);
 temp.remove();

@@ -1,10 +1,28 @@
 import * as fs from 'node:fs';
 import { Allocator } from './allocator.js';
 import { checkBlockCount, checkBlockOffset, checkWithin } from './block-checks.js';
-import { checkOptions, checkPath, fsyncDirectory, makeEngine, withOpenFile, type BlockFileOptions, type CreateOptions, type FileParts } from './block-file-options.js';
+import {
+  checkOptions,
+  checkPath,
+  fsyncDirectory,
+  makeEngine,
+  withOpenFile,
+  type BlockFileOptions,
+  type CreateOptions,
+  type FileParts,
+} from './block-file-options.js';
 import type { Engine, EngineKind } from './engine.js';
 import { FmapError, ioError } from './fmap-error.js';
-import { CONTROL_DATA_CAPACITY, SLOT_OFFSETS, checkBlockSize, encodeFreePage, encodeHeader, entriesPerPage, firstData, type Header } from './format.js';
+import {
+  CONTROL_DATA_CAPACITY,
+  SLOT_OFFSETS,
+  checkBlockSize,
+  encodeFreePage,
+  encodeHeader,
+  entriesPerPage,
+  firstData,
+  type Header,
+} from './format.js';
 import { readFreeList, readHeader } from './header-read.js';
 import { Lease, LeaseBuffers } from './lease.js';
 import { MemoryEngine } from './memory-engine.js';
@@ -180,7 +198,8 @@ export class BlockFile {
     this.#checkOffset(offset);
     checkBlockCount(blocks, this.blockSize);
     const end = offset + blocks * this.blockSize;
-    if (end > this.#alloc.highWater) throw new FmapError('E_RANGE', `blocks [${offset}, ${end}) run past the end (${this.#alloc.highWater})`);
+    if (end > this.#alloc.highWater)
+      throw new FmapError('E_RANGE', `blocks [${offset}, ${end}) run past the end (${this.#alloc.highWater})`);
     for (let at = offset; at < end; at += this.blockSize) {
       if (this.#alloc.isFree(at)) throw new FmapError('E_NOT_ALLOCATED', `block ${at} is free`);
       if (this.#alloc.isMeta(at)) throw new FmapError('E_NOT_ALLOCATED', `block ${at} holds the free list`);

@@ -93,7 +93,9 @@ export class BlockMap {
       nodes++;
       const decoded = file.do(at, 1, (bytes) => decodeMapBlock(bytes, at, path));
       if (decoded.level !== level || decoded.first !== first) {
-        throw corrupt(`map block ${at} says level ${decoded.level} from unit ${decoded.first}; its parent expects level ${level} from unit ${first}`);
+        throw corrupt(
+          `map block ${at} says level ${decoded.level} from unit ${decoded.first}; its parent expects level ${level} from unit ${first}`,
+        );
       }
       const node = newNode(level, first, fanout);
       node.disk = at;
@@ -120,7 +122,9 @@ export class BlockMap {
     if (committed.root !== 0) map.#root = loadNode(committed.root, committed.height - 1, 0);
     else map.#root.dirty = false;
     if (map.#root.mapped !== committed.mappedUnits || nodes !== committed.mapBlocks) {
-      throw corrupt(`the map holds ${map.#root.mapped} units in ${nodes} blocks; the superblock says ${committed.mappedUnits} in ${committed.mapBlocks}`);
+      throw corrupt(
+        `the map holds ${map.#root.mapped} units in ${nodes} blocks; the superblock says ${committed.mappedUnits} in ${committed.mapBlocks}`,
+      );
     }
     map.#mapBlocks = nodes;
     return map;

@@ -59,7 +59,8 @@ function u64(view: DataView, at: number, what: string, path: string): number {
  * that is not a device's, E_VERSION for a newer format, E_CORRUPT for impossible fields.
  */
 export function decodeSuperblock(control: Uint8Array, path: string): Superblock {
-  if (control.length === 0) throw new FmapError('E_NOT_DEVICE', `${path} is a BlockFile but holds no fmap device (its control data is empty)`);
+  if (control.length === 0)
+    throw new FmapError('E_NOT_DEVICE', `${path} is a BlockFile but holds no fmap device (its control data is empty)`);
   if (control.length < SUPERBLOCK_BYTES || !MAGIC.every((byte, i) => control[i] === byte)) {
     throw new FmapError('E_NOT_DEVICE', `${path} is a BlockFile but not an fmap device (its control data belongs to something else)`);
   }

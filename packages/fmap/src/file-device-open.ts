@@ -99,4 +99,3 @@ function open(path: string, options: FileDeviceOptions | undefined, given: Devic
     throw toBlockError(error, `cannot open ${path}`);
   }
 }
-

@@ -52,7 +52,8 @@ interface Geometry {
 }
 
 function checkGeometry(create: unknown): Geometry {
-  if (typeof create !== 'object' || create === null) throw new BlockError('INVALID_ARGUMENT', 'create must be { sizeSectors, sectorSize?, blockSize? }');
+  if (typeof create !== 'object' || create === null)
+    throw new BlockError('INVALID_ARGUMENT', 'create must be { sizeSectors, sectorSize?, blockSize? }');
   const c = create as FmapCreateOptions;
   const sectorSize = c.sectorSize ?? 512;
   checkSectorSize(sectorSize);
@@ -80,7 +81,15 @@ function createIfMissing(path: string, geometry: Geometry, options: BlockFileOpt
     const units = Math.ceil((geometry.sizeSectors * geometry.sectorSize) / geometry.blockSize);
     const height = mapHeight(units, mapFanout(geometry.blockSize));
     file.setControlData(
-      encodeSuperblock({ sectorSize: geometry.sectorSize, sizeSectors: geometry.sizeSectors, root: 0, height, mappedUnits: 0, mapBlocks: 0, generation: 0 }),
+      encodeSuperblock({
+        sectorSize: geometry.sectorSize,
+        sizeSectors: geometry.sizeSectors,
+        root: 0,
+        height,
+        mappedUnits: 0,
+        mapBlocks: 0,
+        generation: 0,
+      }),
     );
     return file;
   } catch (error) {
@@ -122,4 +131,3 @@ export function openFmapDevice(path: string, options?: FmapDeviceOptions): Promi
     return Promise.reject(deviceError(error, `cannot open ${typeof path === 'string' ? path : 'an fmap device'}`));
   }
 }
-

@@ -81,15 +81,18 @@ export class FmapDevice implements BlockDevice {
     try {
       const sb = decodeSuperblock(file.controlData(), path);
       const corrupt = (why: string) => new FmapError('E_CORRUPT', `${path}: ${why}`);
-      if (!Number.isSafeInteger(sb.sizeSectors * sb.sectorSize)) throw corrupt(`${sb.sizeSectors} sectors of ${sb.sectorSize} bytes is too large`);
+      if (!Number.isSafeInteger(sb.sizeSectors * sb.sectorSize))
+        throw corrupt(`${sb.sizeSectors} sectors of ${sb.sectorSize} bytes is too large`);
       try {
         checkSectorSize(sb.sectorSize);
       } catch {
         throw corrupt(`sector size ${sb.sectorSize} is not a power of two from 512 to 65536`);
       }
-      if (file.blockSize % sb.sectorSize !== 0) throw corrupt(`block size ${file.blockSize} is not a multiple of the ${sb.sectorSize}-byte sector`);
+      if (file.blockSize % sb.sectorSize !== 0)
+        throw corrupt(`block size ${file.blockSize} is not a multiple of the ${sb.sectorSize}-byte sector`);
       const units = Math.ceil((sb.sizeSectors * sb.sectorSize) / file.blockSize);
-      if (sb.height !== mapHeight(units, mapFanout(file.blockSize))) throw corrupt(`a map of height ${sb.height} cannot be right for ${units} units`);
+      if (sb.height !== mapHeight(units, mapFanout(file.blockSize)))
+        throw corrupt(`a map of height ${sb.height} cannot be right for ${units} units`);
       const map = BlockMap.load(file, sb, units, path);
       const info: BlockInfo = { readWrite: !readOnly, sectorSize: sb.sectorSize, sizeSectors: sb.sizeSectors };
       return new FmapDevice(path, file, map, info, sb.generation);

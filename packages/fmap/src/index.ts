@@ -7,10 +7,5 @@ export { nativeStatus } from './native-binding.js';
 export { FileDevice } from './file-device.js';
 export { openFileDevice, type FileDeviceOptions } from './file-device-open.js';
 export { FmapDevice, type FmapDeviceStats } from './fmap-device.js';
-export {
-  DEFAULT_FMAP_BLOCK_SIZE,
-  openFmapDevice,
-  type FmapCreateOptions,
-  type FmapDeviceOptions,
-} from './fmap-device-open.js';
+export { DEFAULT_FMAP_BLOCK_SIZE, openFmapDevice, type FmapCreateOptions, type FmapDeviceOptions } from './fmap-device-open.js';
 export { DEVICE_FORMAT_VERSION } from './device-superblock.js';

@@ -67,7 +67,8 @@ export function decodeMapBlock(bytes: Uint8Array, at: number, path: string): Map
     entries[i] = high * 2 ** 32 + low;
     used++;
   }
-  if (used !== view.getUint32(12, true)) throw new FmapError('E_CORRUPT', `${path}: map block ${at} counts ${view.getUint32(12, true)} entries but holds ${used}`);
+  if (used !== view.getUint32(12, true))
+    throw new FmapError('E_CORRUPT', `${path}: map block ${at} counts ${view.getUint32(12, true)} entries but holds ${used}`);
   const first = view.getBigUint64(16, true);
   if (first > BigInt(Number.MAX_SAFE_INTEGER)) throw new FmapError('E_CORRUPT', `${path}: map block ${at} starts at unit ${first}`);
   return { level: view.getUint16(8, true), first: Number(first), entries, used };

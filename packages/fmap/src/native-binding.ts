@@ -30,7 +30,14 @@ export interface FmapNative {
   /** Starts an I/O thread pool; finished requests come back as (id, bytes or -errno) pairs in `completions`. */
   ioOpen(threads: number, onComplete: (count: number) => void, completions: Float64Array): NativeIoEngine;
   /** Queues 0 read, 1 write, 2 fdatasync, 3 ftruncate; false when 4096 are outstanding. */
-  ioSubmit(engine: NativeIoEngine, op: number, fd: number, buffers: Uint8Array | readonly Uint8Array[] | null, position: number, id: number): boolean;
+  ioSubmit(
+    engine: NativeIoEngine,
+    op: number,
+    fd: number,
+    buffers: Uint8Array | readonly Uint8Array[] | null,
+    position: number,
+    id: number,
+  ): boolean;
   ioClose(engine: NativeIoEngine): void;
 }
 
@@ -43,7 +50,9 @@ function isNative(value: unknown): value is FmapNative {
   const v = value as Record<string, unknown>;
   return (
     v.abiVersion === NATIVE_ABI_VERSION &&
-    ['map', 'view', 'sync', 'unmap', 'seekData', 'seekHole', 'punchHole', 'readNow', 'ioOpen', 'ioSubmit', 'ioClose'].every((name) => typeof v[name] === 'function')
+    ['map', 'view', 'sync', 'unmap', 'seekData', 'seekHole', 'punchHole', 'readNow', 'ioOpen', 'ioSubmit', 'ioClose'].every(
+      (name) => typeof v[name] === 'function',
+    )
   );
 }
 

@@ -11,7 +11,14 @@ interface InFlight {
  * Writes every byte of `buffers` at `position` through `io.writev`, continuing after short writes;
  * counted in `inFlight` from the first call to the last callback. Failures are IO BlockErrors.
  */
-export function writeAll(io: DeviceIo, fd: number, position: number, buffers: readonly Uint8Array[], inFlight: InFlight, path: string): Promise<void> {
+export function writeAll(
+  io: DeviceIo,
+  fd: number,
+  position: number,
+  buffers: readonly Uint8Array[],
+  inFlight: InFlight,
+  path: string,
+): Promise<void> {
   let pending = buffers.length === 1 ? buffers : buffers.filter((b) => b.length > 0);
   let left = 0;
   for (const buffer of pending) left += buffer.length;

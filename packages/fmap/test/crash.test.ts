@@ -84,7 +84,9 @@ describeEngines('BlockFile killed with SIGKILL', ({ name }) => {
           const recovered = key(state);
           if (inFlight !== undefined) insideFlush++;
           if (recovered !== last && recovered !== inFlight) {
-            throw new Error(`recovered state is neither the last flush nor the one in flight (${inFlight === undefined ? 'none' : 'one'} in flight)`);
+            throw new Error(
+              `recovered state is neither the last flush nor the one in flight (${inFlight === undefined ? 'none' : 'one'} in flight)`,
+            );
           }
           if (inFlight !== undefined && recovered === inFlight) recoveredInFlight++;
           committed[lane] = state;

@@ -18,7 +18,11 @@ let serial = 0;
 
 function imageFile(bytes: number, fill?: (i: number) => number): string {
   const path = join(temp.path, `io-${serial++}.img`);
-  if (fill) writeFileSync(path, Uint8Array.from({ length: bytes }, (_, i) => fill(i)));
+  if (fill)
+    writeFileSync(
+      path,
+      Uint8Array.from({ length: bytes }, (_, i) => fill(i)),
+    );
   else {
     writeFileSync(path, '');
     truncateSync(path, bytes);
@@ -27,7 +31,6 @@ function imageFile(bytes: number, fill?: (i: number) => number): string {
 }
 
 const pattern = (i: number): number => (i * 7 + (i >> 9)) & 0xff;
-
 
 /** A device over a patterned image whose reads all miss the page cache and wait at `io.gate`. */
 async function heldReadsDevice(base: DeviceIo, sectors: number) {
@@ -251,9 +254,11 @@ for (const engine of engines) {
             try {
               // batches of up to 6 requests in flight together, none overlapping another of its batch
               for (let first = 0; first < steps.length; first += 6) {
-                const batch = steps.slice(first, first + 6).filter(
-                  (step, i, all) => !all.slice(0, i).some((o) => o.sector < step.sector + step.count && step.sector < o.sector + o.count),
-                );
+                const batch = steps
+                  .slice(first, first + 6)
+                  .filter(
+                    (step, i, all) => !all.slice(0, i).some((o) => o.sector < step.sector + step.count && step.sector < o.sector + o.count),
+                  );
                 io.misses = batch[0]!.miss;
                 io.shortBytes = batch[0]!.short;
                 await Promise.all(
@@ -323,7 +328,12 @@ describe('file device in its default mode, racing overlapping requests', () => {
       const old = new Uint8Array(8 * ss).fill((round % 250) + 1);
       await device.write(base, [old]);
       // Each write covers sectors 3..4 at least; every byte of write i is 100 + i.
-      const writes = [[0, 8], [0, 8], [2, 3], [3, 4]].map(([at, n], i) => ({ at: at!, data: new Uint8Array(n! * ss).fill(100 + ((round * 4 + i) % 150)) }));
+      const writes = [
+        [0, 8],
+        [0, 8],
+        [2, 3],
+        [3, 4],
+      ].map(([at, n], i) => ({ at: at!, data: new Uint8Array(n! * ss).fill(100 + ((round * 4 + i) % 150)) }));
       const reads: Promise<Uint8Array>[] = [];
       const pending: Promise<void>[] = [];
       for (const w of writes) {
@@ -334,7 +344,10 @@ describe('file device in its default mode, racing overlapping requests', () => {
       const [seen] = await Promise.all([Promise.all(reads), Promise.all(pending)]);
       for (const got of seen) {
         for (let s = 0; s < 8; s++) {
-          const candidates = [sectorOf(old, s), ...writes.filter((w) => s >= w.at && s < w.at + w.data.length / ss).map((w) => sectorOf(w.data, s - w.at))];
+          const candidates = [
+            sectorOf(old, s),
+            ...writes.filter((w) => s >= w.at && s < w.at + w.data.length / ss).map((w) => sectorOf(w.data, s - w.at)),
+          ];
           if (!candidates.some((c) => Buffer.compare(c, sectorOf(got, s)) === 0)) torn++;
         }
       }

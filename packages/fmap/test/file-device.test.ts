@@ -16,7 +16,6 @@ function sparseFile(bytes: number): string {
   return path;
 }
 
-
 const variants: { name: string; options: FileDeviceOptions }[] = [
   { name: 'without the addon', options: { native: false } },
   { name: 'with blocking io', options: { io: 'sync' } },
@@ -73,7 +72,10 @@ for (const { name, options } of variants) {
       for (let s = 0; s < 256; s++) {
         const zero = (s >= 3 && s < 8) || (s >= 64 && s < 192) || s >= 248;
         const sector = all.subarray(s * 512, (s + 1) * 512);
-        expect(sector.every((x) => x === (zero ? 0 : 0xaa)), `sector ${s}`).toBe(true);
+        expect(
+          sector.every((x) => x === (zero ? 0 : 0xaa)),
+          `sector ${s}`,
+        ).toBe(true);
       }
       if (device.supports.sparse) expect(statSync(path).blocks).toBeLessThan(before);
       await device.disconnect();

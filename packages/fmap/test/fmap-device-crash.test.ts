@@ -94,7 +94,14 @@ describeEngines('fmap device killed with SIGKILL', ({ name }) => {
         maxDelayMs: MAX_DELAY_MS,
         maxFlushes: MAX_FLUSHES,
         log: (lane) => join(temp.path, `crash-${name}-${lane}.log`),
-        job: (lane, jobSeed, log) => ({ path: paths[lane], engine: name, seed: jobSeed, log, size: committed[lane]!.size, versions: [...committed[lane]!.versions] }),
+        job: (lane, jobSeed, log) => ({
+          path: paths[lane],
+          engine: name,
+          seed: jobSeed,
+          log,
+          size: committed[lane]!.size,
+          versions: [...committed[lane]!.versions],
+        }),
         check: async ({ lane, lines }) => {
           const { last, inFlight, completed } = readFlushLog(lines, committed[lane]!, (json): State => {
             const parsed = JSON.parse(json) as { size: number; versions: [number, number][] };

@@ -20,7 +20,7 @@ const PER_UNIT = UNIT / 512;
 async function sample(): Promise<string> {
   const path = join(temp.path, `hostile-${serial++}.fmap`);
   const device = await openFmapDevice(path, { create: { sizeSectors: 2000 * PER_UNIT, blockSize: UNIT } });
-  for (const unit of [0, 1, 2, 1500, 1999]) await device.write(unit * PER_UNIT, [new Uint8Array(UNIT).fill(unit % 251 + 1)]);
+  for (const unit of [0, 1, 2, 1500, 1999]) await device.write(unit * PER_UNIT, [new Uint8Array(UNIT).fill((unit % 251) + 1)]);
   await device.disconnect();
   return path;
 }
@@ -49,7 +49,11 @@ function readMap(file: BlockFile, at: number): MapBlock {
 }
 
 /** Rewrites a map block with a valid checksum: hostile but well-formed. */
-function editMapBlock(path: string, pick: (root: MapBlock, rootAt: number) => number, change: (block: MapBlock, at: number) => MapBlock): void {
+function editMapBlock(
+  path: string,
+  pick: (root: MapBlock, rootAt: number) => number,
+  change: (block: MapBlock, at: number) => MapBlock,
+): void {
   withFile(path, (file) => {
     const rootAt = superblock(file).root;
     const at = pick(readMap(file, rootAt), rootAt);
@@ -102,7 +106,7 @@ describe('openFmapDevice refuses files that are not fmap devices', () => {
     await expectOpenFails(path, 'E_BAD_MAGIC');
   });
 
-  it('a BlockFile without control data, or with somebody else\'s, is E_NOT_DEVICE', async () => {
+  it("a BlockFile without control data, or with somebody else's, is E_NOT_DEVICE", async () => {
     const empty = join(temp.path, `empty-${serial++}.fmap`);
     BlockFile.create(empty, { blockSize: UNIT }).close();
     await expectOpenFails(empty, 'E_NOT_DEVICE', /holds no fmap device/);
@@ -212,7 +216,10 @@ describe('a damaged map block is a typed error', () => {
       const leafAt = readMap(file, superblock(file).root).entries[0]!;
       const leaf = readMap(file, leafAt);
       file.do(leafAt, 1, (bytes) => {
-        encodeMapBlock(bytes, withEntries(leaf, (e) => (e[3] = spare)));
+        encodeMapBlock(
+          bytes,
+          withEntries(leaf, (e) => (e[3] = spare)),
+        );
       });
     });
     // a fourth mapped unit also breaks the superblock's count, but the free block is found first

@@ -17,7 +17,16 @@ const SECTOR = 512;
 const PER_UNIT = UNIT / SECTOR;
 const FANOUT = (UNIT - 32) / 8;
 // Sizes around the points where the map gains a level (one leaf holds 508 units, two levels 508²).
-const SIZES = [3, PER_UNIT + 5, PER_UNIT * (FANOUT - 1) + 3, PER_UNIT * FANOUT, PER_UNIT * FANOUT + 1, PER_UNIT * 1000 + 1, PER_UNIT * FANOUT * FANOUT + 8, PER_UNIT * (FANOUT * FANOUT + 1) + 2];
+const SIZES = [
+  3,
+  PER_UNIT + 5,
+  PER_UNIT * (FANOUT - 1) + 3,
+  PER_UNIT * FANOUT,
+  PER_UNIT * FANOUT + 1,
+  PER_UNIT * 1000 + 1,
+  PER_UNIT * FANOUT * FANOUT + 8,
+  PER_UNIT * (FANOUT * FANOUT + 1) + 2,
+];
 
 type Where = 'start' | 'end' | 'leaf' | 'any';
 type Op =
@@ -31,8 +40,25 @@ type Op =
 
 const where = fc.constantFrom<Where>('start', 'end', 'leaf', 'any');
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ kind: fc.constant('write' as const), where, at: fc.nat(), count: fc.integer({ min: 1, max: 40 }), seed: fc.nat() }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('discard' as const, 'writeZeroes' as const), where, at: fc.nat(), count: fc.integer({ min: 0, max: 40 }) }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constant('write' as const),
+      where,
+      at: fc.nat(),
+      count: fc.integer({ min: 1, max: 40 }),
+      seed: fc.nat(),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('discard' as const, 'writeZeroes' as const),
+      where,
+      at: fc.nat(),
+      count: fc.integer({ min: 0, max: 40 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'zeroAll' as const }) },
   { weight: 2, arbitrary: fc.nat({ max: SIZES.length - 1 }).map((i) => ({ kind: 'resize' as const, size: SIZES[i]! })) },
   { weight: 3, arbitrary: fc.constant({ kind: 'flush' as const }) },
@@ -74,7 +100,7 @@ async function readUnit(device: FmapDevice, sizeSectors: number, unit: number): 
 /** The units the device reports mapped, found with seekMapped/seekUnmapped. */
 async function mappedUnits(device: FmapDevice, size: number): Promise<number[]> {
   const units: number[] = [];
-  for (let at = await device.seekMapped(0); at < size && units.length <= 4096; ) {
+  for (let at = await device.seekMapped(0); at < size && units.length <= 4096;) {
     const end = await device.seekUnmapped(at);
     for (let unit = Math.floor(at / PER_UNIT); unit * PER_UNIT < end; unit++) units.push(unit);
     at = await device.seekMapped(end);
@@ -107,7 +133,8 @@ async function checkAll(device: FmapDevice, model: UnitModel, step: string): Pro
   expect((await device.getInfo()).sizeSectors, `${step}: size`).toBe(model.sizeSectors);
   checkStats(device, model, step);
   expect(await mappedUnits(device, model.sizeSectors), `${step}: mapped units`).toEqual([...model.units.keys()].sort((a, b) => a - b));
-  for (const [unit, content] of model.units) expect(same(await readUnit(device, model.sizeSectors, unit), content), `${step}: unit ${unit}`).toBe(true);
+  for (const [unit, content] of model.units)
+    expect(same(await readUnit(device, model.sizeSectors, unit), content), `${step}: unit ${unit}`).toBe(true);
 }
 
 /**
@@ -117,7 +144,9 @@ async function checkAll(device: FmapDevice, model: UnitModel, step: string): Pro
 async function checkRecovered(device: FmapDevice, model: UnitModel, perSector: boolean, step: string): Promise<void> {
   const { committed } = model;
   expect((await device.getInfo()).sizeSectors, `${step}: size`).toBe(committed.sizeSectors);
-  expect(await mappedUnits(device, committed.sizeSectors), `${step}: mapped units`).toEqual([...committed.units.keys()].sort((a, b) => a - b));
+  expect(await mappedUnits(device, committed.sizeSectors), `${step}: mapped units`).toEqual(
+    [...committed.units.keys()].sort((a, b) => a - b),
+  );
   const recovered = new Map<number, Uint8Array>();
   for (const unit of committed.units.keys()) {
     const got = await readUnit(device, committed.sizeSectors, unit);
@@ -125,10 +154,16 @@ async function checkRecovered(device: FmapDevice, model: UnitModel, perSector: b
     if (perSector) {
       for (let s = 0; s < PER_UNIT; s++) {
         const piece = (b: Uint8Array) => b.subarray(s * SECTOR, (s + 1) * SECTOR);
-        expect(allowed.some((a) => same(piece(a), piece(got))), `${step}: unit ${unit} sector ${s}`).toBe(true);
+        expect(
+          allowed.some((a) => same(piece(a), piece(got))),
+          `${step}: unit ${unit} sector ${s}`,
+        ).toBe(true);
       }
     } else {
-      expect(allowed.some((a) => same(a, got)), `${step}: unit ${unit} is neither its committed content nor one it held since`).toBe(true);
+      expect(
+        allowed.some((a) => same(a, got)),
+        `${step}: unit ${unit} is neither its committed content nor one it held since`,
+      ).toBe(true);
     }
     recovered.set(unit, got);
   }
@@ -144,7 +179,10 @@ describeEngines('fmap device against a unit model', ({ name, options }) => {
     await fc.assert(
       fc.asyncProperty(fc.nat({ max: SIZES.length - 1 }), fc.array(opArb, { minLength: 1, maxLength: 30 }), async (sizeIndex, ops) => {
         const path = join(temp.path, `model-${serial++}.fmap`);
-        const engine: Pick<FmapDeviceOptions, 'engine' | 'cacheBytes'> = { engine: name, ...(options.cacheBytes ? { cacheBytes: options.cacheBytes } : {}) };
+        const engine: Pick<FmapDeviceOptions, 'engine' | 'cacheBytes'> = {
+          engine: name,
+          ...(options.cacheBytes ? { cacheBytes: options.cacheBytes } : {}),
+        };
         let io = new FaultIo();
         const size = SIZES[sizeIndex]!;
         let device = await openFmapDevice(path, { ...engine, io, create: { sizeSectors: size, sectorSize: SECTOR, blockSize: UNIT } });

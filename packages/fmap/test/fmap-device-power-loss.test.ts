@@ -4,7 +4,15 @@ import { makeTempDir } from '@blk/test-kit';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openFmapDevice, type FmapDeviceOptions } from '../src/index.js';
-import { ImageBuilder, InjectedEio, SimDisk, diskChoices, randomFrom, type CrashPoint, type EnumerationLimits } from './helpers/sim-disk.js';
+import {
+  ImageBuilder,
+  InjectedEio,
+  SimDisk,
+  diskChoices,
+  randomFrom,
+  type CrashPoint,
+  type EnumerationLimits,
+} from './helpers/sim-disk.js';
 
 /*
  * The power-loss model for the fmap device (see power-loss.test.ts for BlockFile): a trace of
@@ -48,7 +56,9 @@ type Op =
   | { readonly kind: 'flush'; readonly fail?: { readonly kind: 'write' | 'datasync'; readonly skip: number } };
 
 function deviceOptions(engine: Engine, disk: SimDisk<readonly Candidate[]>): FmapDeviceOptions {
-  return engine === 'mmap' ? { engine, lock: false, io: disk, native: disk.native } : { engine, lock: false, io: disk, cacheBytes: 16 * UNIT };
+  return engine === 'mmap'
+    ? { engine, lock: false, io: disk, native: disk.native }
+    : { engine, lock: false, io: disk, cacheBytes: 16 * UNIT };
 }
 
 function stamp(unit: number, version: number): Uint8Array {
@@ -187,7 +197,13 @@ interface Tally {
   recoveredInFlight: number;
 }
 
-async function checkPoint(engine: Engine, point: CrashPoint<readonly Candidate[]>, limits: EnumerationLimits, seed: number, tally: Tally): Promise<void> {
+async function checkPoint(
+  engine: Engine,
+  point: CrashPoint<readonly Candidate[]>,
+  limits: EnumerationLimits,
+  seed: number,
+  tally: Tally,
+): Promise<void> {
   tally.points++;
   const random = randomFrom(seed ^ (point.index * 0x9e3779b1));
   const bytes = new Uint8Array(UNIT);
@@ -225,7 +241,8 @@ async function checkPoint(engine: Engine, point: CrashPoint<readonly Candidate[]
         }
         reasons.push(`${candidate.name}: ${why}`);
       }
-      if (!fits) throw new Error(`${where}: the recovered device is neither the last completed flush nor one in flight — ${reasons.join('; ')}`);
+      if (!fits)
+        throw new Error(`${where}: the recovered device is neither the last completed flush nor one in flight — ${reasons.join('; ')}`);
       if (fits !== point.expected[0]) tally.recoveredInFlight++;
     } finally {
       await device.disconnect();
@@ -245,7 +262,13 @@ function shortTrace(seed: number, length: number): Op[] {
     else if (r < 0.74) ops.push({ kind: 'resize', size: SIZES[pick(SIZES.length)]! });
     else ops.push({ kind: 'flush' });
   }
-  ops.splice(Math.floor(length / 2), 0, { kind: 'flush', fail: { kind: 'datasync', skip: 1 } }, { kind: 'discard', unit: 0, count: 40, zeroes: false }, { kind: 'write', unit: 1 });
+  ops.splice(
+    Math.floor(length / 2),
+    0,
+    { kind: 'flush', fail: { kind: 'datasync', skip: 1 } },
+    { kind: 'discard', unit: 0, count: 40, zeroes: false },
+    { kind: 'write', unit: 1 },
+  );
   ops.push({ kind: 'flush' });
   return ops;
 }
@@ -255,13 +278,17 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.nat(1000).map<Op>((pick) => ({ kind: 'rewrite', pick })) },
   {
     weight: 2,
-    arbitrary: fc.record({ unit: fc.nat(39), count: fc.integer({ min: 1, max: 4 }), zeroes: fc.boolean() }).map<Op>((d) => ({ kind: 'discard', ...d })),
+    arbitrary: fc
+      .record({ unit: fc.nat(39), count: fc.integer({ min: 1, max: 4 }), zeroes: fc.boolean() })
+      .map<Op>((d) => ({ kind: 'discard', ...d })),
   },
   { weight: 1, arbitrary: fc.constantFrom(...SIZES).map<Op>((size) => ({ kind: 'resize', size })) },
   { weight: 3, arbitrary: fc.constant<Op>({ kind: 'flush' }) },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constantFrom<'write' | 'datasync'>('write', 'datasync'), skip: fc.nat(3) }).map<Op>((fail) => ({ kind: 'flush', fail })),
+    arbitrary: fc
+      .record({ kind: fc.constantFrom<'write' | 'datasync'>('write', 'datasync'), skip: fc.nat(3) })
+      .map<Op>((fail) => ({ kind: 'flush', fail })),
   },
 );
 
@@ -294,7 +321,9 @@ describe('fmap device under power loss (simulated disk)', () => {
         }),
         { numRuns: LONG_TRACES, seed: SEED },
       );
-      console.log(`[device power-loss ${engine}] ${LONG_TRACES} long traces (fast-check seed ${SEED}): ${tally.points} crash points, ${tally.states} disk states checked`);
+      console.log(
+        `[device power-loss ${engine}] ${LONG_TRACES} long traces (fast-check seed ${SEED}): ${tally.points} crash points, ${tally.states} disk states checked`,
+      );
     }, 180_000);
   }
 });

@@ -22,7 +22,6 @@ async function read(device: FmapDevice, sector: number, count: number): Promise<
   return out;
 }
 
-
 describe('openFmapDevice', () => {
   it('creates a device that costs nothing until written; each first write to a unit takes one block', async () => {
     const path = fresh();
@@ -170,7 +169,9 @@ describe('units of allocation', () => {
     await device.write(0, [data]);
     await device.resize(50 * PER_UNIT + 3);
     expect(device.stats()).toMatchObject({ mappedUnits: 51, leakedBlocks: 0 });
-    expect(Buffer.from(await read(device, 50 * PER_UNIT, 3)).equals(data.subarray(50 * PER_UNIT * 512, (50 * PER_UNIT + 3) * 512))).toBe(true);
+    expect(Buffer.from(await read(device, 50 * PER_UNIT, 3)).equals(data.subarray(50 * PER_UNIT * 512, (50 * PER_UNIT + 3) * 512))).toBe(
+      true,
+    );
     await device.resize(2 ** 40);
     expect(await device.seekMapped(51 * PER_UNIT)).toBe(2 ** 40);
     await device.resize(100 * PER_UNIT);
@@ -282,7 +283,10 @@ describe('durability and access', () => {
     await device.disconnect();
     const again = await openFmapDevice(path);
     for (const unit of acknowledged) {
-      expect(Buffer.from(await read(again, unit * PER_UNIT, PER_UNIT)).equals(pattern(unit * PER_UNIT, PER_UNIT, 512)), `unit ${unit}`).toBe(true);
+      expect(
+        Buffer.from(await read(again, unit * PER_UNIT, PER_UNIT)).equals(pattern(unit * PER_UNIT, PER_UNIT, 512)),
+        `unit ${unit}`,
+      ).toBe(true);
     }
     expect(again.stats()).toMatchObject({ leakedBlocks: 0, conflictingBlocks: 0 });
     await again.disconnect();

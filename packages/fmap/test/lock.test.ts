@@ -100,7 +100,7 @@ async function race(path: string, go: string, n: number): Promise<string[]> {
 }
 
 describeWhen('stale-lock takeover is atomic', distMissing, () => {
-  it('of the processes racing to take over a dead holder\'s lock, exactly one wins, every round', async () => {
+  it("of the processes racing to take over a dead holder's lock, exactly one wins, every round", async () => {
     const path = join(temp.path, 'raced.fmap');
     BlockFile.create(path, { blockSize: 4096 }).close();
     for (let round = 0; round < 6; round++) {
@@ -112,7 +112,10 @@ describeWhen('stale-lock takeover is atomic', distMissing, () => {
         writeFileSync(`${path}.lock`, '2147483646 deadbeef\n');
       }
       const verdicts = await race(path, join(temp.path, `go-${round}`), 4);
-      expect(verdicts.filter((v) => v === 'won'), verdicts.join(', ')).toHaveLength(1);
+      expect(
+        verdicts.filter((v) => v === 'won'),
+        verdicts.join(', '),
+      ).toHaveLength(1);
       expect(verdicts.filter((v) => v === 'lost E_LOCKED')).toHaveLength(3);
       // The winner has exited without releasing: its lock is stale for the next round, so clear it.
       const { rmSync } = await import('node:fs');

@@ -60,7 +60,10 @@ describeEngines('BlockFile against a model', ({ name, options }) => {
         let stamp = 1;
         const take = (offset: number) => {
           expect(model.allocated.has(offset), `block ${offset} handed out twice`).toBe(false);
-          expect(file.do(offset, 1, (bytes) => bytes.every((x) => x === 0)), `block ${offset} is not zero`).toBe(true);
+          expect(
+            file.do(offset, 1, (bytes) => bytes.every((x) => x === 0)),
+            `block ${offset} is not zero`,
+          ).toBe(true);
           writeStamp(file, offset, stamp);
           model.allocated.set(offset, stamp++);
         };

@@ -17,7 +17,10 @@ let serial = 0;
 
 function file(bytes: number): string {
   const path = join(temp.path, `n-${serial++}.bin`);
-  writeFileSync(path, Uint8Array.from({ length: bytes }, (_, i) => i & 0xff));
+  writeFileSync(
+    path,
+    Uint8Array.from({ length: bytes }, (_, i) => i & 0xff),
+  );
   return path;
 }
 
@@ -28,15 +31,19 @@ function collector(native: FmapNative, pairs = 64) {
   const batches: number[] = [];
   let want = 0;
   let wake: (() => void) | undefined;
-  const engine: NativeIoEngine = native.ioOpen(2, (count) => {
-    batches.push(count);
-    for (let i = 0; i < count; i++) {
-      const id = completions[2 * i]!;
-      expect(results.has(id)).toBe(false);
-      results.set(id, completions[2 * i + 1]!);
-    }
-    if (results.size >= want) wake?.();
-  }, completions);
+  const engine: NativeIoEngine = native.ioOpen(
+    2,
+    (count) => {
+      batches.push(count);
+      for (let i = 0; i < count; i++) {
+        const id = completions[2 * i]!;
+        expect(results.has(id)).toBe(false);
+        results.set(id, completions[2 * i + 1]!);
+      }
+      if (results.size >= want) wake?.();
+    },
+    completions,
+  );
   const settled = (n: number) => {
     want = n;
     if (results.size >= n) return Promise.resolve();
@@ -64,7 +71,14 @@ describeNative('the native I/O engine', () => {
       expect(native.ioSubmit(engine, 2, fd, null, 0, 5)).toBe(true);
       expect(native.ioSubmit(engine, 3, fd, null, 80000, 6)).toBe(true);
       await settled(6);
-      expect([...results].sort((x, y) => x[0] - y[0])).toEqual([[1, 4096], [2, 36], [3, 8], [4, 10], [5, 0], [6, 0]]);
+      expect([...results].sort((x, y) => x[0] - y[0])).toEqual([
+        [1, 4096],
+        [2, 36],
+        [3, 8],
+        [4, 10],
+        [5, 0],
+        [6, 0],
+      ]);
       expect(a[0]).toBe(0);
       expect(a[1]).toBe(1);
       expect(b[0]).toBe(65500 & 0xff);
@@ -94,7 +108,9 @@ describeNative('the native I/O engine', () => {
       expect(results.get(3)).toBe(-9);
       native.ioClose(engine);
       const io = nativeDeviceIo(native)!;
-      const error = await new Promise<NodeJS.ErrnoException>((resolve) => io.read(dirFd, new Uint8Array(16), 0, (e) => resolve(e as NodeJS.ErrnoException)));
+      const error = await new Promise<NodeJS.ErrnoException>((resolve) =>
+        io.read(dirFd, new Uint8Array(16), 0, (e) => resolve(e as NodeJS.ErrnoException)),
+      );
       expect(error.code).toBe('EISDIR');
       expect(error.syscall).toBe('pread');
       // a directory has no RWF_NOWAIT: "cannot tell" (-2), so the device asks the pool, which says EISDIR

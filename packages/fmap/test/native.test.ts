@@ -108,12 +108,22 @@ describe('without the addon', () => {
       await device.read(1, [back]);
       await device.disconnect();
       console.log(JSON.stringify({ status, code, engine: 'pread', a, io: device.ioEngine, byte: back[511] }));`;
-    const result = await runOk(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, join(temp.path, 'no-native.fmap')], {
-      env: { ...process.env, BLK_FMAP_NATIVE: '0' },
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      timeoutMs: 60_000,
-    });
-    const out = JSON.parse(result.stdout) as { status: { available: boolean; reason: string }; code: string; a: number; io: string; byte: number };
+    const result = await runOk(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script, join(temp.path, 'no-native.fmap')],
+      {
+        env: { ...process.env, BLK_FMAP_NATIVE: '0' },
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+        timeoutMs: 60_000,
+      },
+    );
+    const out = JSON.parse(result.stdout) as {
+      status: { available: boolean; reason: string };
+      code: string;
+      a: number;
+      io: string;
+      byte: number;
+    };
     expect(out.io).toBe('libuv');
     expect(out.byte).toBe(4);
     expect(out.status.available).toBe(false);

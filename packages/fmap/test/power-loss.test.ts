@@ -5,7 +5,15 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BlockFile, isFmapError, type BlockFileOptions } from '../src/index.js';
 import { readStamp, writeStamp } from './helpers/model.js';
-import { ImageBuilder, InjectedEio, SimDisk, diskChoices, randomFrom, type CrashPoint, type EnumerationLimits } from './helpers/sim-disk.js';
+import {
+  ImageBuilder,
+  InjectedEio,
+  SimDisk,
+  diskChoices,
+  randomFrom,
+  type CrashPoint,
+  type EnumerationLimits,
+} from './helpers/sim-disk.js';
 
 /*
  * The power-loss model for BlockFile: a trace of random operations runs on a SimDisk, which
@@ -44,7 +52,9 @@ type Op =
   | { readonly kind: 'flush'; readonly fail?: { readonly kind: 'write' | 'datasync'; readonly skip: number } };
 
 function options(engine: Engine, disk: SimDisk<Expected>): BlockFileOptions {
-  return engine === 'mmap' ? { engine, lock: false, io: disk, native: disk.native } : { engine, lock: false, io: disk, cacheBytes: 16 * 4096 };
+  return engine === 'mmap'
+    ? { engine, lock: false, io: disk, native: disk.native }
+    : { engine, lock: false, io: disk, cacheBytes: 16 * 4096 };
 }
 
 const stateKey = (state: State) => `${state.control}|${[...state.allocated].sort((a, b) => a[0] - b[0]).join(';')}`;
@@ -188,7 +198,13 @@ function shortTrace(seed: number, length: number): Op[] {
     else ops.push({ kind: 'flush' });
   }
   // the failure after the header write (point 3 of issue 12), with work after it
-  ops.splice(Math.floor(length / 2), 0, { kind: 'flush', fail: { kind: 'datasync', skip: 1 } }, { kind: 'free', pick: 0 }, { kind: 'alloc' });
+  ops.splice(
+    Math.floor(length / 2),
+    0,
+    { kind: 'flush', fail: { kind: 'datasync', skip: 1 } },
+    { kind: 'free', pick: 0 },
+    { kind: 'alloc' },
+  );
   ops.push({ kind: 'flush' });
   return ops;
 }
@@ -197,7 +213,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 8, arbitrary: fc.constant<Op>({ kind: 'alloc' }) },
   { weight: 2, arbitrary: fc.integer({ min: 1, max: 4 }).map<Op>((n) => ({ kind: 'allocRun', n })) },
   { weight: 5, arbitrary: fc.nat(1000).map<Op>((pick) => ({ kind: 'free', pick })) },
-  { weight: 2, arbitrary: fc.record({ bytes: fc.nat(4032), fill: fc.integer({ min: 1, max: 255 }) }).map<Op>((c) => ({ kind: 'control', ...c })) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ bytes: fc.nat(4032), fill: fc.integer({ min: 1, max: 255 }) }).map<Op>((c) => ({ kind: 'control', ...c })),
+  },
   { weight: 1, arbitrary: fc.constant<Op>({ kind: 'sync' }) },
   { weight: 3, arbitrary: fc.constant<Op>({ kind: 'flush' }) },
   {
@@ -244,7 +263,9 @@ describe('BlockFile under power loss (simulated disk)', () => {
         }),
         { numRuns: LONG_TRACES, seed: SEED },
       );
-      console.log(`[power-loss ${engine}] ${LONG_TRACES} long traces (fast-check seed ${SEED}): ${tally.points} crash points, ${tally.states} disk states checked`);
+      console.log(
+        `[power-loss ${engine}] ${LONG_TRACES} long traces (fast-check seed ${SEED}): ${tally.points} crash points, ${tally.states} disk states checked`,
+      );
     }, 120_000);
   }
 });

@@ -88,7 +88,7 @@ describeEngines('torn header writes', ({ name, options }) => {
       const seq = file.stats().seq;
       file.close();
       const fd = openSync(path, 'r+');
-      const junk = Buffer.alloc(1 + (trial * 97) % 4096, trial);
+      const junk = Buffer.alloc(1 + ((trial * 97) % 4096), trial);
       writeSync(fd, junk, 0, junk.length, (seq % 2) * 4096 + ((trial * 131) % 64));
       closeSync(fd);
       try {

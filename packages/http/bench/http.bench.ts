@@ -9,7 +9,18 @@ import { randomFillSync } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from '@blk/nbd';
-import { findPeer, interleave, makeTempDir, median, reportBench, runOk, startNginx, startProcess, waitFor, type BenchRow } from '@blk/test-kit';
+import {
+  findPeer,
+  interleave,
+  makeTempDir,
+  median,
+  reportBench,
+  runOk,
+  startNginx,
+  startProcess,
+  waitFor,
+  type BenchRow,
+} from '@blk/test-kit';
 import { connect } from '../src/index.js';
 
 const MiB = 1 << 20;
@@ -18,8 +29,16 @@ const SIZE = quick ? 256 * MiB : 1024 * MiB;
 const ROUNDS = 3;
 const FIO_SECONDS = quick ? 5 : 10;
 
-const peers = { nginx: findPeer('nginx'), curl: findPeer('curl'), nbdkit: findPeer('nbdkit'), fio: findPeer('fio'), nbdinfo: findPeer('nbdinfo') };
-const missing = Object.entries(peers).filter(([, path]) => path === undefined).map(([name]) => name);
+const peers = {
+  nginx: findPeer('nginx'),
+  curl: findPeer('curl'),
+  nbdkit: findPeer('nbdkit'),
+  fio: findPeer('fio'),
+  nbdinfo: findPeer('nbdinfo'),
+};
+const missing = Object.entries(peers)
+  .filter(([, path]) => path === undefined)
+  .map(([name]) => name);
 if (missing.length > 0) throw new Error(`the @blk/http bench needs ${missing.join(', ')} (the Debian peers; see .ci/run)`);
 
 const dir = makeTempDir('blk-http-bench-');
@@ -94,7 +113,15 @@ async function nbdkitRandom(iodepth: number): Promise<number> {
   const nbdkit = startProcess(peers.nbdkit!, ['-f', '-r', '-U', socket, 'curl', url]);
   const uri = `nbd+unix:///?socket=${socket}`;
   try {
-    await waitFor(() => runOk(peers.nbdinfo!, ['--can', 'connect', uri]).then(() => true, () => false), 'nbdkit curl', 20_000).catch((error: unknown) => {
+    await waitFor(
+      () =>
+        runOk(peers.nbdinfo!, ['--can', 'connect', uri]).then(
+          () => true,
+          () => false,
+        ),
+      'nbdkit curl',
+      20_000,
+    ).catch((error: unknown) => {
       throw new Error(`${String(error)}; nbdkit said: ${nbdkit.output()}`, { cause: error });
     });
     return await fioRandom(uri, iodepth);
@@ -116,8 +143,14 @@ try {
     target: 0.9,
   });
   for (const iodepth of [1, 32]) {
-    const random = await interleave(ROUNDS, () => ourRandom(iodepth), () => nbdkitRandom(iodepth));
-    log(`random QD${iodepth} IOPS: ours ${random.subject.map((v) => v.toFixed(0)).join(' ')}, nbdkit curl ${random.anchor.map((v) => v.toFixed(0)).join(' ')}`);
+    const random = await interleave(
+      ROUNDS,
+      () => ourRandom(iodepth),
+      () => nbdkitRandom(iodepth),
+    );
+    log(
+      `random QD${iodepth} IOPS: ours ${random.subject.map((v) => v.toFixed(0)).join(' ')}, nbdkit curl ${random.anchor.map((v) => v.toFixed(0)).join(' ')}`,
+    );
     rows.push({
       name: `@blk/http 4 KiB random read QD${iodepth} (fio nbd engine, @blk/nbd server)`,
       unit: 'IOPS',

@@ -20,7 +20,10 @@ export async function connect(url: string | URL, options: HttpOptions = {}): Pro
     throw new BlockError('INVALID_ARGUMENT', `${parsed.protocol} URLs are not HTTP: ${parsed.href}`);
   }
   if (parsed.username !== '' || parsed.password !== '') {
-    throw new BlockError('INVALID_ARGUMENT', 'credentials in the URL are not sent by fetch: pass an Authorization header in options.headers');
+    throw new BlockError(
+      'INVALID_ARGUMENT',
+      'credentials in the URL are not sent by fetch: pass an Authorization header in options.headers',
+    );
   }
   const client = new HttpClient(parsed.href, resolveOptions(options));
   const version = await probe(client);

@@ -64,7 +64,11 @@ export class HttpClient {
    * request is aborted, which releases its connection (aborting a finished request would cost
    * the keep-alive connection).
    */
-  async once<T>(method: 'GET' | 'HEAD', headers: Readonly<Record<string, string>>, use: (response: Response, attempt: Attempt) => T | Promise<T>): Promise<T> {
+  async once<T>(
+    method: 'GET' | 'HEAD',
+    headers: Readonly<Record<string, string>>,
+    use: (response: Response, attempt: Attempt) => T | Promise<T>,
+  ): Promise<T> {
     if (this.#closed) throw BlockError.disconnected();
     const attempt = new Attempt(this.options.timeoutMs);
     this.#attempts.add(attempt);
@@ -83,7 +87,8 @@ export class HttpClient {
       // `close()` may have run while the request was in flight.
       if (this.closed) throw BlockError.disconnected();
       if (error instanceof TransientFailure || error instanceof BlockError) throw error;
-      if (attempt.timedOut) throw new TransientFailure('TIMEOUT', `no response for ${this.options.timeoutMs} ms`, undefined, undefined, error);
+      if (attempt.timedOut)
+        throw new TransientFailure('TIMEOUT', `no response for ${this.options.timeoutMs} ms`, undefined, undefined, error);
       throw new TransientFailure('NETWORK', describeCause(error), undefined, undefined, error);
     } finally {
       attempt.end();

@@ -154,7 +154,7 @@ export class HttpDevice implements BlockDevice {
     try {
       await readRange(this.#client, this.#version, start, end, (bytes) => {
         this.#bytesFetched += bytes.byteLength;
-        for (let at = 0; at < bytes.byteLength; ) {
+        for (let at = 0; at < bytes.byteLength;) {
           const n = Math.min(block.byteLength - filled, bytes.byteLength - at);
           block.set(bytes.subarray(at, at + n), filled);
           filled += n;

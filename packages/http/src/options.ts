@@ -67,12 +67,16 @@ export function resolveOptions(options: HttpOptions): ResolvedOptions {
   checkSectorSize(sectorSize);
   const blockSize = integer('blockSize', options.blockSize, Math.max(64 * KiB, sectorSize), sectorSize, 64 * MiB);
   if ((blockSize & (blockSize - 1)) !== 0 || blockSize % sectorSize !== 0) {
-    throw new BlockError('INVALID_ARGUMENT', `blockSize ${blockSize} must be a power of two and a multiple of the ${sectorSize}-byte sector`);
+    throw new BlockError(
+      'INVALID_ARGUMENT',
+      `blockSize ${blockSize} must be a power of two and a multiple of the ${sectorSize}-byte sector`,
+    );
   }
   const maxRequestBytes = integer('maxRequestBytes', options.maxRequestBytes, Math.max(4 * MiB, blockSize), blockSize, 1024 * MiB);
   const headers = options.headers ?? {};
   for (const name of Object.keys(headers)) {
-    if (OWN_HEADERS.has(name.toLowerCase())) throw new BlockError('INVALID_ARGUMENT', `headers must not set ${name}: the device sends its own`);
+    if (OWN_HEADERS.has(name.toLowerCase()))
+      throw new BlockError('INVALID_ARGUMENT', `headers must not set ${name}: the device sends its own`);
   }
   if (options.fetch === undefined && typeof globalThis.fetch !== 'function') {
     throw new BlockError('INVALID_ARGUMENT', 'no fetch: this platform has none and options.fetch is not given');

@@ -10,11 +10,19 @@ interface HeadAnswer {
 }
 
 function noRanges(client: HttpClient, why: string, status?: number): HttpDeviceError {
-  return new HttpDeviceError('UNSUPPORTED', 'NO_RANGES', client.url, `the server does not serve byte ranges (${why}); a remote image needs them`, status === undefined ? {} : { status });
+  return new HttpDeviceError(
+    'UNSUPPORTED',
+    'NO_RANGES',
+    client.url,
+    `the server does not serve byte ranges (${why}); a remote image needs them`,
+    status === undefined ? {} : { status },
+  );
 }
 
 function statusError(client: HttpClient, what: string, response: Response): HttpDeviceError {
-  return new HttpDeviceError('IO', 'STATUS', client.url, `${what}: HTTP ${response.status} ${response.statusText}`.trimEnd(), { status: response.status });
+  return new HttpDeviceError('IO', 'STATUS', client.url, `${what}: HTTP ${response.status} ${response.statusText}`.trimEnd(), {
+    status: response.status,
+  });
 }
 
 /** HEAD: refuses `Accept-Ranges: none` before anything is downloaded. Undefined when the server has no HEAD. */
@@ -24,7 +32,8 @@ async function head(client: HttpClient): Promise<HeadAnswer | undefined> {
       if (response.status === 405 || response.status === 501) return undefined;
       if (isTransientStatus(response.status)) throw transientStatus(response);
       if (!response.ok) throw statusError(client, 'HEAD', response);
-      if (response.headers.get('accept-ranges')?.trim().toLowerCase() === 'none') throw noRanges(client, 'Accept-Ranges: none', response.status);
+      if (response.headers.get('accept-ranges')?.trim().toLowerCase() === 'none')
+        throw noRanges(client, 'Accept-Ranges: none', response.status);
       return validatorsOf(response.headers);
     }),
   );
@@ -46,7 +55,13 @@ export async function probe(client: HttpClient): Promise<ImageVersion> {
       let size: number | undefined;
       if (response.status === 206) {
         if (range?.first !== 0 || range.last !== 0) {
-          throw new HttpDeviceError('IO', 'BAD_RESPONSE', client.url, `asked for byte 0, got Content-Range ${response.headers.get('content-range') ?? 'none'}`, { status: 206 });
+          throw new HttpDeviceError(
+            'IO',
+            'BAD_RESPONSE',
+            client.url,
+            `asked for byte 0, got Content-Range ${response.headers.get('content-range') ?? 'none'}`,
+            { status: 206 },
+          );
         }
         size = range.total;
       } else if (response.status === 416 && range?.total === 0) {
@@ -54,7 +69,10 @@ export async function probe(client: HttpClient): Promise<ImageVersion> {
       } else {
         throw statusError(client, 'a one-byte range request', response);
       }
-      if (size === undefined) throw new HttpDeviceError('IO', 'BAD_RESPONSE', client.url, 'the server does not say how long the image is (Content-Range */…)', { status: 206 });
+      if (size === undefined)
+        throw new HttpDeviceError('IO', 'BAD_RESPONSE', client.url, 'the server does not say how long the image is (Content-Range */…)', {
+          status: 206,
+        });
       // Read (one byte, or an empty 416 body) so the connection stays open for the next request.
       await response.arrayBuffer();
       const validators = validatorsOf(response.headers);

@@ -44,7 +44,8 @@ export async function readRange(
           throw fail('BAD_RESPONSE', `the server encoded the range (${encoding}): byte offsets would not match`, 206);
         }
         const range = parseContentRange(response.headers.get('content-range'));
-        if (range === undefined) throw fail('BAD_RESPONSE', `a 206 without a readable Content-Range (${response.headers.get('content-range') ?? 'none'})`, 206);
+        if (range === undefined)
+          throw fail('BAD_RESPONSE', `a 206 without a readable Content-Range (${response.headers.get('content-range') ?? 'none'})`, 206);
         if (range.total !== undefined && range.total !== version.size) {
           throw fail('CHANGED', `the image changed: it is ${range.total} bytes now, was ${version.size}`, 206);
         }

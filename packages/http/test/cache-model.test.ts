@@ -28,7 +28,9 @@ const settings: fc.Arbitrary<Settings> = fc.record({
 /** A read: where (in sectors) and how it is split into buffers (in sectors). */
 const read = fc.record({ sector: fc.nat(), parts: fc.array(fc.integer({ min: 0, max: 24 }), { minLength: 1, maxLength: 3 }) });
 const batches = fc.array(fc.array(read, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 8 });
-const faults = fc.array(fc.constantFrom<Action>('drop', { status: 500 }, { status: 503, retryAfter: '0' }, { dropAfter: 700 }), { maxLength: 4 });
+const faults = fc.array(fc.constantFrom<Action>('drop', { status: 500 }, { status: 503, retryAfter: '0' }, { dropAfter: 700 }), {
+  maxLength: 4,
+});
 
 async function check(
   sizeBytes: number,

@@ -15,7 +15,12 @@ const server = useRangeServer();
 /** Quick retries: a fault test fails every read below and waits for every retry. */
 const QUICK: HttpOptions = { retryDelayMs: 5 };
 
-async function imageOf(sizeSectors: number, sectorSize: number, options: HttpOptions = {}, faulty: (d: BlockDevice) => BlockDevice = (d) => d) {
+async function imageOf(
+  sizeSectors: number,
+  sectorSize: number,
+  options: HttpOptions = {},
+  faulty: (d: BlockDevice) => BlockDevice = (d) => d,
+) {
   const { url } = server.current.add(await deviceSource(faulty(new Ramdisk({ sizeSectors, sectorSize }))));
   return connect(url, { ...QUICK, sectorSize, ...options });
 }

@@ -94,7 +94,7 @@ describe('requests', () => {
   it('does not read ahead of random reads', async () => {
     const { device } = await open(patternBytes(4 << 20), { blockSize: 4096, readahead: 1 << 20 });
     for (const sector of [4000, 16, 2048, 512, 3000, 100]) await device.read(sector, [new Uint8Array(4096)]);
-    expect(device.stats.bytesFetched, "sector 100 spans two blocks").toBe(7 * 4096);
+    expect(device.stats.bytesFetched, 'sector 100 spans two blocks').toBe(7 * 4096);
     await device.disconnect();
   });
 
@@ -167,7 +167,10 @@ describe('parseContentRange', () => {
     expect(parseContentRange(text)).toEqual(expected);
   });
 
-  it.each(['', 'bytes 2-1/10', 'bytes 0-10/10', 'bytes 0-1', 'items 0-1/2', 'bytes 0-99999999999999999/1e30', 'bytes -1-2/3'])('refuses %j', (text) => {
-    expect(parseContentRange(text)).toBeUndefined();
-  });
+  it.each(['', 'bytes 2-1/10', 'bytes 0-10/10', 'bytes 0-1', 'items 0-1/2', 'bytes 0-99999999999999999/1e30', 'bytes -1-2/3'])(
+    'refuses %j',
+    (text) => {
+      expect(parseContentRange(text)).toBeUndefined();
+    },
+  );
 });

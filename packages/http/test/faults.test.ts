@@ -150,7 +150,10 @@ describe('servers that break HTTP get typed errors', () => {
     image.script.push('ignore-range');
     const into = new Uint8Array(4096).fill(0xcc);
     await expectHttpError(device.read(0, [into]), 'IO', 'NO_RANGES');
-    expect(into.every((b) => b === 0xcc), 'no byte of the 200 reached the buffer').toBe(true);
+    expect(
+      into.every((b) => b === 0xcc),
+      'no byte of the 200 reached the buffer',
+    ).toBe(true);
     await device.disconnect();
   });
 

@@ -172,11 +172,15 @@ try {
   const underLoad: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     // A B, then B A: neither side always runs first.
-    const latencyPair = [() => plainServeLatency().then((l) => plain.push(l)), () => mirrorUnderLoad().then((r) => {
-      during.push(r.latency);
-      underLoad.push(r.syncedAfter);
-      if (r.syncedDuringFio) console.log(`round ${round}: the mirror synced before fio ended (${r.syncedAfter.toFixed(2)} s)`);
-    })];
+    const latencyPair = [
+      () => plainServeLatency().then((l) => plain.push(l)),
+      () =>
+        mirrorUnderLoad().then((r) => {
+          during.push(r.latency);
+          underLoad.push(r.syncedAfter);
+          if (r.syncedDuringFio) console.log(`round ${round}: the mirror synced before fio ended (${r.syncedAfter.toFixed(2)} s)`);
+        }),
+    ];
     const timePair = [() => mirrorIdleSeconds().then((s) => idle.push(s)), () => nbdcopySeconds().then((s) => copy.push(s))];
     for (const step of round % 2 === 0 ? latencyPair : latencyPair.reverse()) await step();
     for (const step of round % 2 === 0 ? timePair : timePair.reverse()) await step();
@@ -207,7 +211,9 @@ try {
     higherIsBetter: false,
     target: 0.8,
   });
-  console.log(`time to synced with fio running throughout the copy: median ${median(underLoad).toFixed(2)} s (${underLoad.map((s) => s.toFixed(2)).join(' ')})`);
+  console.log(
+    `time to synced with fio running throughout the copy: median ${median(underLoad).toFixed(2)} s (${underLoad.map((s) => s.toFixed(2)).join(' ')})`,
+  );
 } finally {
   rmSync(image, { force: true });
   dir.remove();

@@ -128,10 +128,15 @@ export class MirrorDevice {
 
   write(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
     const { primary, secondary, primaryInfo, secondaryInfo } = this.#pair;
-    return this.#change('write', () => checkRequest(this.#info, sector, buffers), sector, (start) => [
-      () => primary.write(start / primaryInfo.sectorSize, buffers),
-      () => secondary.write(start / secondaryInfo.sectorSize, buffers),
-    ]);
+    return this.#change(
+      'write',
+      () => checkRequest(this.#info, sector, buffers),
+      sector,
+      (start) => [
+        () => primary.write(start / primaryInfo.sectorSize, buffers),
+        () => secondary.write(start / secondaryInfo.sectorSize, buffers),
+      ],
+    );
   }
 
   writeZeroes(sector: number, count: number): Promise<void> {

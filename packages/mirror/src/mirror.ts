@@ -25,15 +25,19 @@ export function exposeMirror(device: MirrorDevice): Mirror {
       return device.error;
     },
   };
-  return exposeDevice(device.supports, {
-    getInfo: () => device.getInfo(),
-    read: (sector, buffers) => device.read(sector, buffers),
-    write: (sector, buffers) => device.write(sector, buffers),
-    disconnect: () => device.disconnect(),
-    flush: () => device.flush(),
-    discard: (sector, count) => device.discard(sector, count),
-    writeZeroes: (sector, count) => device.writeZeroes(sector, count),
-    seekMapped: (sector) => device.seekMapped(sector),
-    seekUnmapped: (sector) => device.seekUnmapped(sector),
-  }, base);
+  return exposeDevice(
+    device.supports,
+    {
+      getInfo: () => device.getInfo(),
+      read: (sector, buffers) => device.read(sector, buffers),
+      write: (sector, buffers) => device.write(sector, buffers),
+      disconnect: () => device.disconnect(),
+      flush: () => device.flush(),
+      discard: (sector, count) => device.discard(sector, count),
+      writeZeroes: (sector, count) => device.writeZeroes(sector, count),
+      seekMapped: (sector) => device.seekMapped(sector),
+      seekUnmapped: (sector) => device.seekUnmapped(sector),
+    },
+    base,
+  );
 }

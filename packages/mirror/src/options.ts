@@ -97,7 +97,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (idleAfterMs !== undefined && (typeof idleAfterMs !== 'number' || !(idleAfterMs >= 0) || !Number.isFinite(idleAfterMs))) {
     throw invalid(`throttle.idleAfterMs must be a non-negative finite number, got ${shown(idleAfterMs)}`);
   }
-  if (busyChunkBytes !== undefined && (typeof busyChunkBytes !== 'number' || !Number.isSafeInteger(busyChunkBytes) || busyChunkBytes <= 0)) {
+  if (
+    busyChunkBytes !== undefined &&
+    (typeof busyChunkBytes !== 'number' || !Number.isSafeInteger(busyChunkBytes) || busyChunkBytes <= 0)
+  ) {
     throw invalid(`throttle.busyChunkBytes must be a positive integer, got ${shown(busyChunkBytes)}`);
   }
   if (busyShare !== undefined && (typeof busyShare !== 'number' || !(busyShare > 0 && busyShare <= 1))) {

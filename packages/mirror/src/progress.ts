@@ -23,10 +23,7 @@ export interface PercentProgress {
  * disconnected first). After `complete`, a `failed` follows only if the secondary later fails a
  * mirrored write.
  */
-export type MirrorProgress =
-  | PercentProgress
-  | { readonly type: 'complete' }
-  | { readonly type: 'failed'; readonly error: BlockError };
+export type MirrorProgress = PercentProgress | { readonly type: 'complete' } | { readonly type: 'failed'; readonly error: BlockError };
 
 export type ProgressListener = (event: MirrorProgress) => void;
 

@@ -27,7 +27,7 @@ export class ScaledSeek {
     if (ratio === 1) return this.#ask('seekUnmapped', sector);
     const mirrorSize = this.#primarySize / ratio;
     // Each round moves `from` to a later mirror-sector boundary, so this ends within the device.
-    for (let from = sector * ratio; from < this.#primarySize; ) {
+    for (let from = sector * ratio; from < this.#primarySize;) {
       const zero = await this.#ask('seekUnmapped', from);
       const candidate = Math.ceil(zero / ratio) * ratio;
       if (candidate >= this.#primarySize) return mirrorSize;

@@ -55,9 +55,18 @@ describe('copying fixtures', () => {
     expect(statesAtDisconnect.filter((s) => s !== 'copying')).toEqual([]);
   });
 
-  describeBlockDevice('Mirror 512 → 512 while copying', copying(async () => [await zeroFilled(COPYING_BYTES, 512), new Ramdisk({ sizeSectors: COPYING_BYTES / 512 })]));
-  describeBlockDevice('Mirror 512 → 4096 while copying', copying(async () => [await zeroFilled(COPYING_BYTES, 512), new Ramdisk({ sizeSectors: COPYING_BYTES / 4096, sectorSize: 4096 })]));
-  describeBlockDevice('Mirror 4096 → 512 while copying', copying(async () => [await zeroFilled(COPYING_BYTES, 4096), new Ramdisk({ sizeSectors: COPYING_BYTES / 512 })]));
+  describeBlockDevice(
+    'Mirror 512 → 512 while copying',
+    copying(async () => [await zeroFilled(COPYING_BYTES, 512), new Ramdisk({ sizeSectors: COPYING_BYTES / 512 })]),
+  );
+  describeBlockDevice(
+    'Mirror 512 → 4096 while copying',
+    copying(async () => [await zeroFilled(COPYING_BYTES, 512), new Ramdisk({ sizeSectors: COPYING_BYTES / 4096, sectorSize: 4096 })]),
+  );
+  describeBlockDevice(
+    'Mirror 4096 → 512 while copying',
+    copying(async () => [await zeroFilled(COPYING_BYTES, 4096), new Ramdisk({ sizeSectors: COPYING_BYTES / 512 })]),
+  );
   let seed = 1;
   describeBlockDevice(
     'Mirror onto a slow secondary while copying',
@@ -82,7 +91,12 @@ const LARGE_BYTES = 5 * 2 ** 30;
  * The suite's extra hooks for a synced mirror of two fresh Ramdisks: faults injected below the
  * primary (a secondary failure only moves the mirror to `failed`, by design), and a large pair.
  */
-function hooks(primary: (bytes: number) => BlockDevice, secondary: (bytes: number) => BlockDevice, bytes: number, options: MirrorOptions = {}): ConformanceOptions {
+function hooks(
+  primary: (bytes: number) => BlockDevice,
+  secondary: (bytes: number) => BlockDevice,
+  bytes: number,
+  options: MirrorOptions = {},
+): ConformanceOptions {
   return {
     overFaults: (faulty) => synced(() => [faulty(primary(bytes)), secondary(bytes)], options)(),
     large: synced(() => [primary(LARGE_BYTES), secondary(LARGE_BYTES)], options),
@@ -92,7 +106,11 @@ function hooks(primary: (bytes: number) => BlockDevice, secondary: (bytes: numbe
 const ram = (sectorSize: number, pageSize?: number) => (bytes: number) =>
   new Ramdisk({ sizeSectors: bytes / sectorSize, sectorSize, ...(pageSize === undefined ? {} : { pageSize }) });
 
-describeBlockDevice('Mirror 512 → 512 after sync', synced(() => [new Ramdisk({ sizeSectors: 256 }), new Ramdisk({ sizeSectors: 256 })]), hooks(ram(512), ram(512), 256 * 512));
+describeBlockDevice(
+  'Mirror 512 → 512 after sync',
+  synced(() => [new Ramdisk({ sizeSectors: 256 }), new Ramdisk({ sizeSectors: 256 })]),
+  hooks(ram(512), ram(512), 256 * 512),
+);
 describeBlockDevice(
   'Mirror 512 → 4096 after sync',
   synced(() => [new Ramdisk({ sizeSectors: 512, pageSize: 4096 }), new Ramdisk({ sizeSectors: 64, sectorSize: 4096 })]),

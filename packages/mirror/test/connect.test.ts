@@ -166,7 +166,13 @@ describe('supports is derived from the children', () => {
   it('discard, writeZeroes, seek and sparse follow the primary; a plain secondary is enough', async () => {
     const plain = restrict(disk(), ['flush', 'discard', 'writeZeroes', 'seek', 'sparse', 'resize']);
     const onPlain = await flagsOf(disk(), plain);
-    expect([onPlain.discard, onPlain.discardZeroes, onPlain.writeZeroes, onPlain.seek, onPlain.sparse]).toEqual([true, true, true, true, true]);
+    expect([onPlain.discard, onPlain.discardZeroes, onPlain.writeZeroes, onPlain.seek, onPlain.sparse]).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
     const fromPlain = await flagsOf(restrict(disk(), ['discard', 'writeZeroes', 'seek', 'sparse']), disk());
     expect([fromPlain.discard, fromPlain.writeZeroes, fromPlain.seek, fromPlain.sparse]).toEqual([false, false, false, false]);
   });

@@ -136,7 +136,10 @@ describe('the copy is sparse-aware', () => {
     const reads = p.calls.filter((c) => c.op === 'read');
     expect(reads.length).toBeGreaterThan(0);
     for (const r of reads) {
-      expect(mapped.some(([a, b]) => r.start >= a && r.end <= b), `read [${r.start}, ${r.end}) inside mapped data`).toBe(true);
+      expect(
+        mapped.some(([a, b]) => r.start >= a && r.end <= b),
+        `read [${r.start}, ${r.end}) inside mapped data`,
+      ).toBe(true);
     }
     expect(covered(p.calls, 'read')).toBe(mapped.reduce((n, [a, b]) => n + b - a, 0));
     expect(covered(s.calls, 'writeZeroes')).toBe(bytes - covered(p.calls, 'read'));

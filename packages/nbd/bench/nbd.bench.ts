@@ -90,7 +90,11 @@ try {
     if (jobs.length === 0) continue;
     if (backing.kind === 'ram') copyFileSync(source, shmImage);
     else copyFileSync(source, image);
-    const servers = [await startOurs(dir.path, backing), await startNbdkit(dir.path, peers, backing), await startQemuNbd(dir.path, peers, backing)];
+    const servers = [
+      await startOurs(dir.path, backing),
+      await startNbdkit(dir.path, peers, backing),
+      await startQemuNbd(dir.path, peers, backing),
+    ];
     running.push(...servers);
     // Untimed: a memory server allocates on first write, which would burden whichever job ran first.
     if (backing.kind === 'ram') for (const server of servers.slice(0, 2)) await nbdcopyTime([source, server.uri]);
@@ -108,7 +112,14 @@ try {
       const common = { unit: job.measure, anchor: kit.label, anchorValue: median(k), higherIsBetter: job.measure !== 'µs' };
       rows.push({ name: `${name}: ${ours.label}`, value: median(o), target: 1, ...common });
       rows.push({ name: `${name}: ${qemu.label}`, value: median(q), ...common });
-      rows.push({ name: `${name}: ${ours.label} CPU per I/O`, unit: 'µs', value: median(cpu[0]!), anchor: kit.label, anchorValue: median(cpu[1]!), higherIsBetter: false });
+      rows.push({
+        name: `${name}: ${ours.label} CPU per I/O`,
+        unit: 'µs',
+        value: median(cpu[0]!),
+        anchor: kit.label,
+        anchorValue: median(cpu[1]!),
+        higherIsBetter: false,
+      });
       console.log(`${name}: ours ${fmt(o)} | nbdkit ${fmt(k)} | qemu-nbd ${fmt(q)}`);
       console.log(`${name}: CPU µs per I/O: ours ${fmt(cpu[0]!)} | nbdkit ${fmt(cpu[1]!)} | qemu-nbd ${fmt(cpu[2]!)}`);
     }
@@ -131,7 +142,15 @@ try {
           : [() => ourCopyTime(kit.uri, target), () => nbdcopyTime([kit.uri, target])],
       )) as [number[], number[]];
       const name = `client: copy ${SIZE / MiB} MiB ${direction === 'into' ? 'file → nbdkit memory' : 'nbdkit memory → file'}`;
-      rows.push({ name: `${name}: blk copy`, unit: 's', value: median(ours), anchor: 'nbdcopy', anchorValue: median(theirs), higherIsBetter: false, target: 1 });
+      rows.push({
+        name: `${name}: blk copy`,
+        unit: 's',
+        value: median(ours),
+        anchor: 'nbdcopy',
+        anchorValue: median(theirs),
+        higherIsBetter: false,
+        target: 1,
+      });
       console.log(`${name}: blk copy ${fmt(ours)} | nbdcopy ${fmt(theirs)}`);
     }
   }

@@ -35,7 +35,8 @@ function cpuTicks(pid: number): number {
   }
 }
 
-export type Backing = { readonly kind: 'ram'; readonly bytes: number; readonly tmpfsImage: string } | { readonly kind: 'file'; readonly image: string };
+export type Backing =
+  { readonly kind: 'ram'; readonly bytes: number; readonly tmpfsImage: string } | { readonly kind: 'file'; readonly image: string };
 
 /** `blk` of this workspace, built (the benchmark does not depend on @blk/cli: it depends on us). */
 const BLK = join(import.meta.dirname, '..', '..', 'cli', 'dist', 'bin.js');
@@ -71,8 +72,12 @@ export function startOurs(dir: string, backing: Backing): Promise<RunningServer>
     );
   }
   const what = backing.kind === 'ram' ? ['ram', String(backing.bytes)] : ['file', backing.image];
-  return started(`NbdServer (${backing.kind})`, process.execPath, [join(import.meta.dirname, 'serve.mjs'), socket, ...what], socket, (output) =>
-    output.includes('listening'),
+  return started(
+    `NbdServer (${backing.kind})`,
+    process.execPath,
+    [join(import.meta.dirname, 'serve.mjs'), socket, ...what],
+    socket,
+    (output) => output.includes('listening'),
   );
 }
 

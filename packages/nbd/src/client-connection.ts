@@ -290,8 +290,7 @@ export class ClientConnection {
     const reader = this.#channel.reader;
     const { type, length } = header;
     const isRead = request.type === Command.READ;
-    const inRequest = (offset: number, bytes: number) =>
-      offset >= request.offset && offset + bytes <= request.offset + request.length;
+    const inRequest = (offset: number, bytes: number) => offset >= request.offset && offset + bytes <= request.offset + request.length;
     switch (type) {
       case ChunkType.NONE:
         if (length !== 0 || !(header.flags & ReplyFlag.DONE)) return 'a NONE chunk with a payload or without DONE';

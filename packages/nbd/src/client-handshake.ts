@@ -214,7 +214,10 @@ export async function clientHandshake(channel: Channel, options: ClientHandshake
     if (reply.type === Reply.ACK) break;
     if (reply.type === Reply.ERR_UNSUP) return negotiation.exportName(name, structured);
     if (reply.type === Reply.ERR_UNKNOWN) {
-      throw new BlockError('INVALID_ARGUMENT', `the server has no export '${name}'${reply.data.length ? ` (${reply.data.toString()})` : ''}`);
+      throw new BlockError(
+        'INVALID_ARGUMENT',
+        `the server has no export '${name}'${reply.data.length ? ` (${reply.data.toString()})` : ''}`,
+      );
     }
     if (isErrorReply(reply.type)) throw replyError(`GO '${name}'`, reply);
     throw new NbdProtocolError(`unexpected ${replyName(reply.type)} to GO`);

@@ -99,7 +99,11 @@ function asBlockError(error: unknown, what: string): BlockError {
 }
 
 /** Opens the socket and runs `negotiate` on it within the handshake timeout. */
-async function negotiateOn<T>(config: Resolved, direct: DirectReads | undefined, negotiate: (channel: Channel) => Promise<T>): Promise<[Channel, T]> {
+async function negotiateOn<T>(
+  config: Resolved,
+  direct: DirectReads | undefined,
+  negotiate: (channel: Channel) => Promise<T>,
+): Promise<[Channel, T]> {
   const onread = direct ? { onread: direct.onread } : {};
   const socket =
     config.path !== undefined

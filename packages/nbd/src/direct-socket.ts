@@ -27,7 +27,13 @@ export function withDirectReads(socket: net.Socket, direct: DirectReads): net.So
   }
   holder._handle = null;
   socket.destroy();
-  const taken = new net.Socket({ handle, allowHalfOpen: true, readable: true, writable: true, onread: direct.onread } as net.SocketConstructorOpts);
+  const taken = new net.Socket({
+    handle,
+    allowHalfOpen: true,
+    readable: true,
+    writable: true,
+    onread: direct.onread,
+  } as net.SocketConstructorOpts);
   if (typeof taken.setNoDelay === 'function') taken.setNoDelay(true);
   return taken;
 }

@@ -50,7 +50,12 @@ export class NbdDevice implements BlockDevice {
   readonly description: string | undefined;
   readonly blockSizes: BlockSizes | undefined;
   /** Whether structured replies and `base:allocation` are in use, and how transmission was entered. */
-  readonly protocol: { readonly structuredReplies: boolean; readonly blockStatus: boolean; readonly via: 'GO' | 'EXPORT_NAME'; readonly tls: boolean };
+  readonly protocol: {
+    readonly structuredReplies: boolean;
+    readonly blockStatus: boolean;
+    readonly via: 'GO' | 'EXPORT_NAME';
+    readonly tls: boolean;
+  };
   readonly #connections: ClientConnection[];
   readonly #info: BlockInfo;
   readonly #options: NbdDeviceOptions;
@@ -188,7 +193,9 @@ export class NbdDevice implements BlockDevice {
     const requests: Promise<unknown>[] = [];
     for (let done = 0; done < count; done += perRequest) {
       const n = Math.min(perRequest, count - done);
-      requests.push(this.#connection().request(type, flags, (sector + done) * sectorSize, n * sectorSize, `${what} at sector ${sector + done}`));
+      requests.push(
+        this.#connection().request(type, flags, (sector + done) * sectorSize, n * sectorSize, `${what} at sector ${sector + done}`),
+      );
     }
     await Promise.all(requests);
   }

@@ -4,7 +4,13 @@ import type { BufferPool } from './buffer-pool.js';
 import type { Channel } from './channel.js';
 import { CommandFlag, SIMPLE_REPLY_BYTES } from './constants.js';
 import type { Negotiated } from './server-handshake.js';
-import { DATA_CHUNK_PREFIX_BYTES, encodeHoleChunk, writeDataChunkPrefix, writeSimpleReply, type RequestHeader } from './transmission-codec.js';
+import {
+  DATA_CHUNK_PREFIX_BYTES,
+  encodeHoleChunk,
+  writeDataChunkPrefix,
+  writeSimpleReply,
+  type RequestHeader,
+} from './transmission-codec.js';
 
 /** Reads at least this long on a seekable device are answered with OFFSET_HOLE chunks for zero runs. */
 const SPARSE_READ_BYTES = 64 << 10;
@@ -62,9 +68,10 @@ async function sparseRead(ctx: ReadContext, header: RequestHeader, runs: readonl
   const end = header.offset + header.length;
   const covered = runs.at(-1)!;
   // A capped answer covers a prefix: the rest goes out as one data chunk.
-  const all = covered.offset + covered.length < end
-    ? [...runs, { offset: covered.offset + covered.length, length: end - covered.offset - covered.length, zero: false }]
-    : runs;
+  const all =
+    covered.offset + covered.length < end
+      ? [...runs, { offset: covered.offset + covered.length, length: end - covered.offset - covered.length, zero: false }]
+      : runs;
   const chunks = await Promise.all(
     all.map(async (run, i) => {
       const done = i === all.length - 1;

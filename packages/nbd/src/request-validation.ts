@@ -102,7 +102,10 @@ export function validateRequest(header: RequestHeader, n: Negotiated): RequestRe
   if ((flags & ~rule.flags(n)) !== 0) return refusal(Errno.EINVAL, `flags 0x${flags.toString(16)} are not valid here`);
   if (rule.writeLike && !n.info.readWrite) return refusal(Errno.EPERM, 'the export is read-only');
   if (offset + length > n.sizeBytes) {
-    return refusal(rule.writeLike ? (rule.spaceError ?? Errno.ENOSPC) : Errno.EINVAL, `[${offset}, +${length}) runs past the end (${n.sizeBytes})`);
+    return refusal(
+      rule.writeLike ? (rule.spaceError ?? Errno.ENOSPC) : Errno.EINVAL,
+      `[${offset}, +${length}) runs past the end (${n.sizeBytes})`,
+    );
   }
   const sectorSize = n.info.sectorSize;
   if (rule.aligned && (offset % sectorSize !== 0 || length % sectorSize !== 0)) {

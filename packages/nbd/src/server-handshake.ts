@@ -1,14 +1,6 @@
 import { deviceBytes, type BlockInfo } from '@blk/core';
 import type { Channel } from './channel.js';
-import {
-  BASE_ALLOCATION,
-  FLAG_C_FIXED_NEWSTYLE,
-  FLAG_C_NO_ZEROES,
-  Info,
-  OPTION_HEADER_BYTES,
-  Option,
-  Reply,
-} from './constants.js';
+import { BASE_ALLOCATION, FLAG_C_FIXED_NEWSTYLE, FLAG_C_NO_ZEROES, Info, OPTION_HEADER_BYTES, Option, Reply } from './constants.js';
 import { blockSizes, transmissionFlags } from './export-flags.js';
 import {
   decodeInfoRequest,

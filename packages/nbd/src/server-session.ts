@@ -9,7 +9,14 @@ import { serveRead, type ReadContext } from './read-reply.js';
 import { validateRequest } from './request-validation.js';
 import { BASE_ALLOCATION_ID, type Negotiated } from './server-handshake.js';
 import type { ServerLimits } from './server-options.js';
-import { decodeRequest, encodeBlockStatusChunk, encodeErrorChunk, encodeNoneChunk, encodeSimpleReply, type RequestHeader } from './transmission-codec.js';
+import {
+  decodeRequest,
+  encodeBlockStatusChunk,
+  encodeErrorChunk,
+  encodeNoneChunk,
+  encodeSimpleReply,
+  type RequestHeader,
+} from './transmission-codec.js';
 
 /** Extents per BLOCK_STATUS reply (the protocol allows 2^20; a client asks again for the rest). */
 const MAX_EXTENTS = 16384;
@@ -95,7 +102,8 @@ export class ServerSession {
     };
     channel.stream.on('drain', this.#pump);
     if (this.#direct) {
-      this.#direct.target = () => (this.#payload && this.#channel.reader.length === 0 ? this.#payload.buffer.subarray(this.#payload.filled) : undefined);
+      this.#direct.target = () =>
+        this.#payload && this.#channel.reader.length === 0 ? this.#payload.buffer.subarray(this.#payload.filled) : undefined;
       this.#direct.onDirect = (n) => {
         this.#payload!.filled += n;
         this.#pump();

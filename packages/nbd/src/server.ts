@@ -21,10 +21,7 @@ import { serverTls } from './tls-config.js';
 import { formatUri } from './uri.js';
 
 /** Where to listen: a Unix socket, a TCP address (host default 127.0.0.1, port default 10809), or an inherited listening fd. */
-export type ListenTarget =
-  | { readonly path: string }
-  | { readonly host?: string; readonly port?: number }
-  | { readonly fd: number };
+export type ListenTarget = { readonly path: string } | { readonly host?: string; readonly port?: number } | { readonly fd: number };
 
 /** Where the server ended up listening, with the URI a client (ours or libnbd) connects to. */
 export type ListenAddress = ({ readonly path: string } | { readonly host: string; readonly port: number } | { readonly fd: number }) & {
@@ -257,7 +254,8 @@ export class NbdServer {
   #refusal(peer: string | undefined): string | undefined {
     if (this.#closing) return 'the server is closing';
     const { maxConnections, maxConnectionsPerPeer } = this.#limits;
-    if (this.#connections.size >= maxConnections) return `NBD connection refused: ${maxConnections} connections are open (limits.maxConnections)`;
+    if (this.#connections.size >= maxConnections)
+      return `NBD connection refused: ${maxConnections} connections are open (limits.maxConnections)`;
     if (peer !== undefined && (this.#perPeer.get(peer) ?? 0) >= maxConnectionsPerPeer) {
       return `NBD connection from ${peer} refused: it holds ${maxConnectionsPerPeer} connections (limits.maxConnectionsPerPeer)`;
     }
@@ -275,20 +273,23 @@ export class NbdServer {
     let read = socket.bytesRead;
     let written = socket.bytesWritten;
     let quietSince = performance.now();
-    const timer = setInterval(() => {
-      const now = performance.now();
-      if (socket.bytesRead !== read || socket.bytesWritten !== written || socket.writableLength > 0) {
-        read = socket.bytesRead;
-        written = socket.bytesWritten;
-        quietSince = now;
-        return;
-      }
-      if (now - quietSince < limit) return;
-      clearInterval(timer);
-      this.#idleClosed++;
-      this.#onError(new Error(`NBD client idle for ${limit} ms (limits.idleTimeoutMs): closing the connection`));
-      channel.destroy();
-    }, Math.max(1, Math.floor(limit / 4)));
+    const timer = setInterval(
+      () => {
+        const now = performance.now();
+        if (socket.bytesRead !== read || socket.bytesWritten !== written || socket.writableLength > 0) {
+          read = socket.bytesRead;
+          written = socket.bytesWritten;
+          quietSince = now;
+          return;
+        }
+        if (now - quietSince < limit) return;
+        clearInterval(timer);
+        this.#idleClosed++;
+        this.#onError(new Error(`NBD client idle for ${limit} ms (limits.idleTimeoutMs): closing the connection`));
+        channel.destroy();
+      },
+      Math.max(1, Math.floor(limit / 4)),
+    );
     timer.unref();
     return () => {
       clearInterval(timer);

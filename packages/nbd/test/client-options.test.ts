@@ -42,9 +42,12 @@ describe('connect options', () => {
   it('opens several connections only when the export allows multi-conn', async () => {
     const inner = new Ramdisk({ sizeSectors: 64 });
     // The same device without `concurrent`: the server does not advertise CAN_MULTI_CONN.
-    const single: BlockDevice = Object.assign(wrapDevice(inner, (_op, _args, call) => call()), {
-      supports: supports({ ...inner.supports, concurrent: false }),
-    });
+    const single: BlockDevice = Object.assign(
+      wrapDevice(inner, (_op, _args, call) => call()),
+      {
+        supports: supports({ ...inner.supports, concurrent: false }),
+      },
+    );
     const device = await connect({ path: fixture.path, exportName: exportFresh(fixture, single), connections: 4 });
     const before = fixture.server.connections;
     try {
@@ -88,7 +91,9 @@ describe('listExports', () => {
     const path = join(fixture.dir, 'list-tls.sock');
     await server.listen({ path });
     try {
-      expect(await listExports({ path, tls: { psk: { identity: 'alice', key: Buffer.alloc(32, 3) } } })).toEqual([{ name: 'a', description: '' }]);
+      expect(await listExports({ path, tls: { psk: { identity: 'alice', key: Buffer.alloc(32, 3) } } })).toEqual([
+        { name: 'a', description: '' },
+      ]);
       await expect(listExports({ path })).rejects.toMatchObject({ code: 'UNSUPPORTED' });
     } finally {
       await server.close();

@@ -60,7 +60,11 @@ describe('large reads over TLS (buffered path)', () => {
     const image = randomFillSync(Buffer.alloc(8 * MiB));
     await disk.write(0, [image]);
     const name = exportFresh(tlsFixture, disk);
-    const device = await connect({ path: tlsFixture.path, exportName: name, tls: { psk: { identity: 'alice', key: Buffer.alloc(32, 7) } } });
+    const device = await connect({
+      path: tlsFixture.path,
+      exportName: name,
+      tls: { psk: { identity: 'alice', key: Buffer.alloc(32, 7) } },
+    });
     try {
       const buffers = scatter(8 * MiB, 3);
       await device.read(0, buffers);

@@ -143,10 +143,11 @@ describe('handshake validation', () => {
 
 describe('reply validation', () => {
   /** A server that negotiates normally, then answers each request with `respond`. */
-  const replying = (respond: (c: FakeConnection, r: Awaited<ReturnType<FakeConnection['request']>>) => void) => async (c: FakeConnection) => {
-    await c.handshake({ flags: TransmissionFlag.HAS_FLAGS | TransmissionFlag.SEND_FLUSH | TransmissionFlag.SEND_WRITE_ZEROES });
-    for (;;) respond(c, await c.request());
-  };
+  const replying =
+    (respond: (c: FakeConnection, r: Awaited<ReturnType<FakeConnection['request']>>) => void) => async (c: FakeConnection) => {
+      await c.handshake({ flags: TransmissionFlag.HAS_FLAGS | TransmissionFlag.SEND_FLUSH | TransmissionFlag.SEND_WRITE_ZEROES });
+      for (;;) respond(c, await c.request());
+    };
 
   it('assembles a read from data and hole chunks in any order', async () => {
     const device = await against(
@@ -167,7 +168,11 @@ describe('reply validation', () => {
     ['a bad reply magic', (c) => c.send(Buffer.alloc(16, 0x55)), /bad reply magic/],
     ['data outside the request', (c, r) => c.send(dataChunk(r.cookieHi, r.cookieLo, r.offset + 512, Buffer.alloc(r.length))), /outside/],
     ['a hole of length 0', (c, r) => c.send(encodeHoleChunk(true, r.cookieHi, r.cookieLo, r.offset, 0)), /hole/],
-    ['a simple reply to a structured READ', (c, r) => c.send(encodeSimpleReply(0, r.cookieHi, r.cookieLo), Buffer.alloc(r.length)), /simple reply to READ/],
+    [
+      'a simple reply to a structured READ',
+      (c, r) => c.send(encodeSimpleReply(0, r.cookieHi, r.cookieLo), Buffer.alloc(r.length)),
+      /simple reply to READ/,
+    ],
     [
       'an unknown chunk type',
       (c, r) => {
@@ -288,7 +293,13 @@ describe('reply validation', () => {
       replying((c, r) => {
         n++;
         if (r.type !== Command.BLOCK_STATUS) return;
-        if (n === 1) c.send(encodeBlockStatusChunk(r.cookieHi, r.cookieLo, 7, [{ length: 512, flags: 0 }, { length: 0, flags: 3 }]));
+        if (n === 1)
+          c.send(
+            encodeBlockStatusChunk(r.cookieHi, r.cookieLo, 7, [
+              { length: 512, flags: 0 },
+              { length: 0, flags: 3 },
+            ]),
+          );
         else c.send(encodeBlockStatusChunk(r.cookieHi, r.cookieLo, 8, [{ length: 512, flags: 0 }]));
       }),
     );
@@ -313,7 +324,9 @@ describe('reply validation', () => {
     const device = await against(
       replying((c, r) => {
         const from = map.findIndex(([start, length]) => r.offset >= start && r.offset < start + length);
-        const extents = map.slice(from, from + 2).map(([start, length, flags], i) => ({ length: i === 0 ? start + length - r.offset : length, flags }));
+        const extents = map
+          .slice(from, from + 2)
+          .map(([start, length, flags], i) => ({ length: i === 0 ? start + length - r.offset : length, flags }));
         c.send(encodeBlockStatusChunk(r.cookieHi, r.cookieLo, 7, extents));
       }),
     );

@@ -30,7 +30,12 @@ async function clientOf(device: BlockDevice | NbdExport, options: ConnectOptions
 }
 
 /** Faults injected in the exported Ramdisk (the server answers EIO), and a large export, for the same client setup. */
-function hooks(sizeSectors: number, sectorSize: number, options: ConnectOptions = {}, wrap = (d: BlockDevice): BlockDevice => d): ConformanceOptions {
+function hooks(
+  sizeSectors: number,
+  sectorSize: number,
+  options: ConnectOptions = {},
+  wrap = (d: BlockDevice): BlockDevice => d,
+): ConformanceOptions {
   return {
     overFaults: (faulty) => clientOf(faulty(wrap(new Ramdisk({ sizeSectors, sectorSize }))), options),
     large: () => clientOf(wrap(new Ramdisk({ sizeSectors: LARGE_BYTES / sectorSize, sectorSize })), options),

@@ -19,43 +19,53 @@ const payload = fc.uint8Array({ minLength: 0, maxLength: 5000 }).map((a) => Buff
 describe('FrameReader', () => {
   it('reads back any byte stream, however it was chunked, with take/peek/skip', () => {
     fc.assert(
-      fc.property(payload, fc.array(fc.nat(), { maxLength: 20 }), fc.array(fc.integer({ min: 1, max: 700 }), { maxLength: 30 }), (bytes, cuts, reads) => {
-        const reader = new FrameReader();
-        for (const chunk of chunked(bytes, cuts)) reader.push(chunk);
-        expect(reader.length).toBe(bytes.length);
-        let pos = 0;
-        for (const [i, n] of reads.entries()) {
-          const take = Math.min(n, reader.length);
-          if (i % 3 === 2) {
-            reader.skip(take);
-          } else {
-            expect(Buffer.compare(reader.peek(take), bytes.subarray(pos, pos + take))).toBe(0);
-            expect(Buffer.compare(reader.take(take), bytes.subarray(pos, pos + take))).toBe(0);
+      fc.property(
+        payload,
+        fc.array(fc.nat(), { maxLength: 20 }),
+        fc.array(fc.integer({ min: 1, max: 700 }), { maxLength: 30 }),
+        (bytes, cuts, reads) => {
+          const reader = new FrameReader();
+          for (const chunk of chunked(bytes, cuts)) reader.push(chunk);
+          expect(reader.length).toBe(bytes.length);
+          let pos = 0;
+          for (const [i, n] of reads.entries()) {
+            const take = Math.min(n, reader.length);
+            if (i % 3 === 2) {
+              reader.skip(take);
+            } else {
+              expect(Buffer.compare(reader.peek(take), bytes.subarray(pos, pos + take))).toBe(0);
+              expect(Buffer.compare(reader.take(take), bytes.subarray(pos, pos + take))).toBe(0);
+            }
+            pos += take;
+            expect(reader.length).toBe(bytes.length - pos);
           }
-          pos += take;
-          expect(reader.length).toBe(bytes.length - pos);
-        }
-      }),
+        },
+      ),
     );
   });
 
   it('takeAligned returns whole grains, views of the chunks where it can, and the same bytes', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 24 }), fc.constantFrom(512, 4096), fc.array(fc.nat(), { maxLength: 20 }), (grains, grain, cuts) => {
-        const bytes = Buffer.alloc(grains * grain + 100);
-        for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + 7) & 0xff;
-        const reader = new FrameReader();
-        const chunks = chunked(bytes, cuts);
-        for (const chunk of chunks) reader.push(chunk);
-        const pieces = reader.takeAligned(grains * grain, grain);
-        for (const piece of pieces) expect(piece.length % grain).toBe(0);
-        expect(Buffer.compare(Buffer.concat(pieces), bytes.subarray(0, grains * grain))).toBe(0);
-        // Only straddling grains are copies: every other piece shares memory with a received chunk.
-        const copies = pieces.filter((p) => !chunks.some((c) => c.buffer === p.buffer));
-        for (const copy of copies) expect(copy.length).toBe(grain);
-        expect(copies.length).toBeLessThanOrEqual(chunks.length);
-        expect(Buffer.compare(reader.take(100), bytes.subarray(grains * grain))).toBe(0);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 24 }),
+        fc.constantFrom(512, 4096),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        (grains, grain, cuts) => {
+          const bytes = Buffer.alloc(grains * grain + 100);
+          for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + 7) & 0xff;
+          const reader = new FrameReader();
+          const chunks = chunked(bytes, cuts);
+          for (const chunk of chunks) reader.push(chunk);
+          const pieces = reader.takeAligned(grains * grain, grain);
+          for (const piece of pieces) expect(piece.length % grain).toBe(0);
+          expect(Buffer.compare(Buffer.concat(pieces), bytes.subarray(0, grains * grain))).toBe(0);
+          // Only straddling grains are copies: every other piece shares memory with a received chunk.
+          const copies = pieces.filter((p) => !chunks.some((c) => c.buffer === p.buffer));
+          for (const copy of copies) expect(copy.length).toBe(grain);
+          expect(copies.length).toBeLessThanOrEqual(chunks.length);
+          expect(Buffer.compare(reader.take(100), bytes.subarray(grains * grain))).toBe(0);
+        },
+      ),
     );
   });
 

@@ -57,7 +57,13 @@ function recordReplies(c: RawClient, outcomes: Set<string>): void {
       if (c.reader.length < 20 + length) return;
       const payload = c.reader.peek(20 + length).subarray(20);
       // an error chunk: errno, then the server's message, which names the check that refused
-      if (type & 0x8000) outcomes.add(`errno ${payload.readUInt32BE(0)}: ${payload.subarray(6, 6 + payload.readUInt16BE(4)).toString().replace(/0x[0-9a-f]+|\d+/g, '#')}`);
+      if (type & 0x8000)
+        outcomes.add(
+          `errno ${payload.readUInt32BE(0)}: ${payload
+            .subarray(6, 6 + payload.readUInt16BE(4))
+            .toString()
+            .replace(/0x[0-9a-f]+|\d+/g, '#')}`,
+        );
       c.reader.skip(20 + length);
     } else {
       return;
@@ -118,12 +124,26 @@ describe('the server fed mutated frames and random bytes', () => {
   it('survives pure garbage after the handshake, closing once the client ends', async () => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 2000 }), fc.boolean(), (garbage, structured) =>
-        feed((c) => c.open(name, { structured, blockStatus: structured }), [Buffer.from(garbage)], () => undefined, new Set()),
+        feed(
+          (c) => c.open(name, { structured, blockStatus: structured }),
+          [Buffer.from(garbage)],
+          () => undefined,
+          new Set(),
+        ),
       ),
       { numRuns: 20 },
     );
     await stillServes();
-    expect(fixture.errors.filter((e) => !/violated the protocol|unknown client flags|option|EXPORT_NAME|plaintext|handshake|closed|magic|ECONNRESET|EPIPE/.test(e.message)).map((e) => e.message)).toEqual([]);
+    expect(
+      fixture.errors
+        .filter(
+          (e) =>
+            !/violated the protocol|unknown client flags|option|EXPORT_NAME|plaintext|handshake|closed|magic|ECONNRESET|EPIPE/.test(
+              e.message,
+            ),
+        )
+        .map((e) => e.message),
+    ).toEqual([]);
   });
 });
 

@@ -30,7 +30,11 @@ describe('option codec', () => {
     expect(decodeGreeting(encodeGreeting())).toBe(3);
     const option = encodeOption(7, Buffer.from('xyz'));
     expect(decodeOptionHeader(option)).toEqual({ option: 7, length: 3 });
-    expect(decodeOptionReplyHeader(encodeOptionReply(7, 0x80000006, Buffer.from('no')))).toEqual({ option: 7, type: 0x80000006, length: 2 });
+    expect(decodeOptionReplyHeader(encodeOptionReply(7, 0x80000006, Buffer.from('no')))).toEqual({
+      option: 7,
+      type: 0x80000006,
+      length: 2,
+    });
     const bad = Buffer.from(option);
     bad.writeUInt8(bad.readUInt8(0) ^ 1, 0);
     expect(decodeOptionHeader(bad)).toBeUndefined();

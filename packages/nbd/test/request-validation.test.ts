@@ -8,7 +8,9 @@ import type { RequestHeader } from '../src/transmission-codec.js';
 
 const SIZE = 1 << 20;
 
-function negotiated(options: { readWrite?: boolean; structured?: boolean; blockStatus?: boolean; discard?: boolean; fastZero?: boolean } = {}): Negotiated {
+function negotiated(
+  options: { readWrite?: boolean; structured?: boolean; blockStatus?: boolean; discard?: boolean; fastZero?: boolean } = {},
+): Negotiated {
   const readWrite = options.readWrite ?? true;
   const discard = options.discard ?? true;
   const device = {
@@ -26,7 +28,14 @@ function negotiated(options: { readWrite?: boolean; structured?: boolean; blockS
   };
 }
 
-const header = (type: number, offset: number, length: number, flags = 0): RequestHeader => ({ type, flags, offset, length, cookieHi: 0, cookieLo: 1 });
+const header = (type: number, offset: number, length: number, flags = 0): RequestHeader => ({
+  type,
+  flags,
+  offset,
+  length,
+  cookieHi: 0,
+  cookieLo: 1,
+});
 
 type Row = [name: string, request: RequestHeader, expected: number | undefined, n?: Negotiated];
 
@@ -52,9 +61,18 @@ const rows: Row[] = [
   ['a TRIM the device cannot do', header(Command.TRIM, 0, 512), Errno.EINVAL, negotiated({ discard: false })],
   ['a CACHE', header(Command.CACHE, 0, 4096), undefined],
   ['a CACHE past the end', header(Command.CACHE, SIZE, 4096), Errno.EINVAL],
-  ['a WRITE_ZEROES with NO_HOLE and FAST_ZERO', header(Command.WRITE_ZEROES, 0, 4096, CommandFlag.NO_HOLE | CommandFlag.FAST_ZERO), undefined],
+  [
+    'a WRITE_ZEROES with NO_HOLE and FAST_ZERO',
+    header(Command.WRITE_ZEROES, 0, 4096, CommandFlag.NO_HOLE | CommandFlag.FAST_ZERO),
+    undefined,
+  ],
   ['a WRITE_ZEROES past the end', header(Command.WRITE_ZEROES, SIZE, 512), Errno.ENOSPC],
-  ['a FAST_ZERO the device cannot do fast', header(Command.WRITE_ZEROES, 0, 512, CommandFlag.FAST_ZERO), Errno.ENOTSUP, negotiated({ fastZero: false, discard: false })],
+  [
+    'a FAST_ZERO the device cannot do fast',
+    header(Command.WRITE_ZEROES, 0, 512, CommandFlag.FAST_ZERO),
+    Errno.ENOTSUP,
+    negotiated({ fastZero: false, discard: false }),
+  ],
   ['a misaligned WRITE_ZEROES', header(Command.WRITE_ZEROES, 0, 100), Errno.EINVAL],
   ['a BLOCK_STATUS', header(Command.BLOCK_STATUS, 0, 4096, CommandFlag.REQ_ONE), undefined],
   ['a BLOCK_STATUS of length 0', header(Command.BLOCK_STATUS, 0, 0), Errno.EINVAL],

@@ -79,7 +79,10 @@ describe('options', () => {
     await c.greet();
     const [exp, , , blockSize] = infoOf(await c.option(Option.INFO, encodeInfoRequest('small', [Info.BLOCK_SIZE])));
     expect(exp).toMatchObject({ size: 32768 });
-    expect(blockSize ?? infoOf(await c.option(Option.INFO, encodeInfoRequest('small', []))).at(-1)).toMatchObject({ minimum: 4096, preferred: 4096 });
+    expect(blockSize ?? infoOf(await c.option(Option.INFO, encodeInfoRequest('small', []))).at(-1)).toMatchObject({
+      minimum: 4096,
+      preferred: 4096,
+    });
   });
 
   it('derives transmission flags from supports: read-only exports get READ_ONLY and no write commands', async () => {
@@ -91,7 +94,10 @@ describe('options', () => {
     const rwFlags = (rw as { flags: number }).flags;
     const roFlags = (ro as { flags: number }).flags;
     expect(rwFlags & (F.READ_ONLY | F.SEND_DF)).toBe(0);
-    expect(rwFlags & (F.HAS_FLAGS | F.SEND_FLUSH | F.SEND_FUA | F.SEND_TRIM | F.SEND_WRITE_ZEROES | F.SEND_FAST_ZERO | F.CAN_MULTI_CONN | F.SEND_CACHE)).toBe(
+    expect(
+      rwFlags &
+        (F.HAS_FLAGS | F.SEND_FLUSH | F.SEND_FUA | F.SEND_TRIM | F.SEND_WRITE_ZEROES | F.SEND_FAST_ZERO | F.CAN_MULTI_CONN | F.SEND_CACHE),
+    ).toBe(
       F.HAS_FLAGS | F.SEND_FLUSH | F.SEND_FUA | F.SEND_TRIM | F.SEND_WRITE_ZEROES | F.SEND_FAST_ZERO | F.CAN_MULTI_CONN | F.SEND_CACHE,
     );
     expect(roFlags & F.READ_ONLY).toBe(F.READ_ONLY);
@@ -294,7 +300,10 @@ describe('guards', () => {
   });
 
   it('refuses plaintext sent after STARTTLS instead of reading it as TLS (plaintext injection)', async () => {
-    const { path, errors } = await serve({ exports: { '': new Ramdisk({ sizeSectors: 64 }) }, tls: { mode: 'require', psk: { alice: Buffer.alloc(32, 1) } } });
+    const { path, errors } = await serve({
+      exports: { '': new Ramdisk({ sizeSectors: 64 }) },
+      tls: { mode: 'require', psk: { alice: Buffer.alloc(32, 1) } },
+    });
     const c = await client(path);
     await c.greet();
     // STARTTLS and, in the same packet, an injected option the server must not act on.
@@ -305,7 +314,10 @@ describe('guards', () => {
   });
 
   it('answers ABORT in require mode before TLS', async () => {
-    const { path } = await serve({ exports: { '': new Ramdisk({ sizeSectors: 64 }) }, tls: { mode: 'require', psk: { alice: Buffer.alloc(32, 1) } } });
+    const { path } = await serve({
+      exports: { '': new Ramdisk({ sizeSectors: 64 }) },
+      tls: { mode: 'require', psk: { alice: Buffer.alloc(32, 1) } },
+    });
     const c = await client(path);
     await c.greet();
     expect((await c.option(Option.ABORT)).map((r) => r.type)).toEqual([Reply.ACK]);

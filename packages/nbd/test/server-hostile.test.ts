@@ -52,7 +52,10 @@ describe('the handshake stops reading options while its replies are not taken (f
   });
 
   it('with TLS required, 20,000 plaintext options each answered ERR_TLS_REQD stay within the limit too', async () => {
-    const { path, server } = await serve({ exports: { '': new Ramdisk({ sizeSectors: 64 }) }, tls: { mode: 'require', psk: { alice: Buffer.alloc(32, 1) } } });
+    const { path, server } = await serve({
+      exports: { '': new Ramdisk({ sizeSectors: 64 }) },
+      tls: { mode: 'require', psk: { alice: Buffer.alloc(32, 1) } },
+    });
     const attacker = await floodOptions(path, encodeOption(Option.LIST), 20_000);
     await waitFor(() => server.stats().handshakeStalls > 0, 'the handshake to stop reading');
     expect(server.stats().peakHandshakeQueuedBytes).toBeLessThanOrEqual(64 * 1024 + 200);
@@ -83,7 +86,11 @@ describe('connection slots (finding 6)', () => {
 
   it('one TCP peer holding its share of silent sockets is refused more; another peer still gets in', async () => {
     const errors: Error[] = [];
-    server = createServer({ exports: { '': new Ramdisk({ sizeSectors: 64 }) }, limits: { maxConnectionsPerPeer: 3 }, onError: (e) => errors.push(e) });
+    server = createServer({
+      exports: { '': new Ramdisk({ sizeSectors: 64 }) },
+      limits: { maxConnectionsPerPeer: 3 },
+      onError: (e) => errors.push(e),
+    });
     const address = await server.listen({ host: '127.0.0.1', port: 0 });
     const port = 'port' in address ? address.port : 0;
     const held = [];

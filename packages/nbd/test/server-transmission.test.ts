@@ -118,7 +118,8 @@ describe('replies', () => {
     const extents = (reply: RawReply) => {
       if (reply.kind !== 'chunk') throw new Error('expected a chunk');
       const out: [number, number][] = [];
-      for (let pos = 4; pos < reply.payload.length; pos += 8) out.push([reply.payload.readUInt32BE(pos), reply.payload.readUInt32BE(pos + 4)]);
+      for (let pos = 4; pos < reply.payload.length; pos += 8)
+        out.push([reply.payload.readUInt32BE(pos), reply.payload.readUInt32BE(pos + 4)]);
       return out;
     };
     // Unaligned offsets are fine for block status: the first extent starts exactly there.
@@ -310,7 +311,8 @@ describe('pipelining and limits', () => {
 });
 
 describe('WRITE payloads received straight into their own buffers', () => {
-  const payloadOf = (cookie: number, length: number) => Buffer.from(Uint8Array.from({ length }, (_, i) => (cookie * 37 + i * 13 + (i >> 9)) & 0xff));
+  const payloadOf = (cookie: number, length: number) =>
+    Buffer.from(Uint8Array.from({ length }, (_, i) => (cookie * 37 + i * 13 + (i >> 9)) & 0xff));
 
   it('a device that keeps the buffers until later sees every payload intact while later requests arrive', async () => {
     const disk = new Ramdisk({ sizeSectors: 8192 });

@@ -34,7 +34,8 @@ export async function openOpfsDevice(name: string, options: OpfsOptions = {}): P
   checkSectorSize(sectorSize);
   if (sizeSectors !== undefined) {
     checkResize(sizeSectors);
-    if (!Number.isSafeInteger(sizeSectors * sectorSize)) throw new BlockError('INVALID_ARGUMENT', `${sizeSectors} sectors of ${sectorSize} bytes is past the largest file size`);
+    if (!Number.isSafeInteger(sizeSectors * sectorSize))
+      throw new BlockError('INVALID_ARGUMENT', `${sizeSectors} sectors of ${sectorSize} bytes is past the largest file size`);
   }
   const directory = options.directory ?? (await opfsRoot());
   let file;
@@ -51,7 +52,8 @@ export async function openOpfsDevice(name: string, options: OpfsOptions = {}): P
   }
   try {
     const bytes = handle.getSize();
-    if (bytes % sectorSize !== 0) throw new BlockError('INVALID_ARGUMENT', `OPFS file ${name} is ${bytes} bytes, not a whole number of ${sectorSize}-byte sectors`);
+    if (bytes % sectorSize !== 0)
+      throw new BlockError('INVALID_ARGUMENT', `OPFS file ${name} is ${bytes} bytes, not a whole number of ${sectorSize}-byte sectors`);
     // A file this call has just created is empty: it takes the size asked for.
     if (bytes === 0 && sizeSectors !== undefined && !readOnly) handle.truncate(sizeSectors * sectorSize);
     else if (sizeSectors !== undefined && bytes !== sizeSectors * sectorSize) {

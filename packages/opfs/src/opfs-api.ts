@@ -33,7 +33,8 @@ interface StorageScope {
 export async function opfsRoot(): Promise<OpfsDirectoryHandle> {
   const scope = globalThis as StorageScope;
   const getDirectory = scope.navigator?.storage?.getDirectory;
-  if (!getDirectory) throw new BlockError('UNSUPPORTED', 'the Origin Private File System is not available here (navigator.storage.getDirectory is missing)');
+  if (!getDirectory)
+    throw new BlockError('UNSUPPORTED', 'the Origin Private File System is not available here (navigator.storage.getDirectory is missing)');
   if (scope.FileSystemSyncAccessHandle === undefined) {
     throw new BlockError('UNSUPPORTED', 'OPFS synchronous access handles exist only in a dedicated worker: open the device there');
   }

@@ -72,7 +72,8 @@ export class OpfsDevice implements BlockDevice {
       let at = sector * info.sectorSize;
       for (const buffer of buffers) {
         const got = this.#call('read', () => this.#handle.read(buffer, { at }));
-        if (got !== buffer.byteLength) throw BlockError.io(`read on OPFS file ${this.#name}: ${got} of ${buffer.byteLength} bytes at ${at}`);
+        if (got !== buffer.byteLength)
+          throw BlockError.io(`read on OPFS file ${this.#name}: ${got} of ${buffer.byteLength} bytes at ${at}`);
         at += buffer.byteLength;
       }
     });
@@ -121,7 +122,8 @@ export class OpfsDevice implements BlockDevice {
       const info = this.#info();
       checkResize(sizeSectors);
       const bytes = sizeSectors * info.sectorSize;
-      if (!Number.isSafeInteger(bytes)) throw new BlockError('INVALID_ARGUMENT', `${sizeSectors} sectors of ${info.sectorSize} bytes is past the largest file size`);
+      if (!Number.isSafeInteger(bytes))
+        throw new BlockError('INVALID_ARGUMENT', `${sizeSectors} sectors of ${info.sectorSize} bytes is past the largest file size`);
       this.#call('resize', () => this.#handle.truncate(bytes));
       this.#sizeSectors = sizeSectors;
     });

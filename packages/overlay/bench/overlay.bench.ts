@@ -5,7 +5,16 @@
 import type { BlockDevice } from '@blk/core';
 import { openFileDevice } from '@blk/fmap';
 import { Ramdisk } from '@blk/ramdisk';
-import { benchWorkloads, deviceTarget, makeTempDir, prefill, reportBench, STANDARD_WORKLOADS, type BenchRow, type Workload } from '@blk/test-kit';
+import {
+  benchWorkloads,
+  deviceTarget,
+  makeTempDir,
+  prefill,
+  reportBench,
+  STANDARD_WORKLOADS,
+  type BenchRow,
+  type Workload,
+} from '@blk/test-kit';
 import { join } from 'node:path';
 import { overlay, overlayTopBytes } from '../src/index.js';
 
@@ -13,7 +22,14 @@ const SPAN = 128 << 20;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const GOAL = 0.8;
 const pick = (names: readonly string[]): Workload[] => STANDARD_WORKLOADS.filter((w) => names.includes(w.name));
-const ALL = pick(['1 MiB sequential write', '1 MiB sequential read', '4 KiB random write QD1', '4 KiB random read QD1', '4 KiB random read QD32', '4 KiB random write QD32']);
+const ALL = pick([
+  '1 MiB sequential write',
+  '1 MiB sequential read',
+  '4 KiB random write QD1',
+  '4 KiB random read QD1',
+  '4 KiB random read QD32',
+  '4 KiB random write QD32',
+]);
 const READS = ALL.filter((w) => !w.write);
 
 const temp = makeTempDir('blk-overlay-bench-');
@@ -60,7 +76,10 @@ async function measure(kind: string, make: (bytes: number) => Promise<BlockDevic
 }
 
 try {
-  const rows = [...(await measure('Ramdisk', async (bytes) => new Ramdisk({ sizeSectors: bytes / 512 }))), ...(await measure('raw file', file))];
+  const rows = [
+    ...(await measure('Ramdisk', async (bytes) => new Ramdisk({ sizeSectors: bytes / 512 }))),
+    ...(await measure('raw file', file)),
+  ];
   reportBench('@blk/overlay', rows);
 } finally {
   temp.remove();

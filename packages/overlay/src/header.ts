@@ -52,12 +52,20 @@ const corrupt = (why: string): OverlayError => new OverlayError('INVALID_ARGUMEN
 export function decodeHeader(bytes: Uint8Array): Layout | undefined {
   if (!MAGIC.every((b, i) => bytes[i] === b)) {
     if (bytes.every((b) => b === 0)) return undefined;
-    throw new OverlayError('INVALID_ARGUMENT', 'NOT_AN_OVERLAY', 'the top device holds something other than an overlay (no BLKOVRLY header, and not blank)');
+    throw new OverlayError(
+      'INVALID_ARGUMENT',
+      'NOT_AN_OVERLAY',
+      'the top device holds something other than an overlay (no BLKOVRLY header, and not blank)',
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(8, true);
   if (version !== FORMAT_VERSION) {
-    throw new OverlayError('INVALID_ARGUMENT', 'UNSUPPORTED_VERSION', `the top was formatted with version ${version}; this build reads version ${FORMAT_VERSION}`);
+    throw new OverlayError(
+      'INVALID_ARGUMENT',
+      'UNSUPPORTED_VERSION',
+      `the top was formatted with version ${version}; this build reads version ${FORMAT_VERSION}`,
+    );
   }
   if (view.getUint32(60, true) !== crc32(bytes.subarray(0, CHECKED_BYTES))) throw corrupt('checksum mismatch');
   const blockSize = view.getUint32(16, true);

@@ -51,7 +51,12 @@ async function loadMap(top: Child, layout: Layout): Promise<BlockMap> {
  * Reads the top's header and map, formatting the top first when it is blank and writable.
  * `sizeBytes` and `sectorSize` are the overlay's, from the base and the top.
  */
-export async function openTop(top: Child, sizeBytes: number, sectorSize: number, blockSize: number | undefined): Promise<{ layout: Layout; map: BlockMap }> {
+export async function openTop(
+  top: Child,
+  sizeBytes: number,
+  sectorSize: number,
+  blockSize: number | undefined,
+): Promise<{ layout: Layout; map: BlockMap }> {
   if (blockSize !== undefined) checkBlockSize(blockSize, sectorSize);
   const fresh = () => computeLayout(sizeBytes, sectorSize, blockSize ?? Math.max(DEFAULT_BLOCK_SIZE, sectorSize));
   const headerBytes = Math.max(4096, sectorSize);
@@ -64,19 +69,32 @@ export async function openTop(top: Child, sizeBytes: number, sectorSize: number,
     throw tooSmall(top, fresh());
   }
   if (layout === undefined) {
-    if (!top.writable) throw new OverlayError('READ_ONLY', 'TOP_NOT_FORMATTED', 'the top is blank and read-only, so it cannot be formatted');
+    if (!top.writable)
+      throw new OverlayError('READ_ONLY', 'TOP_NOT_FORMATTED', 'the top is blank and read-only, so it cannot be formatted');
     layout = fresh();
     await format(top, layout);
     return { layout, map: new BlockMap(layout.blocks, layout.headerBytes) };
   }
   if (layout.sizeBytes !== sizeBytes) {
-    throw new OverlayError('INVALID_ARGUMENT', 'BASE_SIZE_CHANGED', `the top was made for a ${layout.sizeBytes}-byte base, but the base is ${sizeBytes} bytes`);
+    throw new OverlayError(
+      'INVALID_ARGUMENT',
+      'BASE_SIZE_CHANGED',
+      `the top was made for a ${layout.sizeBytes}-byte base, but the base is ${sizeBytes} bytes`,
+    );
   }
   if (layout.sectorSize !== sectorSize) {
-    throw new OverlayError('INVALID_ARGUMENT', 'GEOMETRY_MISMATCH', `the top was made for ${layout.sectorSize}-byte sectors, but base and top now need ${sectorSize}`);
+    throw new OverlayError(
+      'INVALID_ARGUMENT',
+      'GEOMETRY_MISMATCH',
+      `the top was made for ${layout.sectorSize}-byte sectors, but base and top now need ${sectorSize}`,
+    );
   }
   if (blockSize !== undefined && blockSize !== layout.blockSize) {
-    throw new OverlayError('INVALID_ARGUMENT', 'GEOMETRY_MISMATCH', `the top was formatted with ${layout.blockSize}-byte blocks, not ${blockSize}`);
+    throw new OverlayError(
+      'INVALID_ARGUMENT',
+      'GEOMETRY_MISMATCH',
+      `the top was formatted with ${layout.blockSize}-byte blocks, not ${blockSize}`,
+    );
   }
   if (topBytes(top) < layout.topBytes) throw tooSmall(top, layout);
   return { layout, map: await loadMap(top, layout) };

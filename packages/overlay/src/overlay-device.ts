@@ -1,4 +1,14 @@
-import { BlockError, checkRange, checkRequest, checkSeek, RegionLock, settled, type BlockInfo, type CombinatorOptions, type Supports } from '@blk/core';
+import {
+  BlockError,
+  checkRange,
+  checkRequest,
+  checkSeek,
+  RegionLock,
+  settled,
+  type BlockInfo,
+  type CombinatorOptions,
+  type Supports,
+} from '@blk/core';
 import { BASE, DATA, ZERO, type BlockMap } from './block-map.js';
 import { fillZero, sliceBuffers } from './buffers.js';
 import type { Child } from './child.js';
@@ -178,7 +188,7 @@ export class OverlayDevice {
     const map = this.#map;
     if (map.runEnd(first, last) === last) return this.#readRun(map.states[first]!, start, buffers);
     const reads: Promise<void>[] = [];
-    for (let block = first; block < last; ) {
+    for (let block = first; block < last;) {
       const end = map.runEnd(block, last);
       const from = Math.max(start, block * blockSize);
       const to = Math.min(start + bytes, end * blockSize);
@@ -295,9 +305,10 @@ export class OverlayDevice {
     );
     if (wholeFrom < wholeTo && this.#top.zeroesCheaply) {
       // Free the top's copies of whole blocks it holds; the map alone would do for reads.
-      for (let block = wholeFrom; block < wholeTo; ) {
+      for (let block = wholeFrom; block < wholeTo;) {
         const runEnd = map.runEnd(block, wholeTo);
-        if (map.states[block] === DATA) work.push(this.#top.zero(dataOffset + block * blockSize, blockEnd(this.#layout, runEnd - 1) - block * blockSize));
+        if (map.states[block] === DATA)
+          work.push(this.#top.zero(dataOffset + block * blockSize, blockEnd(this.#layout, runEnd - 1) - block * blockSize));
         block = runEnd;
       }
     }
@@ -362,7 +373,13 @@ export class OverlayDevice {
 
   async #commit(options: CombinatorOptions): Promise<void> {
     await commitBlocks(
-      { map: this.#map, layout: this.#layout, top: this.#top, base: this.#base, locked: (start, end, work) => this.#locked(start, end, work) },
+      {
+        map: this.#map,
+        layout: this.#layout,
+        top: this.#top,
+        base: this.#base,
+        locked: (start, end, work) => this.#locked(start, end, work),
+      },
       () => {
         this.#baseDirty = true;
       },

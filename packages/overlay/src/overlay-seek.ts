@@ -10,7 +10,7 @@ export function blockEnd(layout: Layout, block: number): number {
 /** First byte at or after `from` that may hold data: in a DATA block, or data of the base in a BASE block. */
 export async function nextMapped(map: BlockMap, layout: Layout, base: Child, from: number): Promise<number> {
   const { blockSize, sizeBytes } = layout;
-  for (let block = Math.floor(from / blockSize); block < map.blocks; ) {
+  for (let block = Math.floor(from / blockSize); block < map.blocks;) {
     const state = map.states[block];
     const runEnd = map.runEnd(block, map.blocks);
     const at = Math.max(from, block * blockSize);
@@ -29,7 +29,7 @@ export async function nextMapped(map: BlockMap, layout: Layout, base: Child, fro
 /** First byte at or after `from` guaranteed to read zero: in a ZERO block, or a hole of the base in a BASE block. */
 export async function nextUnmapped(map: BlockMap, layout: Layout, base: Child, from: number): Promise<number> {
   const { blockSize, sizeBytes } = layout;
-  for (let block = Math.floor(from / blockSize); block < map.blocks; ) {
+  for (let block = Math.floor(from / blockSize); block < map.blocks;) {
     const state = map.states[block];
     const runEnd = map.runEnd(block, map.blocks);
     const at = Math.max(from, block * blockSize);
@@ -49,7 +49,7 @@ export async function nextUnmapped(map: BlockMap, layout: Layout, base: Child, f
  * sectors may be smaller than the overlay's: a hole must then cover a whole overlay sector.
  */
 async function baseZeroSector(base: Child, ss: number, from: number, end: number): Promise<number> {
-  for (let pos = from; pos < end; ) {
+  for (let pos = from; pos < end;) {
     const zero = await base.unmappedFrom(pos, end);
     const aligned = Math.ceil(zero / ss) * ss;
     if (aligned >= end) return end;

@@ -37,7 +37,10 @@ export async function overlay(base: BlockDevice, top: BlockDevice, options: Over
   const [baseInfo, topInfo] = await Promise.all([base.getInfo(), top.getInfo()]);
   const sectorSize = Math.max(baseInfo.sectorSize, topInfo.sectorSize);
   if (sectorSize % baseInfo.sectorSize !== 0 || sectorSize % topInfo.sectorSize !== 0) {
-    throw new BlockError('INVALID_ARGUMENT', `overlay: sector sizes ${baseInfo.sectorSize} and ${topInfo.sectorSize} do not divide one another`);
+    throw new BlockError(
+      'INVALID_ARGUMENT',
+      `overlay: sector sizes ${baseInfo.sectorSize} and ${topInfo.sectorSize} do not divide one another`,
+    );
   }
   const sizeBytes = deviceBytes(baseInfo);
   if (sizeBytes % sectorSize !== 0) {

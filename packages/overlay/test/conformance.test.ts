@@ -10,28 +10,55 @@ import { fileDevices } from './helpers/devices.js';
 
 const owned: OverlayOptions = { disconnectChildren: true };
 
-function over(makeBase: () => BlockDevice | Promise<BlockDevice>, makeTop: () => BlockDevice | Promise<BlockDevice>, options: OverlayOptions = {}): DeviceFactory {
+function over(
+  makeBase: () => BlockDevice | Promise<BlockDevice>,
+  makeTop: () => BlockDevice | Promise<BlockDevice>,
+  options: OverlayOptions = {},
+): DeviceFactory {
   return async () => overlay(await makeBase(), await makeTop(), { ...owned, ...options });
 }
 
 /** The suite's fault hooks: both children pass through the suite's faulty wrapper. */
-function faults(makeBase: (bytes: number) => BlockDevice, makeTop: () => BlockDevice, bytes: number, options: OverlayOptions = {}): ConformanceOptions {
+function faults(
+  makeBase: (bytes: number) => BlockDevice,
+  makeTop: () => BlockDevice,
+  bytes: number,
+  options: OverlayOptions = {},
+): ConformanceOptions {
   return {
     overFaults: async (faulty) => overlay(faulty(makeBase(bytes)), faulty(makeTop()), { ...owned, ...options }),
   };
 }
 
-const ram = (sectorSize = 512) => (bytes: number) => new Ramdisk({ sizeSectors: bytes / sectorSize, sectorSize });
-const growingTop = (sectorSize = 512) => () => new Ramdisk({ sizeSectors: 0, sectorSize });
+const ram =
+  (sectorSize = 512) =>
+  (bytes: number) =>
+    new Ramdisk({ sizeSectors: bytes / sectorSize, sectorSize });
+const growingTop =
+  (sectorSize = 512) =>
+  () =>
+    new Ramdisk({ sizeSectors: 0, sectorSize });
 
-describeBlockDevice('Overlay of a Ramdisk on a Ramdisk', over(() => ram()(256 * 512), growingTop()), {
-  ...faults(ram(), growingTop(), 256 * 512),
-  large: over(() => ram()(5 * 2 ** 30), growingTop()),
-});
+describeBlockDevice(
+  'Overlay of a Ramdisk on a Ramdisk',
+  over(() => ram()(256 * 512), growingTop()),
+  {
+    ...faults(ram(), growingTop(), 256 * 512),
+    large: over(() => ram()(5 * 2 ** 30), growingTop()),
+  },
+);
 
-describeBlockDevice('Overlay of a Ramdisk on a Ramdisk, 4 KiB blocks', over(() => ram()(256 * 512), growingTop(), { blockSize: 4096 }), faults(ram(), growingTop(), 256 * 512, { blockSize: 4096 }));
+describeBlockDevice(
+  'Overlay of a Ramdisk on a Ramdisk, 4 KiB blocks',
+  over(() => ram()(256 * 512), growingTop(), { blockSize: 4096 }),
+  faults(ram(), growingTop(), 256 * 512, { blockSize: 4096 }),
+);
 
-describeBlockDevice('Overlay of a read-only Ramdisk on a Ramdisk, 1 KiB blocks', over(() => readOnlyView(ram()(96 * 512)), growingTop(), { blockSize: 1024 }), faults((b) => readOnlyView(ram()(b)), growingTop(), 96 * 512, { blockSize: 1024 }));
+describeBlockDevice(
+  'Overlay of a read-only Ramdisk on a Ramdisk, 1 KiB blocks',
+  over(() => readOnlyView(ram()(96 * 512)), growingTop(), { blockSize: 1024 }),
+  faults((b) => readOnlyView(ram()(b)), growingTop(), 96 * 512, { blockSize: 1024 }),
+);
 
 /** A repeatable stream of numbers in [0, 1) for the latency wrapper (a 32-bit LCG). */
 function lcg(seed: number): () => number {
@@ -43,7 +70,11 @@ let latencySeed = 7;
 const slow = (device: BlockDevice) => withLatency(device, { maxMs: 1, random: lcg(latencySeed++) });
 describeBlockDevice(
   'Overlay of a slow Ramdisk on a slow Ramdisk (random latency: requests overtake each other), 4 KiB blocks',
-  over(() => slow(ram()(128 * 512)), () => slow(new Ramdisk({ sizeSectors: 0 })), { blockSize: 4096 }),
+  over(
+    () => slow(ram()(128 * 512)),
+    () => slow(new Ramdisk({ sizeSectors: 0 })),
+    { blockSize: 4096 },
+  ),
   { modelRuns: 5 },
 );
 
@@ -55,8 +86,17 @@ async function simpleMem(sizeSectors: number, sectorSize = 512): Promise<BlockDe
   return device;
 }
 
-describeBlockDevice('Overlay of a 512-byte simple-mem on a 4096-byte Ramdisk', over(() => simpleMem(512), growingTop(4096), { blockSize: 8192 }));
-describeBlockDevice('Overlay of a 4096-byte Ramdisk on a simple-mem top (no flush, discard or resize)', over(() => ram(4096)(64 * 4096), () => simpleMem(2048)));
+describeBlockDevice(
+  'Overlay of a 512-byte simple-mem on a 4096-byte Ramdisk',
+  over(() => simpleMem(512), growingTop(4096), { blockSize: 8192 }),
+);
+describeBlockDevice(
+  'Overlay of a 4096-byte Ramdisk on a simple-mem top (no flush, discard or resize)',
+  over(
+    () => ram(4096)(64 * 4096),
+    () => simpleMem(2048),
+  ),
+);
 describeBlockDevice(
   'Overlay of an overlay (a chain of three Ramdisks)',
   over(async () => overlay(ram()(256 * 512), growingTop()(), { ...owned, blockSize: 4096 }), growingTop(), { blockSize: 16384 }),

@@ -131,7 +131,8 @@ describe('opening a top', () => {
     const base = new Ramdisk({ sizeSectors: 64 });
     const top = new Ramdisk({ sizeSectors: 0 });
     await expectBlockError(overlay(base, base), 'INVALID_ARGUMENT');
-    for (const blockSize of [0, 3000, 256, 2 ** 30, Number.NaN, 1.5]) await expectBlockError(overlay(base, top, { blockSize }), 'INVALID_ARGUMENT');
+    for (const blockSize of [0, 3000, 256, 2 ** 30, Number.NaN, 1.5])
+      await expectBlockError(overlay(base, top, { blockSize }), 'INVALID_ARGUMENT');
     await expectBlockError(overlay(base, top, 'big' as never), 'INVALID_ARGUMENT');
     await expectBlockError(overlay(base, top, { blockSize: '4096' as never }), 'INVALID_ARGUMENT');
     await expectBlockError(overlay(base, top, { disconnectChildren: 1 as never }), 'INVALID_ARGUMENT');

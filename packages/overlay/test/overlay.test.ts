@@ -159,7 +159,10 @@ describe('faults and durability', () => {
     await ov.write(0, [filled(4, 0x11)]);
     await ov.flush!();
     failing = true;
-    const failed = await ov.write(16, [filled(2, 0x22)]).then(() => undefined, (e: unknown) => e);
+    const failed = await ov.write(16, [filled(2, 0x22)]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isBlockError(failed, 'IO'), String(failed)).toBe(true);
     expect(firstBytes(await bytesOf(ov, 16, 2))).toEqual([17, 18]);
     await ov.write(1, [filled(1, 0x33)]).catch(() => undefined);
@@ -206,7 +209,17 @@ describe('faults and durability', () => {
     const ov = await overlay(base, disk.device());
     await ov.write(0, [filled(1, 0x77)]);
     await ov.disconnect();
-    for (const call of [() => ov.read(0, [new Uint8Array(512)]), () => ov.write(0, [new Uint8Array(512)]), () => ov.flush!(), () => ov.discard!(0, 1), () => ov.writeZeroes!(0, 1), () => ov.seekMapped!(0), () => ov.seekUnmapped!(0), () => ov.commit(), () => ov.getInfo()]) {
+    for (const call of [
+      () => ov.read(0, [new Uint8Array(512)]),
+      () => ov.write(0, [new Uint8Array(512)]),
+      () => ov.flush!(),
+      () => ov.discard!(0, 1),
+      () => ov.writeZeroes!(0, 1),
+      () => ov.seekMapped!(0),
+      () => ov.seekUnmapped!(0),
+      () => ov.commit(),
+      () => ov.getInfo(),
+    ]) {
       await expectBlockError(call(), 'DISCONNECTED');
     }
     disk.crash(() => false);

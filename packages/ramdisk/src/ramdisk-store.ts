@@ -75,7 +75,7 @@ export class RamdiskStore implements BlockInfo {
   /** Zeroes [offset, offset + length): whole pages are freed, partial ones cleared. */
   zero(offset: number, length: number): void {
     const size = this.#pageSize;
-    for (let done = 0; done < length; ) {
+    for (let done = 0; done < length;) {
       const at = offset + done;
       const inPage = at % size;
       const n = Math.min(size - inPage, length - done);

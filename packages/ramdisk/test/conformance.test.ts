@@ -4,8 +4,10 @@ import { Ramdisk, connect, create } from '../src/index.js';
 
 /** 5 GiB, sparse: the large-request test crosses the 4 GiB mark and uses the last sectors. */
 const LARGE_BYTES = 5 * 2 ** 30;
-const large = (sectorSize = 512, pageSize?: number) => () =>
-  new Ramdisk({ sizeSectors: LARGE_BYTES / sectorSize, sectorSize, ...(pageSize === undefined ? {} : { pageSize }) });
+const large =
+  (sectorSize = 512, pageSize?: number) =>
+  () =>
+    new Ramdisk({ sizeSectors: LARGE_BYTES / sectorSize, sectorSize, ...(pageSize === undefined ? {} : { pageSize }) });
 
 describeBlockDevice('Ramdisk 512', () => new Ramdisk({ sizeSectors: 256 }), { large: large() });
 describeBlockDevice('Ramdisk 4096', () => new Ramdisk({ sizeSectors: 64, sectorSize: 4096 }), { large: large(4096) });

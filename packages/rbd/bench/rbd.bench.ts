@@ -66,7 +66,9 @@ try {
   const fio = findPeer('fio') ?? 'fio';
 
   const socket = join(dir, 'nbd.sock');
-  const server = serveBlk ? startProcess(process.execPath, [blk, 'serve', `rbd:${cluster.pool}/served?conf=${cluster.conf}`, '--socket', socket]) : undefined;
+  const server = serveBlk
+    ? startProcess(process.execPath, [blk, 'serve', `rbd:${cluster.pool}/served?conf=${cluster.conf}`, '--socket', socket])
+    : undefined;
   if (server) await waitFor(() => server.output().includes('Press Ctrl-C to stop.'), 'blk serve rbd: to be ready', 30_000);
 
   /** fio's nbd engine against `blk serve rbd:` (one connection). */
@@ -99,8 +101,22 @@ try {
     const total = Math.max(1, Math.round((bytesPerSecond * RUNTIME_S) / workload.blockBytes)) * workload.blockBytes;
     const { stdout } = await runOk(
       findPeer('rbd') ?? 'rbd',
-      ['-c', cluster.conf, 'bench', '--io-type', workload.write ? 'write' : 'read', '--io-size', String(workload.blockBytes), '--io-threads', String(workload.inFlight),
-        '--io-total', String(total), '--io-pattern', workload.random ? 'rand' : 'seq', `${cluster.pool}/fio`],
+      [
+        '-c',
+        cluster.conf,
+        'bench',
+        '--io-type',
+        workload.write ? 'write' : 'read',
+        '--io-size',
+        String(workload.blockBytes),
+        '--io-threads',
+        String(workload.inFlight),
+        '--io-total',
+        String(total),
+        '--io-pattern',
+        workload.random ? 'rand' : 'seq',
+        `${cluster.pool}/fio`,
+      ],
       { timeoutMs: 120_000 },
     );
     const opsPerSecond = Number(/ops\/sec: ([\d.]+)/.exec(stdout)?.[1]);
@@ -132,7 +148,9 @@ try {
       ],
       { env: { ...process.env, CEPH_CONF: cluster.conf }, timeoutMs: (RUNTIME_S + RAMP_S + 60) * 1000 },
     );
-    const report = JSON.parse(stdout.slice(stdout.indexOf('{'), stdout.lastIndexOf('}') + 1)) as { jobs: { read: FioSide; write: FioSide }[] };
+    const report = JSON.parse(stdout.slice(stdout.indexOf('{'), stdout.lastIndexOf('}') + 1)) as {
+      jobs: { read: FioSide; write: FioSide }[];
+    };
     const side = workload.write ? report.jobs[0]!.write : report.jobs[0]!.read;
     // the children's line: "0m1.230000s 0m0.450000s" (user, system)
     const children = stdout.trimEnd().split('\n').at(-1) ?? '';
@@ -159,7 +177,11 @@ try {
   const rows: BenchRow[] = [];
   for (const workload of WORKLOADS) {
     cpu = { subject: [], anchor: [] };
-    const samples = await interleave(ROUNDS, () => runOurs(workload), () => runFio(workload));
+    const samples = await interleave(
+      ROUNDS,
+      () => runOurs(workload),
+      () => runFio(workload),
+    );
     rows.push({
       name: `RbdDevice ${workload.name}`,
       unit: workload.random ? 'IOPS' : 'MiB/s',
@@ -169,7 +191,11 @@ try {
       higherIsBetter: true,
       target: 0.9,
     });
-    const rbdBench = await interleave(ROUNDS, () => runOurs(workload), () => runRbdBench(workload, median(samples.subject)));
+    const rbdBench = await interleave(
+      ROUNDS,
+      () => runOurs(workload),
+      () => runRbdBench(workload, median(samples.subject)),
+    );
     rows.push({
       name: `RbdDevice ${workload.name}`,
       unit: workload.random ? 'IOPS' : 'MiB/s',
@@ -179,7 +205,11 @@ try {
       higherIsBetter: true,
     });
     if (server) {
-      const served = await interleave(ROUNDS, () => runServed(workload), () => runFio(workload));
+      const served = await interleave(
+        ROUNDS,
+        () => runServed(workload),
+        () => runFio(workload),
+      );
       rows.push({
         name: `blk serve rbd: (fio nbd engine) ${workload.name}`,
         unit: workload.random ? 'IOPS' : 'MiB/s',

@@ -36,7 +36,11 @@ export async function acquireCluster(options: RbdClusterOptions): Promise<{ clus
   } catch (error) {
     held.users--;
     if (error instanceof Error && error.message.startsWith('rados_conf_read_file')) {
-      throw new BlockError('INVALID_ARGUMENT', `cannot read the Ceph config ${options.conf ?? ''}: ${error.message.slice(error.message.indexOf(':') + 2)}`, { cause: error });
+      throw new BlockError(
+        'INVALID_ARGUMENT',
+        `cannot read the Ceph config ${options.conf ?? ''}: ${error.message.slice(error.message.indexOf(':') + 2)}`,
+        { cause: error },
+      );
     }
     const errno = (error as { code?: string }).code;
     const hint =

@@ -18,7 +18,8 @@ export interface RbdConnectOptions extends RbdImageOptions {
 export async function connect(options: RbdConnectOptions): Promise<RbdDevice> {
   checkImageOptions(options);
   const sectorSize: number = options.sectorSize ?? 512;
-  if (sectorSize !== 512 && sectorSize !== 4096) throw new BlockError('INVALID_ARGUMENT', `sectorSize must be 512 or 4096, got ${String(sectorSize)}`);
+  if (sectorSize !== 512 && sectorSize !== 4096)
+    throw new BlockError('INVALID_ARGUMENT', `sectorSize must be 512 or 4096, got ${String(sectorSize)}`);
   const snapshot = options.snapshot;
   if (snapshot !== undefined && (typeof snapshot !== 'string' || snapshot.length === 0 || /[@/\0]/.test(snapshot))) {
     throw new BlockError('INVALID_ARGUMENT', `snapshot must be a non-empty string without '@', '/' or NUL`);
@@ -26,7 +27,16 @@ export async function connect(options: RbdConnectOptions): Promise<RbdDevice> {
   const native = requireNative();
   const { cluster, release } = await acquireCluster(options);
   const readOnly = snapshot !== undefined || options.readOnly === true;
-  const device = new RbdDevice({ native, pool: options.pool, namespace: options.namespace, image: options.image, snapshot, readOnly, sectorSize, release });
+  const device = new RbdDevice({
+    native,
+    pool: options.pool,
+    namespace: options.namespace,
+    image: options.image,
+    snapshot,
+    readOnly,
+    sectorSize,
+    release,
+  });
   try {
     const [image, sizeBytes] = await native.open(
       cluster,

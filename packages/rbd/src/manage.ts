@@ -23,15 +23,18 @@ export async function create(options: RbdImageOptions, { sizeBytes, objectSize, 
   let order = 0;
   if (objectSize !== undefined) {
     order = Math.log2(objectSize);
-    if (!Number.isInteger(order) || order < 12 || order > 25) throw new BlockError('INVALID_ARGUMENT', 'objectSize must be a power of two from 4 KiB to 32 MiB');
+    if (!Number.isInteger(order) || order < 12 || order > 25)
+      throw new BlockError('INVALID_ARGUMENT', 'objectSize must be a power of two from 4 KiB to 32 MiB');
   }
-  if (features !== undefined && (!Number.isSafeInteger(features) || features < 0)) throw new BlockError('INVALID_ARGUMENT', 'features must be a non-negative integer');
+  if (features !== undefined && (!Number.isSafeInteger(features) || features < 0))
+    throw new BlockError('INVALID_ARGUMENT', 'features must be a non-negative integer');
   const native = requireNative();
   const { cluster, release } = await acquireCluster(options);
   try {
     await native.createImage(cluster, options.pool, options.namespace ?? null, options.image, sizeBytes, order, features ?? null);
   } catch (error) {
-    if (errnoOf(error) === 'EEXIST') throw new BlockError('INVALID_ARGUMENT', `image '${options.image}' already exists in pool '${options.pool}'`, { cause: error });
+    if (errnoOf(error) === 'EEXIST')
+      throw new BlockError('INVALID_ARGUMENT', `image '${options.image}' already exists in pool '${options.pool}'`, { cause: error });
     if (errnoOf(error) === 'ENOENT') throw openError(error, options.pool, options.image);
     throw rbdError(error, `cannot create rbd image ${options.pool}/${options.image}`);
   } finally {
@@ -51,7 +54,8 @@ export async function remove(options: RbdImageOptions, { purgeSnapshots = false 
     await native.removeImage(cluster, options.pool, options.namespace ?? null, options.image, purgeSnapshots);
   } catch (error) {
     if (errnoOf(error) === 'ENOENT') throw openError(error, options.pool, options.image);
-    if (errnoOf(error) === 'ENOTEMPTY') throw new BlockError('INVALID_ARGUMENT', `image '${options.image}' has snapshots (pass purgeSnapshots)`, { cause: error });
+    if (errnoOf(error) === 'ENOTEMPTY')
+      throw new BlockError('INVALID_ARGUMENT', `image '${options.image}' has snapshots (pass purgeSnapshots)`, { cause: error });
     throw rbdError(error, `cannot remove rbd image ${options.pool}/${options.image}`);
   } finally {
     await release();

@@ -12,7 +12,15 @@ export interface RbdNative {
   readonly librbdVersion: string;
   connect(conf: string | null, id: string | null, keyring: string | null, settings: readonly string[]): Promise<NativeCluster>;
   shutdown(cluster: NativeCluster): Promise<void>;
-  createImage(cluster: NativeCluster, pool: string, namespace: string | null, name: string, sizeBytes: number, order: number, features: number | null): Promise<void>;
+  createImage(
+    cluster: NativeCluster,
+    pool: string,
+    namespace: string | null,
+    name: string,
+    sizeBytes: number,
+    order: number,
+    features: number | null,
+  ): Promise<void>;
   removeImage(cluster: NativeCluster, pool: string, namespace: string | null, name: string, purgeSnapshots: boolean): Promise<void>;
   open(
     cluster: NativeCluster,
@@ -29,7 +37,14 @@ export interface RbdNative {
   resize(image: NativeImage, sizeBytes: number): Promise<void>;
   snapshot(image: NativeImage, op: 0 | 1, name: string): Promise<void>;
   diff(image: NativeImage, offset: number, length: number, maxExtents: number): Promise<Float64Array>;
-  submit(image: NativeImage, op: 0 | 1 | 2 | 3 | 4, buffers: readonly Uint8Array[] | null, offset: number, length: number, id: number): boolean;
+  submit(
+    image: NativeImage,
+    op: 0 | 1 | 2 | 3 | 4,
+    buffers: readonly Uint8Array[] | null,
+    offset: number,
+    length: number,
+    id: number,
+  ): boolean;
 }
 
 export const NATIVE_ABI_VERSION = 1;
@@ -42,7 +57,12 @@ function load(): { native: RbdNative | undefined; reason: string } {
   try {
     const required: unknown = createRequire(import.meta.url)('@blk/rbd-native');
     const v = required as Record<string, unknown>;
-    if (typeof required === 'object' && required !== null && v.abiVersion === NATIVE_ABI_VERSION && FUNCTIONS.every((name) => typeof v[name] === 'function')) {
+    if (
+      typeof required === 'object' &&
+      required !== null &&
+      v.abiVersion === NATIVE_ABI_VERSION &&
+      FUNCTIONS.every((name) => typeof v[name] === 'function')
+    ) {
       return { native: required as RbdNative, reason: `loaded (librbd ${String(v.librbdVersion)})` };
     }
     return { native: undefined, reason: '@blk/rbd-native has an unexpected shape or ABI version' };

@@ -362,7 +362,8 @@ export class RbdDevice implements BlockDevice {
 
   async #close(): Promise<void> {
     this.#closed = true;
-    for (let i = this.#waitingHead; i < this.#waiting.length; i++) this.#waiting[i]!.pending.reject(BlockError.disconnected(`rbd image ${this.name}`));
+    for (let i = this.#waitingHead; i < this.#waiting.length; i++)
+      this.#waiting[i]!.pending.reject(BlockError.disconnected(`rbd image ${this.name}`));
     this.#waiting.length = 0;
     this.#waitingHead = 0;
     const image = this.#image;

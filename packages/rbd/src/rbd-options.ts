@@ -32,17 +32,22 @@ export const MAX_SETTINGS = 28;
 function checkName(value: unknown, what: string, optional: boolean): void {
   if (value === undefined && optional) return;
   if (typeof value !== 'string' || value.length === 0 || value.length > 1024 || value.includes('\0')) {
-    throw new BlockError('INVALID_ARGUMENT', `${what} must be a non-empty string without NUL, got ${typeof value === 'string' ? JSON.stringify(value) : typeof value}`);
+    throw new BlockError(
+      'INVALID_ARGUMENT',
+      `${what} must be a non-empty string without NUL, got ${typeof value === 'string' ? JSON.stringify(value) : typeof value}`,
+    );
   }
 }
 
 /** Checks the image options, before anything is sent anywhere. */
 export function checkImageOptions(options: unknown): asserts options is RbdImageOptions {
-  if (typeof options !== 'object' || options === null) throw new BlockError('INVALID_ARGUMENT', 'options must be an object with pool and image');
+  if (typeof options !== 'object' || options === null)
+    throw new BlockError('INVALID_ARGUMENT', 'options must be an object with pool and image');
   const o = options as Record<string, unknown>;
   checkName(o.pool, 'pool', false);
   checkName(o.image, 'image', false);
-  if (typeof o.image === 'string' && /[@/]/.test(o.image)) throw new BlockError('INVALID_ARGUMENT', `image name ${JSON.stringify(o.image)} must not contain '@' or '/'`);
+  if (typeof o.image === 'string' && /[@/]/.test(o.image))
+    throw new BlockError('INVALID_ARGUMENT', `image name ${JSON.stringify(o.image)} must not contain '@' or '/'`);
   checkName(o.namespace, 'namespace', true);
   checkName(o.conf, 'conf', true);
   checkName(o.clientName, 'clientName', true);
@@ -52,7 +57,8 @@ export function checkImageOptions(options: unknown): asserts options is RbdImage
     throw new BlockError('INVALID_ARGUMENT', 'timeoutSeconds must be an integer from 0 to 86400');
   }
   if (o.settings !== undefined) {
-    if (typeof o.settings !== 'object' || o.settings === null) throw new BlockError('INVALID_ARGUMENT', 'settings must be an object of strings');
+    if (typeof o.settings !== 'object' || o.settings === null)
+      throw new BlockError('INVALID_ARGUMENT', 'settings must be an object of strings');
     const entries = Object.entries(o.settings);
     if (entries.length > MAX_SETTINGS) throw new BlockError('INVALID_ARGUMENT', `at most ${MAX_SETTINGS} settings`);
     for (const [key, value] of entries) {

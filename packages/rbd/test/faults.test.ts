@@ -35,7 +35,11 @@ describeWhen('@blk/rbd faults', rbdMissing, () => {
     await expectCode(connect({ ...imageOptions(image), snapshot: 'nope' }), 'INVALID_ARGUMENT', /snapshot 'nope'/);
     await expectCode(create(imageOptions(image), { sizeBytes: SIZE }), 'INVALID_ARGUMENT', /already exists/);
     await expectCode(remove(imageOptions('no-such-image')), 'INVALID_ARGUMENT', /does not exist/);
-    await expectCode(create({ ...imageOptions('x'), pool: 'no-such-pool' }, { sizeBytes: SIZE }), 'INVALID_ARGUMENT', /pool 'no-such-pool'/);
+    await expectCode(
+      create({ ...imageOptions('x'), pool: 'no-such-pool' }, { sizeBytes: SIZE }),
+      'INVALID_ARGUMENT',
+      /pool 'no-such-pool'/,
+    );
   });
 
   it('refuses malformed options before contacting anything', async () => {
@@ -93,12 +97,17 @@ describeWhen('@blk/rbd faults', rbdMissing, () => {
     await device.write(0, [pattern(0, 1, 512)]);
     // rbd refuses while we hold the image open
     await expect(rbd('rm', '--no-progress', `${pool}/${options.image}`)).rejects.toThrow(/watchers/);
-    const status = JSON.parse((await rbd('status', '--format', 'json', `${pool}/${options.image}`)).stdout) as { watchers: { address: string }[] };
+    const status = JSON.parse((await rbd('status', '--format', 'json', `${pool}/${options.image}`)).stdout) as {
+      watchers: { address: string }[];
+    };
     const address = status.watchers[0]!.address;
     await ceph('osd', 'blocklist', 'add', address);
     try {
       await rbd('rm', '--no-progress', `${pool}/${options.image}`);
-      await expectCode(device.write(0, [pattern(0, 1, 512, 3)]).then(() => device.flush()), 'IO');
+      await expectCode(
+        device.write(0, [pattern(0, 1, 512, 3)]).then(() => device.flush()),
+        'IO',
+      );
       await device.disconnect();
       await expectCode(device.read(0, [new Uint8Array(512)]), 'DISCONNECTED');
     } finally {

@@ -1,12 +1,4 @@
-import {
-  BlockError,
-  checkRequest,
-  settled,
-  supports,
-  type BlockDevice,
-  type BlockInfo,
-  type Supports,
-} from '@blk/core';
+import { BlockError, checkRequest, settled, supports, type BlockDevice, type BlockInfo, type Supports } from '@blk/core';
 import type { ChunkStore } from './chunk-store.js';
 
 const SIMPLE_MEM_SUPPORTS = supports({ write: true, concurrent: true });

@@ -12,4 +12,6 @@ async function large(sectorSize: number) {
 }
 
 describeBlockDevice('simple-mem 512', () => connect(`suite-512-${n++}`, { sizeSectors: 256 }), { large: () => large(512) });
-describeBlockDevice('simple-mem 4096', () => connect(`suite-4096-${n++}`, { sizeSectors: 48, sectorSize: 4096 }), { large: () => large(4096) });
+describeBlockDevice('simple-mem 4096', () => connect(`suite-4096-${n++}`, { sizeSectors: 48, sectorSize: 4096 }), {
+  large: () => large(4096),
+});

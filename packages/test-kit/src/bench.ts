@@ -83,11 +83,22 @@ export function reportBench(pkg: string, rows: readonly BenchRow[]): void {
     const ratio = ratioOf(row);
     const target = row.target === undefined ? '' : String(+row.target.toFixed(2));
     const verdict = row.target === undefined ? '' : ratio >= row.target ? `≥ ${target} ok` : `< ${target} MISSED`;
-    return [row.name, `${format(row.value)} ${row.unit}`, row.anchor, `${format(row.anchorValue)} ${row.unit}`, `${ratio.toFixed(2)}×`, verdict];
+    return [
+      row.name,
+      `${format(row.value)} ${row.unit}`,
+      row.anchor,
+      `${format(row.anchorValue)} ${row.unit}`,
+      `${ratio.toFixed(2)}×`,
+      verdict,
+    ];
   });
   const header = ['benchmark', 'median', 'anchor', 'anchor median', 'ratio', 'target'];
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const render = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const render = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   console.log(`\n${pkg}`);
   console.log(render(header));
   console.log(render(widths.map((w) => '-'.repeat(w))));

@@ -17,4 +17,14 @@ export {
   type WorkloadTarget,
 } from './block-workloads.js';
 export { randomAccessMemoryTarget } from './random-access-memory-target.js';
-export { answerRequests, measureAttack, reportSoak, SoakChild, startServerProbe, throughput, type AttackRounds, type ProbeReading, type SoakRow } from './soak.js';
+export {
+  answerRequests,
+  measureAttack,
+  reportSoak,
+  SoakChild,
+  startServerProbe,
+  throughput,
+  type AttackRounds,
+  type ProbeReading,
+  type SoakRow,
+} from './soak.js';

@@ -187,7 +187,11 @@ export function reportSoak(title: string, rows: readonly SoakRow[]): void {
   });
   const header = ['attack', 'alone', 'beside attacker', 'ratio', 'worst stall', 'stall alone', 'server peak RSS', 'server counters'];
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const render = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const render = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   console.log(`\n${title}`);
   console.log(render(header));
   console.log(render(widths.map((w) => '-'.repeat(w))));

@@ -26,8 +26,12 @@ function makeWorkspace(root: string): void {
     writeFileSync(join(path, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true, scripts }));
     for (const [file, text] of Object.entries(files)) writeFileSync(join(path, file), text);
   };
-  pkg('measured', '@fixture/measured', { bench: 'node bench.mjs' }, {
-    'bench.mjs': `
+  pkg(
+    'measured',
+    '@fixture/measured',
+    { bench: 'node bench.mjs' },
+    {
+      'bench.mjs': `
 import { rate, reportBench } from ${JSON.stringify(TEST_KIT)};
 const a = Buffer.alloc(1 << 16);
 const b = Buffer.alloc(1 << 16);
@@ -39,7 +43,8 @@ reportBench('@fixture/measured', [
   { name: 'fill 64 KiB, impossible goal', unit: 'B/s', value: fill, anchor: 'Buffer.copy', anchorValue: copy, higherIsBetter: true, target: 1e12 },
 ]);
 `,
-  });
+    },
+  );
   pkg('broken', '@fixture/broken', { bench: 'node -e "process.exit(3)"' });
   pkg('silent', '@fixture/silent', { bench: 'node -e "0"' });
   pkg('plain', '@fixture/plain', { test: 'true' });
@@ -65,7 +70,10 @@ describe('scripts/bench-table.mjs', () => {
     // The package's own output went to stderr, the rows to the file.
     expect(r.stderr).toContain('bench-table: @fixture/measured');
     expect(r.stderr).toContain('measured: own output');
-    const saved = readFileSync(rows, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const saved = readFileSync(rows, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(saved).toHaveLength(2);
     expect(saved[0]).toMatchObject({ package: '@fixture/measured', name: 'fill 64 KiB', anchor: 'Buffer.copy', target: 0 });
     expect(typeof saved[0]!.ratio).toBe('number');
@@ -82,7 +90,9 @@ describe('scripts/bench-table.mjs', () => {
   it('runs every package with a bench script, reports the ones that failed or reported nothing, exit 1', async () => {
     const r = await benchTable(['--root', dir.path, '--quiet']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(['bench-table: @fixture/broken', 'bench-table: @fixture/measured', 'bench-table: @fixture/silent', ''].join('\n'));
+    expect(r.stderr).toBe(
+      ['bench-table: @fixture/broken', 'bench-table: @fixture/measured', 'bench-table: @fixture/silent', ''].join('\n'),
+    );
     expect(r.stdout).toContain('2 figure(s) from 1 package(s)');
     expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('failed: @fixture/broken (exit 3), @fixture/silent (no rows reported)');
   });
@@ -90,7 +100,10 @@ describe('scripts/bench-table.mjs', () => {
   it('ignores lines of a saved file that are not rows, and says so', async () => {
     const file = join(dir.path, 'mixed.jsonl');
     const row = { package: 'p', name: 'n', unit: 'ops/s', value: 2000, anchor: 'a', anchorValue: 1000, higherIsBetter: true, ratio: 2 };
-    writeFileSync(file, `${JSON.stringify(row)}\nnot json\n{"package":"p"}\n\n${JSON.stringify({ ...row, name: 'm', higherIsBetter: false, ratio: 0.5 })}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify(row)}\nnot json\n{"package":"p"}\n\n${JSON.stringify({ ...row, name: 'm', higherIsBetter: false, ratio: 0.5 })}\n`,
+    );
     const r = await benchTable(['--from', file]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('bench-table: ignored 2 line(s) that are not benchmark rows (line 2, 3)\n');

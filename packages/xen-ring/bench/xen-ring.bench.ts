@@ -12,9 +12,14 @@ const rounds = Number(process.env.BLK_BENCH_ROUNDS ?? 5);
 const minMs = Number(process.env.BLK_BENCH_MS ?? 300);
 const only = process.env.BLK_BENCH_ONLY;
 
-const workloads = STANDARD_WORKLOADS.filter((w) => (w.random ? w.inFlight === 32 : true)).filter((w) => only === undefined || w.name.includes(only));
+const workloads = STANDARD_WORKLOADS.filter((w) => (w.random ? w.inFlight === 32 : true)).filter(
+  (w) => only === undefined || w.name.includes(only),
+);
 
-const front = await connectWorker({ module: '@blk/ramdisk', export: 'Ramdisk', options: { sizeSectors: SECTORS } }, { from: import.meta.url });
+const front = await connectWorker(
+  { module: '@blk/ramdisk', export: 'Ramdisk', options: { sizeSectors: SECTORS } },
+  { from: import.meta.url },
+);
 const ring = deviceTarget(front, 512);
 const posted = postMessageTarget(SECTORS);
 const inThread = deviceTarget(new Ramdisk({ sizeSectors: SECTORS }), 512);

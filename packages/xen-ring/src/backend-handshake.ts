@@ -216,7 +216,9 @@ async function runBackend(options: BlkbackServiceOptions, signal: AbortSignal, s
       await setState(XenbusState.Closing);
       const closed = await waitFor(async (h) => {
         const front = await readState(h, frontendPath);
-        return front === undefined || front === XenbusState.Closed || front === XenbusState.Initialising ? (front ?? 'vanished') : undefined;
+        return front === undefined || front === XenbusState.Closed || front === XenbusState.Initialising
+          ? (front ?? 'vanished')
+          : undefined;
       });
       if (closed === GONE || closed === undefined) return;
       await setState(XenbusState.Closed);

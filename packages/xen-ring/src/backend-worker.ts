@@ -11,8 +11,10 @@ import type { XenbusStateValue } from './xenbus-state.js';
 // the device — when the toolstack removes the backend directory or it is told to close.
 
 /** What the worker is started with: where to serve, and the service's offers and tuning as given. */
-export interface BackendWorkerData
-  extends Pick<BlkbackServiceOptions, 'maxRingPageOrder' | 'maxIndirectSegments' | 'persistent' | 'pollMicros' | 'blockingWait' | 'batch'> {
+export interface BackendWorkerData extends Pick<
+  BlkbackServiceOptions,
+  'maxRingPageOrder' | 'maxIndirectSegments' | 'persistent' | 'pollMicros' | 'blockingWait' | 'batch'
+> {
   readonly domain: SharedDomainDescriptor;
   readonly backendPath: string;
   readonly domid: number;

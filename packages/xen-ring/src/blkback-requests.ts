@@ -4,7 +4,16 @@ import { isKnownRequest } from './blkif-codec.js';
 import { BlkifOp, BlkifStatus, PAGE_SIZE, SECTOR_BYTES } from './blkif-constants.js';
 import type { GrantMapper } from './grant-mapper.js';
 import { GrantError } from './grant-table.js';
-import { checkDirect, checkDiscard, checkIndirect, checkSegments, isRefusal, refuse, type Refusal, type RequestLimits } from './request-validation.js';
+import {
+  checkDirect,
+  checkDiscard,
+  checkIndirect,
+  checkSegments,
+  isRefusal,
+  refuse,
+  type Refusal,
+  type RequestLimits,
+} from './request-validation.js';
 import type { SharedDomain } from './shared-domain.js';
 
 /** What running a request needs of the Blkback serving it. */

@@ -140,7 +140,8 @@ export class Blkback {
   static start(options: BlkbackOptions): Blkback {
     const { frontend, domid, ringRefs, info, device } = options;
     const order = Math.log2(ringRefs.length);
-    if (!Number.isInteger(order) || order > 4) throw new BlkbackConnectError(`${ringRefs.length} ring pages is not a power of two up to 16`);
+    if (!Number.isInteger(order) || order > 4)
+      throw new BlkbackConnectError(`${ringRefs.length} ring pages is not a power of two up to 16`);
     const frames: number[] = [];
     const undo = () => {
       for (let i = 0; i < frames.length; i++) frontend.grants.unmap(ringRefs[i]!);

@@ -1,4 +1,13 @@
-import { BlockError, checkRange, checkRequest, dropUnsupportedMethods, supports, type BlockDevice, type BlockInfo, type Supports } from '@blk/core';
+import {
+  BlockError,
+  checkRange,
+  checkRequest,
+  dropUnsupportedMethods,
+  supports,
+  type BlockDevice,
+  type BlockInfo,
+  type Supports,
+} from '@blk/core';
 import { BlkifOp, PAGE_SIZE, SECTOR_BYTES } from './blkif-constants.js';
 import { connectFrontend, disconnectFrontend, type FrontendConnection, type FrontendHandshakeOptions } from './frontend-handshake.js';
 import { Operation, Part } from './ring-operation.js';
@@ -71,7 +80,8 @@ export class Blkfront implements BlockDevice {
     });
     const pagesPerSector = Math.max(1, sectorSize / PAGE_SIZE);
     const chunk = Math.min(connection.maxSegments, Math.max(1, options.chunkPages ?? DEFAULT_CHUNK_PAGES));
-    const chunkPages = Math.floor(chunk / pagesPerSector) * pagesPerSector || Math.floor(connection.maxSegments / pagesPerSector) * pagesPerSector;
+    const chunkPages =
+      Math.floor(chunk / pagesPerSector) * pagesPerSector || Math.floor(connection.maxSegments / pagesPerSector) * pagesPerSector;
     if (chunkPages === 0) throw new BlockError('UNSUPPORTED', `a ${sectorSize}-byte sector does not fit in one request`);
     this.#chunkBytes = chunkPages * PAGE_SIZE;
     this.#afterDisconnect = options.afterDisconnect;

@@ -200,7 +200,17 @@ export function encodeRequest(view: DataView, at: number, request: BlkifRequest)
     return;
   }
   if (known?.operation === BlkifOp.INDIRECT) {
-    writeIndirectHeader(view, at, known.indirectOp, known.nrSegments, known.handle, known.id, known.sector, known.indirectGrefs, known.idHigh);
+    writeIndirectHeader(
+      view,
+      at,
+      known.indirectOp,
+      known.nrSegments,
+      known.handle,
+      known.id,
+      known.sector,
+      known.indirectGrefs,
+      known.idHigh,
+    );
     return;
   }
   const r = request as RwRequest<number>;

@@ -40,9 +40,11 @@ export function resolveDeviceDescription(description: DeviceDescription, from?: 
     throw new BlockError('INVALID_ARGUMENT', 'a device description needs a module');
   }
   const exportName = description.export ?? 'default';
-  if (typeof exportName !== 'string' || exportName.length === 0) throw new BlockError('INVALID_ARGUMENT', 'export must be a non-empty string');
+  if (typeof exportName !== 'string' || exportName.length === 0)
+    throw new BlockError('INVALID_ARGUMENT', 'export must be a non-empty string');
   const specifier = description.module instanceof URL ? description.module.href : description.module;
-  const base = from === undefined ? pathToFileURL(`${process.cwd()}/`) : from instanceof URL || isUrlLike(from) ? new URL(from) : pathToFileURL(from);
+  const base =
+    from === undefined ? pathToFileURL(`${process.cwd()}/`) : from instanceof URL || isUrlLike(from) ? new URL(from) : pathToFileURL(from);
   let url: string;
   if (isUrlLike(specifier)) url = new URL(specifier).href;
   else if (isAbsolute(specifier)) url = pathToFileURL(specifier).href;
@@ -54,7 +56,9 @@ export function resolveDeviceDescription(description: DeviceDescription, from?: 
       try {
         url = import.meta.resolve(specifier);
       } catch {
-        throw new BlockError('INVALID_ARGUMENT', `cannot resolve device module ${JSON.stringify(specifier)} from ${base.href}`, { cause: error });
+        throw new BlockError('INVALID_ARGUMENT', `cannot resolve device module ${JSON.stringify(specifier)} from ${base.href}`, {
+          cause: error,
+        });
       }
     }
   }
@@ -65,14 +69,21 @@ export function resolveDeviceDescription(description: DeviceDescription, from?: 
 function looksLikeDevice(value: unknown): value is BlockDevice {
   if (typeof value !== 'object' || value === null) return false;
   const d = value as Record<string, unknown>;
-  return typeof d.read === 'function' && typeof d.write === 'function' && typeof d.getInfo === 'function' && typeof d.disconnect === 'function' && typeof d.supports === 'object';
+  return (
+    typeof d.read === 'function' &&
+    typeof d.write === 'function' &&
+    typeof d.getInfo === 'function' &&
+    typeof d.disconnect === 'function' &&
+    typeof d.supports === 'object'
+  );
 }
 
 /** Builds the device (in the worker). */
 export async function loadDevice(description: ResolvedDeviceDescription): Promise<BlockDevice> {
   const module = (await import(description.url)) as Record<string, unknown>;
   const exported = module[description.export];
-  if (typeof exported !== 'function') throw new Error(`${description.url} has no function or class export ${JSON.stringify(description.export)}`);
+  if (typeof exported !== 'function')
+    throw new Error(`${description.url} has no function or class export ${JSON.stringify(description.export)}`);
   const args = description.hasOptions ? [description.options] : [];
   const isClass = /^class[\s{]/.test(Function.prototype.toString.call(exported));
   const made: unknown = isClass

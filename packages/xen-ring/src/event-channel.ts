@@ -12,7 +12,9 @@ const TO_LOCAL = 2;
 const TO_REMOTE = 3;
 
 // Atomics.waitAsync is in Node 20 but not in the es2022 library this package compiles against.
-type WaitAsyncResult = { readonly async: false; readonly value: 'not-equal' | 'timed-out' } | { readonly async: true; readonly value: Promise<'ok' | 'timed-out'> };
+type WaitAsyncResult =
+  | { readonly async: false; readonly value: 'not-equal' | 'timed-out' }
+  | { readonly async: true; readonly value: Promise<'ok' | 'timed-out'> };
 const waitAsync = (Atomics as unknown as { waitAsync: (array: Int32Array, index: number, value: number) => WaitAsyncResult }).waitAsync;
 
 const FREE = 0;

@@ -144,7 +144,13 @@ export async function connectFrontend(options: FrontendHandshakeOptions): Promis
 
   try {
     await store.transaction(async (h) => {
-      await writeFrontendRing(h, path, { ringRefs, order, eventChannel: channel.port, protocol: PROTOCOL_X86_64, persistent: wantPersistent });
+      await writeFrontendRing(h, path, {
+        ringRefs,
+        order,
+        eventChannel: channel.port,
+        protocol: PROTOCOL_X86_64,
+        persistent: wantPersistent,
+      });
       await writeState(h, path, XenbusState.Initialised);
     });
     await store.wait(
@@ -167,7 +173,9 @@ export async function connectFrontend(options: FrontendHandshakeOptions): Promis
   let transport: BackendTransport;
   let device: BackendDevice;
   try {
-    [transport, device] = await store.immediate(async (h) => [await readBackendTransport(h, backendPath), await readBackendDevice(h, backendPath)] as const);
+    [transport, device] = await store.immediate(
+      async (h) => [await readBackendTransport(h, backendPath), await readBackendDevice(h, backendPath)] as const,
+    );
   } catch (error) {
     undo();
     await store.immediate((h) => writeState(h, path, XenbusState.Closed)).catch(() => undefined);
@@ -193,13 +201,36 @@ export async function connectFrontend(options: FrontendHandshakeOptions): Promis
   });
   let client: RingClient;
   try {
-    client = new RingClient({ domain, backendDomid, ring, channel, poolFrames, persistent, handle: options.devid ?? DEFAULT_DEVID, pollMicros: options.pollMicros ?? 0 });
+    client = new RingClient({
+      domain,
+      backendDomid,
+      ring,
+      channel,
+      poolFrames,
+      persistent,
+      handle: options.devid ?? DEFAULT_DEVID,
+      pollMicros: options.pollMicros ?? 0,
+    });
     await store.immediate((h) => writeState(h, path, XenbusState.Connected));
   } catch (error) {
     undo();
     throw handshakeError('cannot start', error);
   }
-  return { path, backendPath, backendDomid, order, ringFrames, ringRefs, poolFrames, channel, client, transport, device, persistent, maxSegments: segments };
+  return {
+    path,
+    backendPath,
+    backendDomid,
+    order,
+    ringFrames,
+    ringRefs,
+    poolFrames,
+    channel,
+    client,
+    transport,
+    device,
+    persistent,
+    maxSegments: segments,
+  };
 }
 
 /**
@@ -215,7 +246,8 @@ export async function disconnectFrontend(store: XenbusStore, connection: Fronten
       .wait(
         async (h) => {
           const state = await readState(h, backendPath);
-          if (state === undefined || state === XenbusState.Closing || state === XenbusState.Closed || state === XenbusState.InitWait) return;
+          if (state === undefined || state === XenbusState.Closing || state === XenbusState.Closed || state === XenbusState.InitWait)
+            return;
           throw notYet('backend still connected');
         },
         { signal: AbortSignal.timeout(timeoutMs) },

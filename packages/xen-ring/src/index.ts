@@ -28,7 +28,18 @@ export {
   type RwRequest,
   type UnknownRequest,
 } from './blkif-codec.js';
-export { HEADER_SIZE, MAX_RING_PAGE_ORDER, REQ_EVENT, REQ_PROD, RSP_EVENT, RSP_PROD, SharedRing, notifyNeeded, ringEntries, type RingArea } from './shared-ring.js';
+export {
+  HEADER_SIZE,
+  MAX_RING_PAGE_ORDER,
+  REQ_EVENT,
+  REQ_PROD,
+  RSP_EVENT,
+  RSP_PROD,
+  SharedRing,
+  notifyNeeded,
+  ringEntries,
+  type RingArea,
+} from './shared-ring.js';
 export { FrontRing } from './front-ring.js';
 export { BackRing } from './back-ring.js';
 export { FIRST_GRANT_REF, GrantError, GrantTable } from './grant-table.js';
@@ -39,7 +50,15 @@ export { Blkback, BlkbackConnectError, type BlkbackOptions, type BlkbackStats } 
 export { Blkfront, type BlkfrontNegotiated, type BlkfrontOptions } from './blkfront.js';
 export type { FrontendHandshakeOptions } from './frontend-handshake.js';
 export { serveBlkback, type BlkbackService, type BlkbackServiceOptions, type BlkbackTuning } from './backend-handshake.js';
-export { XenbusState, parseXenbusState, readState, writeState, writeStateIfPresent, xenbusStateName, type XenbusStateValue } from './xenbus-state.js';
+export {
+  XenbusState,
+  parseXenbusState,
+  readState,
+  writeState,
+  writeStateIfPresent,
+  xenbusStateName,
+  type XenbusStateValue,
+} from './xenbus-state.js';
 export { hasXenbusCode, isNotYet, notYet, readOptional, rmIfPresent, type XenbusHandle, type XenbusStore } from './xenbus-store.js';
 export {
   readBackendDevice,

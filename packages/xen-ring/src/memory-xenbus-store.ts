@@ -7,14 +7,21 @@ interface Node {
 
 type Tree = Map<string, Node>;
 
-type Mutation = { readonly op: 'write'; readonly path: string; readonly value: string } | { readonly op: 'rm' | 'mkdir'; readonly path: string };
+type Mutation =
+  { readonly op: 'write'; readonly path: string; readonly value: string } | { readonly op: 'rm' | 'mkdir'; readonly path: string };
 
 function storeError(code: string, message: string): Error {
   return Object.assign(new Error(`${code}: ${message}`), { code });
 }
 
 function checkPath(path: string): void {
-  if (typeof path !== 'string' || !path.startsWith('/') || (path.length > 1 && path.endsWith('/')) || path.includes('//') || !/^[A-Za-z0-9\-/_@]+$/.test(path)) {
+  if (
+    typeof path !== 'string' ||
+    !path.startsWith('/') ||
+    (path.length > 1 && path.endsWith('/')) ||
+    path.includes('//') ||
+    !/^[A-Za-z0-9\-/_@]+$/.test(path)
+  ) {
     throw storeError('EINVAL', `invalid path ${JSON.stringify(path)}`);
   }
 }
@@ -75,7 +82,12 @@ class MemoryHandle implements XenbusHandle {
   readonly #onMutate: (mutation: Mutation) => void;
   readonly #generation: () => number;
 
-  constructor(tree: Tree, onRead: (path: string, node: Node | undefined) => void, onMutate: (m: Mutation) => void, generation: () => number) {
+  constructor(
+    tree: Tree,
+    onRead: (path: string, node: Node | undefined) => void,
+    onMutate: (m: Mutation) => void,
+    generation: () => number,
+  ) {
     this.#tree = tree;
     this.#onRead = onRead;
     this.#onMutate = onMutate;
@@ -221,7 +233,11 @@ export class MemoryXenbusStore implements XenbusStore {
   async wait<T>(fn: (h: XenbusHandle) => Promise<T>, options: { signal?: AbortSignal } = {}): Promise<T> {
     const { signal } = options;
     // Shared with the listener, which runs between the awaits below.
-    const state: { touched: Set<string>; dirty: boolean; wake: (() => void) | undefined } = { touched: new Set(), dirty: false, wake: undefined };
+    const state: { touched: Set<string>; dirty: boolean; wake: (() => void) | undefined } = {
+      touched: new Set(),
+      dirty: false,
+      wake: undefined,
+    };
     const listener = (paths: readonly string[]) => {
       for (const changed of paths) {
         for (const path of state.touched) {

@@ -1,5 +1,12 @@
 import type { BlkifSegment } from './blkif-codec.js';
-import { BlkifOp, BlkifStatus, MAX_DIRECT_SEGMENTS, SECTORS_PER_PAGE, SEGMENTS_PER_INDIRECT_PAGE, DISCARD_FLAG_SECURE } from './blkif-constants.js';
+import {
+  BlkifOp,
+  BlkifStatus,
+  MAX_DIRECT_SEGMENTS,
+  SECTORS_PER_PAGE,
+  SEGMENTS_PER_INDIRECT_PAGE,
+  DISCARD_FLAG_SECURE,
+} from './blkif-constants.js';
 
 /** What the backend can do, against which each request is checked. */
 export interface RequestLimits {
@@ -51,7 +58,8 @@ export function checkSegments(limits: RequestLimits, sector: number, segments: r
   let count = 0;
   for (let i = 0; i < segments.length; i++) {
     const { firstSect, lastSect } = segments[i]!;
-    if (firstSect > lastSect || lastSect >= SECTORS_PER_PAGE) return refuse(`segment ${i} covers sectors ${firstSect}..${lastSect} of its page`);
+    if (firstSect > lastSect || lastSect >= SECTORS_PER_PAGE)
+      return refuse(`segment ${i} covers sectors ${firstSect}..${lastSect} of its page`);
     count += lastSect - firstSect + 1;
   }
   return checkExtent(limits, sector, count) ?? count;

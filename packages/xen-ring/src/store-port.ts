@@ -19,7 +19,14 @@ interface WireError {
 
 type ToMain =
   | { readonly t: 'begin'; readonly call: number; readonly kind: Kind }
-  | { readonly t: 'op'; readonly call: number; readonly run: number; readonly req: number; readonly op: HandleOp; readonly args: readonly unknown[] }
+  | {
+      readonly t: 'op';
+      readonly call: number;
+      readonly run: number;
+      readonly req: number;
+      readonly op: HandleOp;
+      readonly args: readonly unknown[];
+    }
   | { readonly t: 'ran'; readonly call: number; readonly run: number; readonly error?: WireError }
   | { readonly t: 'abort'; readonly call: number };
 

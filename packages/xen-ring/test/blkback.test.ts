@@ -217,25 +217,57 @@ describe('Blkback refuses bad requests with ERROR or EOPNOTSUPP and never touche
       status: BlkifStatus.ERROR,
       request: (f, id) => rw(BlkifOp.READ, id, 0, [{ gref: goodRef(f) }], 255),
     },
-    { name: 'first_sect > last_sect', status: BlkifStatus.ERROR, request: (f, id) => rw(BlkifOp.READ, id, 0, [{ gref: goodRef(f), first: 5, last: 4 }]) },
-    { name: 'last_sect 8', status: BlkifStatus.ERROR, request: (f, id) => rw(BlkifOp.READ, id, 0, [{ gref: goodRef(f), first: 0, last: 8 }]) },
-    { name: 'last_sect 255', status: BlkifStatus.ERROR, request: (f, id) => rw(BlkifOp.WRITE, id, 0, [{ gref: goodRef(f, true), first: 200, last: 255 }]) },
+    {
+      name: 'first_sect > last_sect',
+      status: BlkifStatus.ERROR,
+      request: (f, id) => rw(BlkifOp.READ, id, 0, [{ gref: goodRef(f), first: 5, last: 4 }]),
+    },
+    {
+      name: 'last_sect 8',
+      status: BlkifStatus.ERROR,
+      request: (f, id) => rw(BlkifOp.READ, id, 0, [{ gref: goodRef(f), first: 0, last: 8 }]),
+    },
+    {
+      name: 'last_sect 255',
+      status: BlkifStatus.ERROR,
+      request: (f, id) => rw(BlkifOp.WRITE, id, 0, [{ gref: goodRef(f, true), first: 200, last: 255 }]),
+    },
     { name: 'grant reference 0', status: BlkifStatus.ERROR, request: (_f, id) => rw(BlkifOp.READ, id, 0, [{ gref: 0 }]) },
-    { name: 'grant reference past the table', status: BlkifStatus.ERROR, request: (_f, id) => rw(BlkifOp.READ, id, 0, [{ gref: 0xffffffff }]) },
-    { name: 'a reference never granted', status: BlkifStatus.ERROR, request: (f, id) => rw(BlkifOp.READ, id, 0, [{ gref: f.domain.grants.allocateRef()! }]) },
+    {
+      name: 'grant reference past the table',
+      status: BlkifStatus.ERROR,
+      request: (_f, id) => rw(BlkifOp.READ, id, 0, [{ gref: 0xffffffff }]),
+    },
+    {
+      name: 'a reference never granted',
+      status: BlkifStatus.ERROR,
+      request: (f, id) => rw(BlkifOp.READ, id, 0, [{ gref: f.domain.grants.allocateRef()! }]),
+    },
     {
       name: 'a grant made out to another domain',
       status: BlkifStatus.ERROR,
       request: (f, id) => rw(BlkifOp.WRITE, id, 0, [{ gref: f.grant(f.frame().frame, true, BACK_DOMID + 5) }]),
     },
-    { name: 'a read into a read-only grant', status: BlkifStatus.ERROR, request: (f, id) => rw(BlkifOp.READ, id, 0, [{ gref: goodRef(f, true) }]) },
+    {
+      name: 'a read into a read-only grant',
+      status: BlkifStatus.ERROR,
+      request: (f, id) => rw(BlkifOp.READ, id, 0, [{ gref: goodRef(f, true) }]),
+    },
     {
       name: 'a good segment then a bad grant',
       status: BlkifStatus.ERROR,
       request: (f, id) => rw(BlkifOp.WRITE, id, 0, [{ gref: goodRef(f, true) }, { gref: 3 }]),
     },
-    { name: 'a read running past the end', status: BlkifStatus.ERROR, request: (f, id) => rw(BlkifOp.READ, id, 63, [{ gref: goodRef(f), first: 0, last: 1 }]) },
-    { name: 'a write starting past the end', status: BlkifStatus.ERROR, request: (f, id) => rw(BlkifOp.WRITE, id, 64, [{ gref: goodRef(f, true), first: 0, last: 0 }]) },
+    {
+      name: 'a read running past the end',
+      status: BlkifStatus.ERROR,
+      request: (f, id) => rw(BlkifOp.READ, id, 63, [{ gref: goodRef(f), first: 0, last: 1 }]),
+    },
+    {
+      name: 'a write starting past the end',
+      status: BlkifStatus.ERROR,
+      request: (f, id) => rw(BlkifOp.WRITE, id, 64, [{ gref: goodRef(f, true), first: 0, last: 0 }]),
+    },
     {
       name: 'sector 2^64 − 1',
       status: BlkifStatus.ERROR,
@@ -479,7 +511,11 @@ describe('Blkback under device faults', () => {
 
   it('a device rejecting with a BlockError gets ERROR, and no unhandled rejection', async () => {
     const disk = new Ramdisk({ sizeSectors: 64 });
-    const failing = withFaults(disk, ({ op }) => op === 'write', () => new BlockError('IO', 'boom'));
+    const failing = withFaults(
+      disk,
+      ({ op }) => op === 'write',
+      () => new BlockError('IO', 'boom'),
+    );
     const front = await start({ device: failing });
     front.send(rw(BlkifOp.WRITE, 1, 0, [{ gref: front.grant(front.frame().frame, true) }]));
     expect((await front.responses(1))[0]!.status).toBe(BlkifStatus.ERROR);

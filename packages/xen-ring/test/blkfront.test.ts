@@ -30,7 +30,14 @@ describe('Blkfront features follow the backend', () => {
   it('flush and discard exist when the backend advertises them, and work', async () => {
     const disk = new Ramdisk({ sizeSectors: 128 });
     const { front } = await pair(disk);
-    expect(front.supports).toMatchObject({ write: true, flush: true, discard: true, concurrent: true, discardZeroes: false, persistent: false });
+    expect(front.supports).toMatchObject({
+      write: true,
+      flush: true,
+      discard: true,
+      concurrent: true,
+      discardZeroes: false,
+      persistent: false,
+    });
     expect(typeof front.flush).toBe('function');
     await front.write(0, [pattern(0, 16, 512)]);
     await front.flush();
@@ -140,7 +147,7 @@ describe('Blkfront carries any request shape', () => {
   it('completes requests out of order and queues more than the ring holds', async () => {
     const disk = new Ramdisk({ sizeSectors: 4096 });
     let seed = 7;
-    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
     const { front } = await pair(withLatency(disk, { maxMs: 3, random }));
     const writes = Array.from({ length: 200 }, (_, i) => front.write(i * 8, [pattern(i * 8, 8, 512, 3)]));
     await Promise.all(writes);
@@ -190,7 +197,11 @@ describe('Blkfront when things go wrong', () => {
     const disk = new Ramdisk({ sizeSectors: 256 });
     const faulty = withFaults(disk, ({ op, args }) => op === 'write' && args[0] === 64);
     const { front } = await pair(faulty);
-    const results = await Promise.allSettled([front.write(0, [new Uint8Array(512)]), front.write(64, [new Uint8Array(512)]), front.write(128, [new Uint8Array(512)])]);
+    const results = await Promise.allSettled([
+      front.write(0, [new Uint8Array(512)]),
+      front.write(64, [new Uint8Array(512)]),
+      front.write(128, [new Uint8Array(512)]),
+    ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     const reason = (results[1] as PromiseRejectedResult).reason as unknown;
     expect(isBlockError(reason, 'IO')).toBe(true);

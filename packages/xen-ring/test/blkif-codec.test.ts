@@ -171,7 +171,10 @@ describe('blkif x86_64 codec against hand-built byte images', () => {
       [4, 8],
       [48, 112],
     ] as const) {
-      expect([...bytes.subarray(from, to)].every((b) => b === 0xee), `${from}..${to}`).toBe(true);
+      expect(
+        [...bytes.subarray(from, to)].every((b) => b === 0xee),
+        `${from}..${to}`,
+      ).toBe(true);
     }
     expect(bytes.subarray(0, 4)).toEqual(rwImage.subarray(0, 4));
   });

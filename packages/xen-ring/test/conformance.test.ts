@@ -19,7 +19,10 @@ async function pairOver(device: BlockDevice, options: Parameters<typeof connectP
 /** 5 GiB, sparse: the large-request test crosses the 4 GiB mark and every segment limit. */
 const LARGE_BYTES = 5 * 2 ** 30;
 
-const inThread = (device: RamdiskOptions, options: Parameters<typeof connectPair>[1] = {}) => () => pairOver(new Ramdisk(device), options);
+const inThread =
+  (device: RamdiskOptions, options: Parameters<typeof connectPair>[1] = {}) =>
+  () =>
+    pairOver(new Ramdisk(device), options);
 
 /** Faults injected in the Ramdisk that Blkback serves, and a large Ramdisk, for the same setup. */
 function hooks(device: RamdiskOptions, options: Parameters<typeof connectPair>[1] = {}): ConformanceOptions {
@@ -37,9 +40,17 @@ function described(name: string, device: RamdiskOptions, options: Parameters<typ
 described('Blkfront (in-thread) 512', { sizeSectors: 256 });
 described('Blkfront (in-thread) 4096', { sizeSectors: 64, sectorSize: 4096 });
 described('Blkfront (in-thread) 64 KiB sectors', { sizeSectors: 40, sectorSize: 65536 });
-described('Blkfront (in-thread) direct requests, no persistent grants', { sizeSectors: 300 }, { back: { maxIndirectSegments: 0, persistent: false } });
+described(
+  'Blkfront (in-thread) direct requests, no persistent grants',
+  { sizeSectors: 300 },
+  { back: { maxIndirectSegments: 0, persistent: false } },
+);
 described('Blkfront (in-thread) read-only backend', { sizeSectors: 64 }, { mode: 'r' });
-describeBlockDevice('Blkfront (in-thread) over a device with random latency', () => pairOver(withLatency(new Ramdisk({ sizeSectors: 128 }), { maxMs: 2 })), {
-  overFaults: (faulty) => pairOver(faulty(withLatency(new Ramdisk({ sizeSectors: 128 }), { maxMs: 2 }))),
-});
+describeBlockDevice(
+  'Blkfront (in-thread) over a device with random latency',
+  () => pairOver(withLatency(new Ramdisk({ sizeSectors: 128 }), { maxMs: 2 })),
+  {
+    overFaults: (faulty) => pairOver(faulty(withLatency(new Ramdisk({ sizeSectors: 128 }), { maxMs: 2 }))),
+  },
+);
 describeBlockDevice('readOnlyView of Blkfront (in-thread)', async () => readOnlyView(await inThread({ sizeSectors: 64 })()));

@@ -141,7 +141,13 @@ describe('XenBus handshake between Blkfront and Blkback', () => {
     const domain = SharedDomain.create({ domid: 1, frames: 64 });
     const vbd = await createVbd(store, { frontendDomid: 1, backendDomid: 0 });
     const errors: string[] = [];
-    const service = serveBlkback({ store, backendPath: vbd.backendPath, device: new Ramdisk({ sizeSectors: 64 }), domains: () => domain, onError: (m) => errors.push(m) });
+    const service = serveBlkback({
+      store,
+      backendPath: vbd.backendPath,
+      device: new Ramdisk({ sizeSectors: 64 }),
+      domains: () => domain,
+      onError: (m) => errors.push(m),
+    });
     const f = vbd.frontendPath;
     await waitState(store, vbd.backendPath, [XenbusState.InitWait]);
     const channel = domain.events.allocUnbound(0);
@@ -180,7 +186,9 @@ describe('peers that skip states, scripted with mirage-block-xen key sequences',
     await disk.write(0, [pattern(0, 8, 512)]);
     const f = vbd.frontendPath;
     // mirage's frontend reads backend-id, backend, max-ring-page-order (maybe absent yet) …
-    const [backendId, backendPath] = await store.immediate(async (h) => [Number(await h.read(`${f}/backend-id`)), await h.read(`${f}/backend`)] as const);
+    const [backendId, backendPath] = await store.immediate(
+      async (h) => [Number(await h.read(`${f}/backend-id`)), await h.read(`${f}/backend`)] as const,
+    );
     const ringFrames = domain.frames.allocate(1, true)!;
     const ring = FrontRing.initialise({ buffer: domain.memory, byteOffset: ringFrames[0]! * 4096, order: 0 });
     const ringRef = domain.grants.allocateRef()!;
@@ -235,10 +243,23 @@ describe('peers that skip states, scripted with mirage-block-xen key sequences',
     const backend = (async () => {
       await waitState(store, vbd.frontendPath, [XenbusState.Initialised, XenbusState.Connected]);
       const [ringRef, port, protocol] = await store.immediate(
-        async (h) => [Number(await h.read(`${vbd.frontendPath}/ring-ref`)), Number(await h.read(`${vbd.frontendPath}/event-channel`)), await h.read(`${vbd.frontendPath}/protocol`)] as const,
+        async (h) =>
+          [
+            Number(await h.read(`${vbd.frontendPath}/ring-ref`)),
+            Number(await h.read(`${vbd.frontendPath}/event-channel`)),
+            await h.read(`${vbd.frontendPath}/protocol`),
+          ] as const,
       );
       expect(protocol).toBe('x86_64-abi');
-      const blkback = Blkback.start({ device: disk, info: await disk.getInfo(), frontend: domain, domid: 0, ringRefs: [ringRef], eventChannel: port, maxIndirectSegments: 256 });
+      const blkback = Blkback.start({
+        device: disk,
+        info: await disk.getInfo(),
+        frontend: domain,
+        domid: 0,
+        ringRefs: [ringRef],
+        eventChannel: port,
+        maxIndirectSegments: 256,
+      });
       await store.immediate((h) => h.write(`${b}/state`, String(XenbusState.Connected)));
       return blkback;
     })();

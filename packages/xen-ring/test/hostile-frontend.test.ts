@@ -70,95 +70,110 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 describe('a hostile frontend', () => {
   it('can never crash Blkback, make it touch pages not granted to it, write read-only pages, or lose an answer', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 60 }), fc.boolean(), fc.integer({ min: 0, max: 0xffffffff }), async (script, persistent, start) => {
-        const disk = new Ramdisk({ sizeSectors: 256 });
-        const front = await RawFrontend.start({ device: disk, frames: FRAMES, maxIndirectSegments: 64, persistent, ringStart: start });
-        const { domain } = front;
-        // frame 0: ring; 1-8 writable grants; 9-12 read-only grants (canary); 13-16 granted to
-        // another domain; 17-39 never granted (secret).
-        const writable: number[] = [];
-        const readonly: number[] = [];
-        const foreign: number[] = [];
-        for (let f = 1; f < FRAMES; f++) {
-          if (f <= 8) writable.push(front.grant(f, false));
-          else if (f <= 12) {
-            domain.frame(f).fill(CANARY);
-            readonly.push(front.grant(f, true));
-          } else if (f <= 16) {
-            stamp(domain.frame(f), FOREIGN);
-            foreign.push(front.grant(f, false, BACK_DOMID + 3));
-          } else stamp(domain.frame(f), SECRET);
-        }
-        const ungranted = [0, 1, 7, domain.grants.entries - 1, domain.grants.entries, 0xffffffff, ...front.ringRefs];
-        const pools = [writable, readonly, foreign, ungranted];
-        const pick = (n: number) => {
-          const pool = pools[n % pools.length]!;
-          return pool[Math.floor(n / pools.length) % pool.length]!;
-        };
-        let sent = 0;
-        let tampered = false;
-        for (const a of script) {
-          if (a.kind === 'slot') {
-            if (front.ring.freeSlots === 0) {
-              await turns(2);
-              if (front.ring.pendingResponses() > 0) await front.responses(front.ring.pendingResponses());
-              if (!hasRoom(front)) continue;
-            }
-            const at = front.ring.claimRequestSlot();
-            const view = front.ring.view;
-            new Uint8Array(view.buffer, view.byteOffset + at, 112).set(a.bytes);
-            view.setUint8(at, a.op);
-            if (a.op === BlkifOp.INDIRECT) {
-              for (let i = 0; i < 8; i++) view.setUint32(at + 28 + 4 * i, pick(a.refs[i]!), true);
-              view.setUint16(at + 2, view.getUint16(at + 2, true) % 80, true);
-            } else {
-              view.setUint8(at + 1, view.getUint8(at + 1) % 14);
-              for (let i = 0; i < 11; i++) view.setUint32(at + 24 + 8 * i, pick(a.refs[i]!), true);
-              // keep sectors mostly near the device so that range checks on both sides are hit
-              if (a.bytes[0]! < 200) view.setUint32(at + 20, 0, true);
-              if (a.bytes[1]! < 200) view.setUint32(at + 16, a.bytes[2]! + (a.bytes[3]! & 7), true);
-            }
-            sent++;
-            if (a.push && front.ring.pushRequests()) front.channel.notify();
-          } else if (a.kind === 'descriptors') {
-            const frame = 1 + (a.page % 8);
-            const bytes = domain.frame(frame);
-            bytes.set(a.bytes);
-            const view = new DataView(bytes.buffer, bytes.byteOffset, 4096);
-            for (let i = 0; i < 8; i++) view.setUint32(8 * i, pick(a.refs[i]!), true);
-          } else if (a.kind === 'producer') {
-            tampered = true;
-            Atomics.store(new Int32Array(domain.memory, 0, 4), REQ_PROD, (front.ring.reqProdPvt + a.value) | 0);
-            front.channel.notify();
-          } else {
-            await turns(a.n);
+      fc.asyncProperty(
+        fc.array(action, { minLength: 1, maxLength: 60 }),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        async (script, persistent, start) => {
+          const disk = new Ramdisk({ sizeSectors: 256 });
+          const front = await RawFrontend.start({ device: disk, frames: FRAMES, maxIndirectSegments: 64, persistent, ringStart: start });
+          const { domain } = front;
+          // frame 0: ring; 1-8 writable grants; 9-12 read-only grants (canary); 13-16 granted to
+          // another domain; 17-39 never granted (secret).
+          const writable: number[] = [];
+          const readonly: number[] = [];
+          const foreign: number[] = [];
+          for (let f = 1; f < FRAMES; f++) {
+            if (f <= 8) writable.push(front.grant(f, false));
+            else if (f <= 12) {
+              domain.frame(f).fill(CANARY);
+              readonly.push(front.grant(f, true));
+            } else if (f <= 16) {
+              stamp(domain.frame(f), FOREIGN);
+              foreign.push(front.grant(f, false, BACK_DOMID + 3));
+            } else stamp(domain.frame(f), SECRET);
           }
-        }
-        if (front.ring.pushRequests()) front.channel.notify();
-        // let the backend finish what it accepted
-        for (let i = 0; i < 200 && (front.backend.inflight > 0 || (!tampered && front.ring.pendingResponses() < front.ring.outstanding)); i++) await turns(1);
-        const backend = front.backend;
-        const rspProd = Atomics.load(new Int32Array(domain.memory, 0, 4), RSP_PROD);
-        // every request the backend took was answered exactly once, whatever the frontend did
-        expect(backend.inflight).toBe(0);
-        expect((rspProd - start) >>> 0).toBe(backend.stats.requests);
-        if (front.broken.length > 0) expect(front.broken).toHaveLength(1);
-        else if (!tampered) {
-          expect(backend.stats.requests).toBe(sent);
-          const responses = await front.responses(front.ring.pendingResponses());
-          expect(responses).toHaveLength(sent);
-          for (const r of responses) expect([BlkifStatus.OKAY, BlkifStatus.ERROR, BlkifStatus.EOPNOTSUPP]).toContain(r.status);
-        }
-        await backend.close({ timeoutMs: 2000 });
-        for (let f = 9; f <= 12; f++) expect(domain.frame(f).every((b) => b === CANARY), `read-only frame ${f} was written`).toBe(true);
-        for (let f = 13; f <= 16; f++) expect(holds(domain.frame(f), FOREIGN), `frame ${f} granted elsewhere was written`).toBe(true);
-        for (let f = 17; f < FRAMES; f++) expect(holds(domain.frame(f), SECRET), `ungranted frame ${f} was written`).toBe(true);
-        const stored = new Uint8Array(256 * 512);
-        await disk.read(0, [stored]);
-        expect(contains(stored, SECRET), 'ungranted memory reached the device').toBe(false);
-        expect(contains(stored, FOREIGN), 'memory granted to another domain reached the device').toBe(false);
-        for (let ref = 8; ref < domain.grants.entries; ref++) expect(domain.grants.mapCount(ref), `grant ${ref} still mapped after close`).toBe(0);
-      }),
+          const ungranted = [0, 1, 7, domain.grants.entries - 1, domain.grants.entries, 0xffffffff, ...front.ringRefs];
+          const pools = [writable, readonly, foreign, ungranted];
+          const pick = (n: number) => {
+            const pool = pools[n % pools.length]!;
+            return pool[Math.floor(n / pools.length) % pool.length]!;
+          };
+          let sent = 0;
+          let tampered = false;
+          for (const a of script) {
+            if (a.kind === 'slot') {
+              if (front.ring.freeSlots === 0) {
+                await turns(2);
+                if (front.ring.pendingResponses() > 0) await front.responses(front.ring.pendingResponses());
+                if (!hasRoom(front)) continue;
+              }
+              const at = front.ring.claimRequestSlot();
+              const view = front.ring.view;
+              new Uint8Array(view.buffer, view.byteOffset + at, 112).set(a.bytes);
+              view.setUint8(at, a.op);
+              if (a.op === BlkifOp.INDIRECT) {
+                for (let i = 0; i < 8; i++) view.setUint32(at + 28 + 4 * i, pick(a.refs[i]!), true);
+                view.setUint16(at + 2, view.getUint16(at + 2, true) % 80, true);
+              } else {
+                view.setUint8(at + 1, view.getUint8(at + 1) % 14);
+                for (let i = 0; i < 11; i++) view.setUint32(at + 24 + 8 * i, pick(a.refs[i]!), true);
+                // keep sectors mostly near the device so that range checks on both sides are hit
+                if (a.bytes[0]! < 200) view.setUint32(at + 20, 0, true);
+                if (a.bytes[1]! < 200) view.setUint32(at + 16, a.bytes[2]! + (a.bytes[3]! & 7), true);
+              }
+              sent++;
+              if (a.push && front.ring.pushRequests()) front.channel.notify();
+            } else if (a.kind === 'descriptors') {
+              const frame = 1 + (a.page % 8);
+              const bytes = domain.frame(frame);
+              bytes.set(a.bytes);
+              const view = new DataView(bytes.buffer, bytes.byteOffset, 4096);
+              for (let i = 0; i < 8; i++) view.setUint32(8 * i, pick(a.refs[i]!), true);
+            } else if (a.kind === 'producer') {
+              tampered = true;
+              Atomics.store(new Int32Array(domain.memory, 0, 4), REQ_PROD, (front.ring.reqProdPvt + a.value) | 0);
+              front.channel.notify();
+            } else {
+              await turns(a.n);
+            }
+          }
+          if (front.ring.pushRequests()) front.channel.notify();
+          // let the backend finish what it accepted
+          for (
+            let i = 0;
+            i < 200 && (front.backend.inflight > 0 || (!tampered && front.ring.pendingResponses() < front.ring.outstanding));
+            i++
+          )
+            await turns(1);
+          const backend = front.backend;
+          const rspProd = Atomics.load(new Int32Array(domain.memory, 0, 4), RSP_PROD);
+          // every request the backend took was answered exactly once, whatever the frontend did
+          expect(backend.inflight).toBe(0);
+          expect((rspProd - start) >>> 0).toBe(backend.stats.requests);
+          if (front.broken.length > 0) expect(front.broken).toHaveLength(1);
+          else if (!tampered) {
+            expect(backend.stats.requests).toBe(sent);
+            const responses = await front.responses(front.ring.pendingResponses());
+            expect(responses).toHaveLength(sent);
+            for (const r of responses) expect([BlkifStatus.OKAY, BlkifStatus.ERROR, BlkifStatus.EOPNOTSUPP]).toContain(r.status);
+          }
+          await backend.close({ timeoutMs: 2000 });
+          for (let f = 9; f <= 12; f++)
+            expect(
+              domain.frame(f).every((b) => b === CANARY),
+              `read-only frame ${f} was written`,
+            ).toBe(true);
+          for (let f = 13; f <= 16; f++) expect(holds(domain.frame(f), FOREIGN), `frame ${f} granted elsewhere was written`).toBe(true);
+          for (let f = 17; f < FRAMES; f++) expect(holds(domain.frame(f), SECRET), `ungranted frame ${f} was written`).toBe(true);
+          const stored = new Uint8Array(256 * 512);
+          await disk.read(0, [stored]);
+          expect(contains(stored, SECRET), 'ungranted memory reached the device').toBe(false);
+          expect(contains(stored, FOREIGN), 'memory granted to another domain reached the device').toBe(false);
+          for (let ref = 8; ref < domain.grants.entries; ref++)
+            expect(domain.grants.mapCount(ref), `grant ${ref} still mapped after close`).toBe(0);
+        },
+      ),
       { numRuns: 120 },
     );
   }, 120_000);
@@ -194,7 +209,16 @@ describe('a hostile frontend', () => {
            Atomics.add(control, 1, 1);
          }
        });`,
-      { eval: true, workerData: { dist: new URL('../dist/index.js', import.meta.url).href, domain: flooded.domain.descriptor, ref: floodRef, control, port: flooded.channel.port } },
+      {
+        eval: true,
+        workerData: {
+          dist: new URL('../dist/index.js', import.meta.url).href,
+          domain: flooded.domain.descriptor,
+          ref: floodRef,
+          control,
+          port: flooded.channel.port,
+        },
+      },
     );
     try {
       // wait until the flood is running

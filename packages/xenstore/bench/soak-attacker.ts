@@ -41,7 +41,9 @@ const attacks: Record<string, () => Promise<void>> = {
     await c.close();
     const socket = createConnection({ path });
     socket.pause();
-    const batch = Buffer.concat(Array.from({ length: 100 }, () => encodeFrame({ type: T.READ, reqId: 1, txId: 0, payload: new TextEncoder().encode('/big\0') })));
+    const batch = Buffer.concat(
+      Array.from({ length: 100 }, () => encodeFrame({ type: T.READ, reqId: 1, txId: 0, payload: new TextEncoder().encode('/big\0') })),
+    );
     while (running && !socket.destroyed) {
       if (!socket.write(batch)) await new Promise((r) => setTimeout(r, 50));
     }

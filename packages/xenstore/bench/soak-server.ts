@@ -55,7 +55,11 @@ const attacks: Record<string, () => void> = {
     setTimeout(() => {
       stream.write(Buffer.concat(watches));
       const batch = Buffer.concat(Array.from({ length: 100 }, (_, i) => frame(T.WRITE, `/local/domain/5/x${i % 10}\0v`)));
-      void flood(stream, () => batch, () => running);
+      void flood(
+        stream,
+        () => batch,
+        () => running,
+      );
     }, 150);
     stop = () => {
       running = false;

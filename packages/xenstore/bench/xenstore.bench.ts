@@ -147,7 +147,8 @@ const cases: Case[] = [
     name: 'write, 8 connections, 1 in flight each',
     anchor: 'echo, 8 connections',
     target: 0.5,
-    subject: () => rate(() => Promise.all(clients.map((c) => c.immediate((x) => workers(1, 32, () => x.write(KEY, VALUE))))), 8 * 32, SAMPLE_MS),
+    subject: () =>
+      rate(() => Promise.all(clients.map((c) => c.immediate((x) => workers(1, 32, () => x.write(KEY, VALUE))))), 8 * 32, SAMPLE_MS),
     anchorRate: () => rate(() => Promise.all(echoes.map((e) => e.run(writeMessage, 32, 1))), 8 * 32, SAMPLE_MS),
   },
   {
@@ -180,10 +181,13 @@ const cases: Case[] = [
           Promise.all(
             clients.map(async (c) => {
               for (let n = 0; n < 8; n++) {
-                await c.transaction(async (x) => {
-                  const v = Number(await x.read('/bench/shared'));
-                  await x.write('/bench/shared', String(v + 1));
-                }, { maxAttempts: 1000 });
+                await c.transaction(
+                  async (x) => {
+                    const v = Number(await x.read('/bench/shared'));
+                    await x.write('/bench/shared', String(v + 1));
+                  },
+                  { maxAttempts: 1000 },
+                );
               }
             }),
           ),

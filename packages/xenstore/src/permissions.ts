@@ -34,7 +34,13 @@ export function toPermission(permission: Permission | string): Permission {
     if (!parsed) throw new XenstoreError('EINVAL', `invalid permission ${JSON.stringify(permission)}`);
     return parsed;
   }
-  if (!Number.isInteger(permission.domid) || permission.domid < 0 || permission.domid > 0xffff_ffff || !'nrwb'.includes(permission.access) || permission.access.length !== 1) {
+  if (
+    !Number.isInteger(permission.domid) ||
+    permission.domid < 0 ||
+    permission.domid > 0xffff_ffff ||
+    !'nrwb'.includes(permission.access) ||
+    permission.access.length !== 1
+  ) {
     throw new XenstoreError('EINVAL', `invalid permission ${JSON.stringify(permission)}`);
   }
   return { domid: permission.domid, access: permission.access };

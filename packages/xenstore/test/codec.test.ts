@@ -178,7 +178,12 @@ describe('payload shapes', () => {
     expect([...requests.transactionStart().payload]).toEqual([0]);
     expect([...requests.transactionEnd(true).payload]).toEqual(bytes('T\0'));
     expect([...requests.transactionEnd(false).payload]).toEqual(bytes('F\0'));
-    expect([...requests.setPerms('/x', [{ domid: 0, access: 'n' }, { domid: 5, access: 'r' }]).payload]).toEqual(bytes('/x\0n0\0r5\0'));
+    expect([
+      ...requests.setPerms('/x', [
+        { domid: 0, access: 'n' },
+        { domid: 5, access: 'r' },
+      ]).payload,
+    ]).toEqual(bytes('/x\0n0\0r5\0'));
     expect([...requests.introduce(3, 1234, 7).payload]).toEqual(bytes('3\x001234\x007\0'));
     expect([...requests.directoryPart('/x', 10).payload]).toEqual(bytes('/x\x0010\0'));
     expect(requests.restrict(1).type).toBe(20);
@@ -198,7 +203,12 @@ describe('payload shapes', () => {
   });
 
   it('DIRECTORY_PART: generation, slice, and the final slice marker', () => {
-    expect(decodeDirectoryPart(new Uint8Array(bytes('17\0a\0b\0')))).toEqual({ generation: '17', children: ['a', 'b'], done: false, length: 4 });
+    expect(decodeDirectoryPart(new Uint8Array(bytes('17\0a\0b\0')))).toEqual({
+      generation: '17',
+      children: ['a', 'b'],
+      done: false,
+      length: 4,
+    });
     expect(decodeDirectoryPart(new Uint8Array(bytes('17\0c\0\0')))).toEqual({ generation: '17', children: ['c'], done: true, length: 2 });
     expect(decodeDirectoryPart(new Uint8Array(bytes('17\0\0')))).toEqual({ generation: '17', children: [], done: true, length: 0 });
     expect(() => decodeDirectoryPart(new Uint8Array(bytes('17')))).toThrow(expect.objectContaining({ code: 'EPROTO' }));
@@ -223,7 +233,15 @@ describe('payload shapes', () => {
   });
 
   it('reply decoders never throw anything but XenstoreError on random payloads', () => {
-    const decoders = [decodeOk, decodeDirectory, decodeDirectoryPart, decodePermissions, decodeTransactionId, decodeWatchEvent, decodeError];
+    const decoders = [
+      decodeOk,
+      decodeDirectory,
+      decodeDirectoryPart,
+      decodePermissions,
+      decodeTransactionId,
+      decodeWatchEvent,
+      decodeError,
+    ];
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (payload) => {
         for (const decode of decoders) {

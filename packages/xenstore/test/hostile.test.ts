@@ -2,7 +2,16 @@ import { renameSync, readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { waitFor } from '@blk/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeFrame, FrameDecoder, HEADER_SIZE, MessageType as T, nulTerminated, PAYLOAD_MAX, type Client, type Frame } from '../src/index.js';
+import {
+  encodeFrame,
+  FrameDecoder,
+  HEADER_SIZE,
+  MessageType as T,
+  nulTerminated,
+  PAYLOAD_MAX,
+  type Client,
+  type Frame,
+} from '../src/index.js';
 import { duplexPair } from '../src/server/duplex-pair.js';
 import { DEFAULT_LIMITS } from '../src/server/limits.js';
 import { DEFAULT_QUOTAS } from '../src/server/quotas.js';
@@ -51,7 +60,8 @@ describe('finding 1: output queued for a client is bounded', () => {
     const attacker = h.server.connectAs(5);
     const token = 't'.repeat(200);
     const watches: Uint8Array[] = [];
-    for (let i = 0; i < DEFAULT_QUOTAS.watches; i++) watches.push(frame(T.WATCH, nulTerminated('/local/domain/5', `${token}${i}`), 1000 + i));
+    for (let i = 0; i < DEFAULT_QUOTAS.watches; i++)
+      watches.push(frame(T.WATCH, nulTerminated('/local/domain/5', `${token}${i}`), 1000 + i));
     attacker.write(Buffer.concat(watches));
     const writes = 1000;
     for (let i = 0; i < writes; i += 200) {
@@ -71,7 +81,9 @@ describe('finding 1: output queued for a client is bounded', () => {
     // Once the attacker reads, every reply comes, in order, then one catch-up event per watch.
     const got = await readAll(attacker, (f) => f.filter((x) => x.type === T.WRITE).length === writes);
     const replies = got.filter((x) => x.type !== T.WATCH_EVENT);
-    expect(replies.map((x) => x.reqId)).toEqual([...watches.keys()].map((i) => 1000 + i).concat([...Array(writes).keys()].map((i) => i + 1)));
+    expect(replies.map((x) => x.reqId)).toEqual(
+      [...watches.keys()].map((i) => 1000 + i).concat([...Array(writes).keys()].map((i) => i + 1)),
+    );
     expect(h.server.stats().peakQueuedBytes).toBeLessThanOrEqual(OUTPUT + SLACK);
     await waitFor(() => logs.some((l) => l.includes('reads again')), 'the catch-up events');
   });
@@ -97,7 +109,13 @@ describe('finding 1: output queued for a client is bounded', () => {
     // About 40 bytes per event: 3 × 5,000 would be ~600 KB; most were dropped.
     expect(stats.droppedWatchEvents).toBeGreaterThan(3 * n - (3 * (OUTPUT + SLACK)) / 30);
     // A sleeper that wakes up gets what fit, then the watch path once more: it re-reads and is current.
-    const got = await readAll(sleepers[0]!, (f) => f.filter((x) => x.type === T.WATCH_EVENT).length >= 2 && f.some((x) => x.type === T.WATCH_EVENT && new TextDecoder().decode(x.payload).startsWith('/local/domain/7/hot\0w0')) && f.length > 100);
+    const got = await readAll(
+      sleepers[0]!,
+      (f) =>
+        f.filter((x) => x.type === T.WATCH_EVENT).length >= 2 &&
+        f.some((x) => x.type === T.WATCH_EVENT && new TextDecoder().decode(x.payload).startsWith('/local/domain/7/hot\0w0')) &&
+        f.length > 100,
+    );
     expect(got.length).toBeGreaterThan(100);
     await waitFor(() => h!.server.stats().queuedBytes <= 2 * (OUTPUT + SLACK), 'the woken sleeper to be drained');
   });
@@ -125,13 +143,14 @@ describe('finding 2: transactions cost the same per request however long they ru
     const dom0 = { domid: 0, privileged: true, target: undefined };
     const tx = new Transaction(1, store, dom0, DEFAULT_QUOTAS, DEFAULT_LIMITS);
     const perms = [{ domid: 0, access: 'n' as const }];
-    for (let i = 0; i < 80_000; i++) tx.queue([{ path: '/a', exact: false, perms: [i % 2 === 0 ? perms : [{ domid: 0, access: 'r' as const }]] }]);
+    for (let i = 0; i < 80_000; i++)
+      tx.queue([{ path: '/a', exact: false, perms: [i % 2 === 0 ? perms : [{ domid: 0, access: 'r' as const }]] }]);
     const events = tx.commit(dom0, DEFAULT_QUOTAS);
     expect(events).toHaveLength(1);
     expect(events[0]!.perms.length).toBeLessThanOrEqual(2);
   });
 
-  it('repeated writes count against an unprivileged transaction\'s node quota', async () => {
+  it("repeated writes count against an unprivileged transaction's node quota", async () => {
     h = await startHarness({ listen: false, quotas: { transactionNodes: 30 } });
     const dom0 = await h.client(0);
     await guestHome(dom0, 5);

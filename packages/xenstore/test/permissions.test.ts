@@ -60,7 +60,7 @@ describe('permissions', () => {
     expect(await code(guest.immediate((x) => x.write('/open/a', 'v')))).toBe('EACCES');
   });
 
-  it('new nodes inherit the parent\'s list; an unprivileged creator becomes the owner', async () => {
+  it("new nodes inherit the parent's list; an unprivileged creator becomes the owner", async () => {
     const guest = await h.client(7);
     await dom0.immediate(async (x) => {
       await x.mkdir('/local/domain/7');
@@ -89,7 +89,9 @@ describe('permissions', () => {
     await owner.immediate((x) => x.setperms('/o', ['r3', 'b4']));
     expect(await code(owner.immediate((x) => x.setperms('/o', ['n4'])))).toBe('EPERM');
     await dom0.immediate((x) => x.setperms('/o', ['n4']));
-    expect(await owner.immediate((x) => x.getperms('/o').catch((e: unknown) => (hasCode(e, 'EACCES') ? 'denied' : 'other')))).toBe('denied');
+    expect(await owner.immediate((x) => x.getperms('/o').catch((e: unknown) => (hasCode(e, 'EACCES') ? 'denied' : 'other')))).toBe(
+      'denied',
+    );
   });
 
   it('relative paths of domain N live under /local/domain/N', async () => {
@@ -154,7 +156,7 @@ describe('permissions', () => {
     expect(seen.map((e) => e.path)).toEqual(['@releaseDomain', '@releaseDomain']);
   });
 
-  it('SET_TARGET lets a domain act with its target\'s rights', async () => {
+  it("SET_TARGET lets a domain act with its target's rights", async () => {
     const stub = await h.client(20);
     await h.client(21);
     await dom0.immediate(async (x) => {

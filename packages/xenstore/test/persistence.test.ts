@@ -36,10 +36,12 @@ describe('persistence', () => {
     await c.transaction(async (x) => {
       await x.write('/tx', 'committed');
     });
-    await c.transaction(async (x) => {
-      await x.write('/aborted', 'no');
-      throw new Error('abort');
-    }).catch(() => undefined);
+    await c
+      .transaction(async (x) => {
+        await x.write('/aborted', 'no');
+        throw new Error('abort');
+      })
+      .catch(() => undefined);
     await c.close();
     await first.close();
 
@@ -110,7 +112,7 @@ describe('persistence', () => {
     }
   });
 
-  it('starts fresh (C\'s boot tree) when the file does not exist yet', async () => {
+  it("starts fresh (C's boot tree) when the file does not exist yet", async () => {
     const server = start(`${dir.path}/new.json`);
     expect(server.node('/tool/xenstored')?.permissions).toEqual([{ domid: 0, access: 'n' }]);
     expect(readdirSync(dir.path)).toEqual([]);
@@ -121,10 +123,12 @@ describe('persistence', () => {
     const logs: string[] = [];
     const server = start(file, (m) => logs.push(m));
     const c = await connect({ stream: server.connectAs(0) });
-    const reply = await c.immediate((x) => x.write('/x', '1')).then(
-      () => 'acknowledged',
-      (error: unknown) => (error instanceof XenstoreError ? error.code : error),
-    );
+    const reply = await c
+      .immediate((x) => x.write('/x', '1'))
+      .then(
+        () => 'acknowledged',
+        (error: unknown) => (error instanceof XenstoreError ? error.code : error),
+      );
     expect(reply).toBe('EIO');
     expect(logs.some((l) => l.includes('saving') && l.includes('failed'))).toBe(true);
     expect(existsSync(file)).toBe(false);

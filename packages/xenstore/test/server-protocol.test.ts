@@ -11,7 +11,7 @@ afterEach(async () => {
 });
 
 describe('server: wire behaviour', () => {
-  it('starts with C xenstored\'s tree: /, /tool, /tool/xenstored, all n0', async () => {
+  it("starts with C xenstored's tree: /, /tool, /tool/xenstored, all n0", async () => {
     const raw = h.raw();
     expect(text((await raw.call(T.DIRECTORY, z('/'))).payload)).toBe('tool\0');
     expect(text((await raw.call(T.DIRECTORY, z('/tool'))).payload)).toBe('xenstored\0');
@@ -46,7 +46,7 @@ describe('server: wire behaviour', () => {
     expect(d.payload.length).toBe(0);
   });
 
-  it('errors come back as type 16 with the wire name and the request\'s ids', async () => {
+  it("errors come back as type 16 with the wire name and the request's ids", async () => {
     const raw = h.raw();
     const e = await raw.call(T.READ, z('/missing'), { reqId: 99 });
     expect(e).toMatchObject({ type: T.ERROR, reqId: 99, txId: 0 });
@@ -216,7 +216,7 @@ describe('server: wire behaviour', () => {
     expect(text((await raw.call(T.RELEASE, z('4'))).payload)).toBe('ENOENT\0');
   });
 
-  it('RESET_WATCHES drops the connection\'s watches and transactions', async () => {
+  it("RESET_WATCHES drops the connection's watches and transactions", async () => {
     const raw = h.raw();
     await raw.call(T.WATCH, z('/r', 't'));
     await raw.next((f) => f.type === T.WATCH_EVENT);

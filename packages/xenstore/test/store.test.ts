@@ -43,23 +43,26 @@ describe('store internals', () => {
 
   it('counts nodes per owner through overlays and the store', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.constantFrom('/p', '/q', '/r'), fc.option(fc.integer({ min: 1, max: 3 }))), { maxLength: 30 }), (steps) => {
-        const store = Store.seeded();
-        const overlay = new Overlay(store, () => store.nextGeneration());
-        const model = new Map<string, number>();
-        for (const [path, owner] of steps) {
-          if (owner === null) {
-            overlay.delete(path);
-            model.delete(path);
-          } else {
-            overlay.set(path, node('', owner));
-            model.set(path, owner);
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('/p', '/q', '/r'), fc.option(fc.integer({ min: 1, max: 3 }))), { maxLength: 30 }),
+        (steps) => {
+          const store = Store.seeded();
+          const overlay = new Overlay(store, () => store.nextGeneration());
+          const model = new Map<string, number>();
+          for (const [path, owner] of steps) {
+            if (owner === null) {
+              overlay.delete(path);
+              model.delete(path);
+            } else {
+              overlay.set(path, node('', owner));
+              model.set(path, owner);
+            }
+            for (const d of [1, 2, 3]) expect(overlay.ownedBy(d)).toBe([...model.values()].filter((o) => o === d).length);
           }
-          for (const d of [1, 2, 3]) expect(overlay.ownedBy(d)).toBe([...model.values()].filter((o) => o === d).length);
-        }
-        overlay.apply();
-        for (const d of [1, 2, 3]) expect(store.ownedBy(d)).toBe([...model.values()].filter((o) => o === d).length);
-      }),
+          overlay.apply();
+          for (const d of [1, 2, 3]) expect(store.ownedBy(d)).toBe([...model.values()].filter((o) => o === d).length);
+        },
+      ),
     );
   });
 

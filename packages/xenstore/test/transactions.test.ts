@@ -186,14 +186,15 @@ class Model {
       }
     }
     const name = path.slice(path.lastIndexOf('/') + 1);
-    this.order.set(parent, this.order.get(parent)!.filter((c) => c !== name));
+    this.order.set(
+      parent,
+      this.order.get(parent)!.filter((c) => c !== name),
+    );
     return 'OK';
   }
 }
 
-const pathArb = fc
-  .array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 3 })
-  .map((parts) => `/m/${parts.join('/')}`);
+const pathArb = fc.array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 3 }).map((parts) => `/m/${parts.join('/')}`);
 const opArb = fc.oneof(
   fc.record({ op: fc.constant('write' as const), path: pathArb, value: fc.string({ maxLength: 4 }).map((s) => s.replace(/\0/g, '')) }),
   fc.record({ op: fc.constant('mkdir' as const), path: pathArb }),
@@ -225,7 +226,10 @@ describe('transactions against a model', () => {
                 model.mkdir(step.path);
               } else if (step.op === 'rm') {
                 const expected = model.rm(step.path);
-                const got = await x.rm(step.path).then(() => 'OK', (e: unknown) => (e as { code: string }).code);
+                const got = await x.rm(step.path).then(
+                  () => 'OK',
+                  (e: unknown) => (e as { code: string }).code,
+                );
                 expect(got).toBe(expected);
               } else if (step.op === 'read') {
                 const got = await x.read(step.path).catch((e: unknown) => `!${(e as { code: string }).code}`);

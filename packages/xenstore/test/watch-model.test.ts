@@ -66,46 +66,50 @@ describe('watch events against a model', () => {
     let round = 0;
     const actor = await h.client(0);
     await fc.assert(
-      fc.asyncProperty(fc.uniqueArray(pathArb, { minLength: 1, maxLength: 4 }), fc.array(opArb, { maxLength: 15 }), async (watches, ops) => {
-        round++;
-        await actor.immediate((x) => x.rm('/wm'));
-        await actor.immediate((x) => x.mkdir('/wm'));
-        const watcher: Client = await h.client(0);
-        const got: WatchEvent[] = [];
-        watcher.onWatch((e) => got.push(e));
-        const token = `r${round}`;
-        for (const w of watches) await watcher.immediate((x) => x.watch(w, token));
-        const model = new Model();
-        // One group per step (the initial events first); order inside a removal's group is free.
-        const expected: string[][] = [watches.map((w) => w)];
-        for (const { op, path } of ops) {
-          if (op === 'rm' && path === '/wm') continue;
-          await actor.immediate(async (x) => {
-            if (op === 'write') await x.write(path, 'v');
-            else if (op === 'mkdir') await x.mkdir(path);
-            else if (op === 'rm') await x.rm(path).catch(() => undefined);
-            else await x.setperms(path, ['n0']).catch(() => undefined);
-          });
-          const group: string[] = [];
-          for (const change of model.apply(op, path)) {
-            for (const w of watches) if (matches(w, change)) group.push(change.path);
+      fc.asyncProperty(
+        fc.uniqueArray(pathArb, { minLength: 1, maxLength: 4 }),
+        fc.array(opArb, { maxLength: 15 }),
+        async (watches, ops) => {
+          round++;
+          await actor.immediate((x) => x.rm('/wm'));
+          await actor.immediate((x) => x.mkdir('/wm'));
+          const watcher: Client = await h.client(0);
+          const got: WatchEvent[] = [];
+          watcher.onWatch((e) => got.push(e));
+          const token = `r${round}`;
+          for (const w of watches) await watcher.immediate((x) => x.watch(w, token));
+          const model = new Model();
+          // One group per step (the initial events first); order inside a removal's group is free.
+          const expected: string[][] = [watches.map((w) => w)];
+          for (const { op, path } of ops) {
+            if (op === 'rm' && path === '/wm') continue;
+            await actor.immediate(async (x) => {
+              if (op === 'write') await x.write(path, 'v');
+              else if (op === 'mkdir') await x.mkdir(path);
+              else if (op === 'rm') await x.rm(path).catch(() => undefined);
+              else await x.setperms(path, ['n0']).catch(() => undefined);
+            });
+            const group: string[] = [];
+            for (const change of model.apply(op, path)) {
+              for (const w of watches) if (matches(w, change)) group.push(change.path);
+            }
+            expected.push(group);
           }
-          expected.push(group);
-        }
-        // The initial event of a last watch arrives after every event queued before it.
-        await watcher.immediate((x) => x.watch('/sentinel', 'end'));
-        const deadline = Date.now() + 5000;
-        while (!got.some((e) => e.token === 'end') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
-        await watcher.close();
-        const paths = got.filter((e) => e.token === token).map((e) => e.path);
-        expect(paths).toHaveLength(expected.flat().length);
-        let at = 0;
-        for (const group of expected) {
-          expect(paths.slice(at, at + group.length).sort()).toEqual([...group].sort());
-          at += group.length;
-        }
-        expect(got[got.length - 1]).toEqual({ path: '/sentinel', token: 'end' });
-      }),
+          // The initial event of a last watch arrives after every event queued before it.
+          await watcher.immediate((x) => x.watch('/sentinel', 'end'));
+          const deadline = Date.now() + 5000;
+          while (!got.some((e) => e.token === 'end') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+          await watcher.close();
+          const paths = got.filter((e) => e.token === token).map((e) => e.path);
+          expect(paths).toHaveLength(expected.flat().length);
+          let at = 0;
+          for (const group of expected) {
+            expect(paths.slice(at, at + group.length).sort()).toEqual([...group].sort());
+            at += group.length;
+          }
+          expect(got[got.length - 1]).toEqual({ path: '/sentinel', token: 'end' });
+        },
+      ),
       { numRuns: 40 },
     );
   });

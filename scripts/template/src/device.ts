@@ -1,12 +1,4 @@
-import {
-  BlockError,
-  checkRequest,
-  settled,
-  supports,
-  type BlockDevice,
-  type BlockInfo,
-  type Supports,
-} from '@blk/core';
+import { BlockError, checkRequest, settled, supports, type BlockDevice, type BlockInfo, type Supports } from '@blk/core';
 
 export interface __CLASS__Options {
   readonly sizeSectors?: number;

@@ -24,4 +24,11 @@ export interface Suite {
 }
 
 /** The file's top level: every describe and it registers below it. */
-export const rootSuite: Suite = { kind: 'suite', title: '', skip: false, children: [], hooks: { beforeAll: [], afterAll: [], beforeEach: [], afterEach: [] }, parent: undefined };
+export const rootSuite: Suite = {
+  kind: 'suite',
+  title: '',
+  skip: false,
+  children: [],
+  hooks: { beforeAll: [], afterAll: [], beforeEach: [], afterEach: [] },
+  parent: undefined,
+};

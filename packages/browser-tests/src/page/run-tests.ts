@@ -12,7 +12,8 @@ class Skip extends Error {
 }
 
 function describeError(error: unknown): string {
-  if (error instanceof Error) return error.stack?.includes(error.message) ? error.stack : `${error.name}: ${error.message}\n${error.stack ?? ''}`;
+  if (error instanceof Error)
+    return error.stack?.includes(error.message) ? error.stack : `${error.name}: ${error.message}\n${error.stack ?? ''}`;
   return String(error);
 }
 

@@ -31,7 +31,14 @@ function eachOf(register: (title: string, fn: TestBody, timeout?: number) => voi
 }
 
 function addSuite(title: string, body: () => void, skip: boolean): void {
-  const suite: Suite = { kind: 'suite', title, skip: skip || current.skip, children: [], hooks: { beforeAll: [], afterAll: [], beforeEach: [], afterEach: [] }, parent: current };
+  const suite: Suite = {
+    kind: 'suite',
+    title,
+    skip: skip || current.skip,
+    children: [],
+    hooks: { beforeAll: [], afterAll: [], beforeEach: [], afterEach: [] },
+    parent: current,
+  };
   current.children.push(suite);
   const outer = current;
   current = suite;

@@ -58,7 +58,8 @@ export class LatencyHistogram {
 function bucketOf(value: number): number {
   if (value < LINEAR) return value;
   let exponent = Math.floor(Math.log2(value));
-  if (2 ** exponent > value) exponent--; // log2 rounded up just below a power of two
+  if (2 ** exponent > value)
+    exponent--; // log2 rounded up just below a power of two
   else if (2 ** (exponent + 1) <= value) exponent++;
   const width = 2 ** (exponent - 5);
   return LINEAR + (exponent - 6) * SUB_BUCKETS + Math.floor((value - 2 ** exponent) / width);

@@ -71,7 +71,10 @@ Examples:
     const [specText] = expectPositionals('bench', positionals, ['SPEC']) as [string];
     const spec = specArgument('bench', specText);
     const seconds = values.time === undefined ? 2 : numberArgument('time', values.time, 0, MAX_SECONDS, false);
-    const requests = values.requests === undefined ? Number.MAX_SAFE_INTEGER : numberArgument('requests', values.requests, 1, Number.MAX_SAFE_INTEGER, true);
+    const requests =
+      values.requests === undefined
+        ? Number.MAX_SAFE_INTEGER
+        : numberArgument('requests', values.requests, 1, Number.MAX_SAFE_INTEGER, true);
     const depth = values.depth === undefined ? undefined : numberArgument('depth', values.depth, 1, MAX_DEPTH, true);
     const blockBytes = values['block-size'] === undefined ? undefined : sizeArgument('bench', 'block-size', values['block-size']);
     const spanOption = values.span === undefined ? undefined : sizeArgument('bench', 'span', values.span);
@@ -80,12 +83,20 @@ Examples:
     }
     const throwaway = spec.kind === 'ram' || spec.kind === 'mem';
     const mayWrite = values.write === true || throwaway;
-    const chosen = STANDARD_WORKLOADS.filter((w) => (values.workload === undefined ? mayWrite || !w.write : values.workload.includes(w.name)));
+    const chosen = STANDARD_WORKLOADS.filter((w) =>
+      values.workload === undefined ? mayWrite || !w.write : values.workload.includes(w.name),
+    );
     const refused = chosen.filter((w) => w.write && !mayWrite);
     if (refused.length > 0) {
-      throw new UsageError(`bench: ${refused.map((w) => w.name).join(', ')} would overwrite data on ${formatDeviceSpec(spec)}; add --write if that is fine`);
+      throw new UsageError(
+        `bench: ${refused.map((w) => w.name).join(', ')} would overwrite data on ${formatDeviceSpec(spec)}; add --write if that is fine`,
+      );
     }
-    const workloads: BenchWorkload[] = chosen.map((w) => ({ ...w, ...(blockBytes === undefined ? {} : { blockBytes }), ...(depth === undefined ? {} : { depth }) }));
+    const workloads: BenchWorkload[] = chosen.map((w) => ({
+      ...w,
+      ...(blockBytes === undefined ? {} : { blockBytes }),
+      ...(depth === undefined ? {} : { depth }),
+    }));
 
     const { device, close } = await openDevice(spec, { readOnly: !workloads.some((w) => w.write) });
     const stop = catchStopSignals();
@@ -95,10 +106,14 @@ Examples:
       const spanBytes = Math.min(deviceBytes, spanOption ?? deviceBytes);
       for (const w of workloads) {
         if (w.blockBytes <= 0 || w.blockBytes % info.sectorSize !== 0) {
-          throw new UsageError(`bench: ${w.name}: a block of ${w.blockBytes} bytes is not a whole number of ${info.sectorSize}-byte sectors`);
+          throw new UsageError(
+            `bench: ${w.name}: a block of ${w.blockBytes} bytes is not a whole number of ${info.sectorSize}-byte sectors`,
+          );
         }
         if (w.blockBytes > spanBytes) {
-          throw new UsageError(`bench: ${w.name}: a block of ${formatBytes(w.blockBytes)} does not fit in the ${formatBytes(spanBytes)} benchmarked`);
+          throw new UsageError(
+            `bench: ${w.name}: a block of ${formatBytes(w.blockBytes)} does not fit in the ${formatBytes(spanBytes)} benchmarked`,
+          );
         }
       }
       const header = {
@@ -139,7 +154,16 @@ Examples:
 
 function numberArgument(option: string, text: string, min: number, max: number, integer: boolean): number {
   const value = Number(text);
-  const ok = text.trim() !== '' && Number.isFinite(value) && (!integer || Number.isInteger(value)) && value >= min && value <= max && (integer || value > 0);
-  if (!ok) throw new UsageError(`bench: --${option} ${text}: expected ${integer ? 'a whole number' : 'a number'} ${integer ? `from ${min}` : 'above 0'} to ${max}`);
+  const ok =
+    text.trim() !== '' &&
+    Number.isFinite(value) &&
+    (!integer || Number.isInteger(value)) &&
+    value >= min &&
+    value <= max &&
+    (integer || value > 0);
+  if (!ok)
+    throw new UsageError(
+      `bench: --${option} ${text}: expected ${integer ? 'a whole number' : 'a number'} ${integer ? `from ${min}` : 'above 0'} to ${max}`,
+    );
   return value;
 }

@@ -68,7 +68,8 @@ Examples:
         nothingWas: 'copied',
         sizeRefusal: (dstBytes, bytes) => {
           if (dstBytes < bytes) return `DST is smaller than SRC (${dstBytes} < ${bytes} bytes)`;
-          if (values.verify === true && dstBytes !== bytes) return `--verify needs DST exactly as large as SRC (${dstBytes} vs ${bytes} bytes)`;
+          if (values.verify === true && dstBytes !== bytes)
+            return `--verify needs DST exactly as large as SRC (${dstBytes} vs ${bytes} bytes)`;
           return undefined;
         },
       });

@@ -5,7 +5,15 @@ import type { Command, Io } from '../command.js';
 import { expectPositionals, parseCommandLine, sizeArgument, specArgument } from '../command-line.js';
 import { describeError } from '../describe-error.js';
 import { formatDeviceSpec } from '../device-spec.js';
-import { LISTEN_HELP, LISTEN_OPTIONS, listenChoice, startNbdServer, tlsChoice, type ListenChoice, type RunningServer } from '../nbd-listen.js';
+import {
+  LISTEN_HELP,
+  LISTEN_OPTIONS,
+  listenChoice,
+  startNbdServer,
+  tlsChoice,
+  type ListenChoice,
+  type RunningServer,
+} from '../nbd-listen.js';
 import { formatNbdUri } from '../nbd-uri.js';
 import type { OpenedDevice } from '../open-device.js';
 import { openPair, type OpenedPair } from '../open-pair.js';
@@ -71,7 +79,12 @@ Examples:
     const chunkBytes = values.chunk === undefined ? undefined : sizeArgument('mirror', 'chunk', values.chunk);
     if (rate === 0) throw new UsageError('mirror: --rate must be more than 0 bytes per second');
     if (chunkBytes === 0) throw new UsageError('mirror: --chunk must be more than 0 bytes');
-    const serving = values.serve === true || values.port !== undefined || values.socket !== undefined || values.stdio === true || values.host !== undefined;
+    const serving =
+      values.serve === true ||
+      values.port !== undefined ||
+      values.socket !== undefined ||
+      values.stdio === true ||
+      values.host !== undefined;
     if (!serving && (values.name !== undefined || values['read-only'] === true)) {
       throw new UsageError('mirror: --name and --read-only are for --serve');
     }
@@ -93,7 +106,8 @@ Examples:
       pair = await openPair('mirror', srcSpec, dstSpec, {
         srcReadOnly: !serving || exportReadOnly,
         nothingWas: 'written',
-        sizeRefusal: (dstBytes, bytes) => (dstBytes !== bytes ? `DST is ${dstBytes} bytes but SRC is ${bytes}; a mirror needs the same size` : undefined),
+        sizeRefusal: (dstBytes, bytes) =>
+          dstBytes !== bytes ? `DST is ${dstBytes} bytes but SRC is ${bytes}; a mirror needs the same size` : undefined,
       });
       const { src, dst, bytes } = pair;
 
@@ -115,7 +129,13 @@ Examples:
       if (choice !== undefined) {
         running = await startNbdServer(
           'mirror',
-          [{ name: values.name ?? '', device: mirror, description: `mirror of ${formatDeviceSpec(srcSpec)} onto ${formatDeviceSpec(dstSpec)}` }],
+          [
+            {
+              name: values.name ?? '',
+              device: mirror,
+              description: `mirror of ${formatDeviceSpec(srcSpec)} onto ${formatDeviceSpec(dstSpec)}`,
+            },
+          ],
           choice,
           tls?.server,
           values.verbose === true ? (message: string) => io.stderr.write(`blk mirror: ${message}\n`) : undefined,
@@ -127,10 +147,15 @@ Examples:
       if (outcome === 'synced') {
         synced = true;
         await flushBoth(mirror, dst);
-        if (!quiet) io.stdout.write(`mirror: ${formatDeviceSpec(dstSpec)} is in sync with ${formatDeviceSpec(srcSpec)} (${formatBytes(bytes)}) after ${bar.elapsedSeconds().toFixed(2)}s\n`);
+        if (!quiet)
+          io.stdout.write(
+            `mirror: ${formatDeviceSpec(dstSpec)} is in sync with ${formatDeviceSpec(srcSpec)} (${formatBytes(bytes)}) after ${bar.elapsedSeconds().toFixed(2)}s\n`,
+          );
         if (running === undefined) return EXIT.OK;
         if (!quiet) io.stderr.write('blk mirror: still serving; every write goes to both devices. Press Ctrl-C to stop.\n');
-        const after = await (running.finished ? Promise.race([stop.stopped, running.finished.then(() => 'client gone' as const)]) : stop.stopped);
+        const after = await (running.finished
+          ? Promise.race([stop.stopped, running.finished.then(() => 'client gone' as const)])
+          : stop.stopped);
         io.stderr.write(`blk mirror: ${after === 'client gone' ? 'the client disconnected' : `stopping on ${after}`}\n`);
         await running.server.close();
         await flushBoth(mirror, dst);
@@ -184,12 +209,25 @@ async function giveUp(mirror: Mirror, dst: OpenedDevice, running: RunningServer 
   return `${formatDeviceSpec(dst.spec)} is incomplete`;
 }
 
-function announce(io: Io, choice: ListenChoice, running: RunningServer, name: string, writable: boolean, tls: Parameters<typeof clientHints>[2]): void {
+function announce(
+  io: Io,
+  choice: ListenChoice,
+  running: RunningServer,
+  name: string,
+  writable: boolean,
+  tls: Parameters<typeof clientHints>[2],
+): void {
   if (choice.kind === 'inherited') return;
   const say = choice.kind === 'stdio' ? io.stderr : io.stdout;
   for (const endpoint of running.endpoints) {
-    say.write(`serving the mirror on ${'path' in endpoint ? endpoint.path : `${endpoint.host}:${endpoint.port}`}\n  ${formatNbdUri(endpoint, name, tls)}\n`);
-    say.write(`Try:\n${clientHints(endpoint, [{ name, writable }], tls).map((l) => `  ${l}\n`).join('')}`);
+    say.write(
+      `serving the mirror on ${'path' in endpoint ? endpoint.path : `${endpoint.host}:${endpoint.port}`}\n  ${formatNbdUri(endpoint, name, tls)}\n`,
+    );
+    say.write(
+      `Try:\n${clientHints(endpoint, [{ name, writable }], tls)
+        .map((l) => `  ${l}\n`)
+        .join('')}`,
+    );
   }
   if (choice.kind === 'stdio') say.write('blk mirror: serving one client on stdin/stdout\n');
 }

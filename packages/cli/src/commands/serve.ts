@@ -80,7 +80,12 @@ Examples:
         try {
           workers = await startServeWorkers(
             workerCount,
-            { exports: specs.map((spec, i) => ({ name: names[i]!, spec: spec as PathSpec })), readOnly, tls: tls?.server, verbose: values.verbose === true },
+            {
+              exports: specs.map((spec, i) => ({ name: names[i]!, spec: spec as PathSpec })),
+              readOnly,
+              tls: tls?.server,
+              verbose: values.verbose === true,
+            },
             running.server,
             (message) => io.stderr.write(`blk serve: ${message}\n`),
           );
@@ -97,13 +102,21 @@ Examples:
         described.push({ name: entry.name, writable: info.readWrite });
         if (!quietStart) {
           const label = entry.name === '' ? 'the default export' : `export '${entry.name}'`;
-          say.write(`blk serve: ${formatDeviceSpec(specs[i]!)} (${formatBytes(bytes)}, ${info.readWrite ? 'read-write' : 'read-only'}) as ${label}\n`);
+          say.write(
+            `blk serve: ${formatDeviceSpec(specs[i]!)} (${formatBytes(bytes)}, ${info.readWrite ? 'read-write' : 'read-only'}) as ${label}\n`,
+          );
         }
       }
       for (const endpoint of running.endpoints) {
-        say.write(`listening on ${'path' in endpoint ? endpoint.path : `${endpoint.host}:${endpoint.port}`}${tls ? ' (TLS required)' : ''}\n`);
+        say.write(
+          `listening on ${'path' in endpoint ? endpoint.path : `${endpoint.host}:${endpoint.port}`}${tls ? ' (TLS required)' : ''}\n`,
+        );
         for (const { name } of described) say.write(`  ${formatNbdUri(endpoint, name, tls?.client)}\n`);
-        say.write(`Try:\n${clientHints(endpoint, described, tls?.client).map((l) => `  ${l}\n`).join('')}`);
+        say.write(
+          `Try:\n${clientHints(endpoint, described, tls?.client)
+            .map((l) => `  ${l}\n`)
+            .join('')}`,
+        );
       }
       if (choice.kind === 'stdio') say.write('blk serve: serving one client on stdin/stdout\n');
       if (!quietStart && choice.kind !== 'stdio') say.write('Press Ctrl-C to stop.\n');
@@ -136,9 +149,11 @@ Examples:
 function workersChoice(specs: readonly DeviceSpec[], listen: string, text: string | undefined): number {
   const shareable = specs.every((spec) => spec.kind === 'file') && (listen === 'tcp' || listen === 'unix');
   if (text === undefined) return shareable ? Math.min(availableParallelism(), 4) - 1 : 0;
-  if (!/^\d+$/.test(text) || Number(text) > MAX_SERVE_WORKERS) throw new UsageError(`serve: bad --workers '${text}': expected 0–${MAX_SERVE_WORKERS}`);
+  if (!/^\d+$/.test(text) || Number(text) > MAX_SERVE_WORKERS)
+    throw new UsageError(`serve: bad --workers '${text}': expected 0–${MAX_SERVE_WORKERS}`);
   const count = Number(text);
-  if (count > 0 && !shareable) throw new UsageError('serve: --workers needs every SPEC to be a file: and a --port or --socket to listen on');
+  if (count > 0 && !shareable)
+    throw new UsageError('serve: --workers needs every SPEC to be a file: and a --port or --socket to listen on');
   return count;
 }
 
@@ -147,7 +162,8 @@ function exportNames(specs: readonly DeviceSpec[], names: readonly string[]): st
     if (specs.length > 1) throw new UsageError(`serve: ${specs.length} SPECs need ${specs.length} --name options, one each`);
     return [''];
   }
-  if (names.length !== specs.length) throw new UsageError(`serve: ${specs.length} SPEC(s) but ${names.length} --name option(s); give one per SPEC`);
+  if (names.length !== specs.length)
+    throw new UsageError(`serve: ${specs.length} SPEC(s) but ${names.length} --name option(s); give one per SPEC`);
   const seen = new Set<string>();
   for (const name of names) {
     if (seen.has(name)) throw new UsageError(`serve: export name '${name}' given twice`);

@@ -13,7 +13,11 @@ export interface ServeHandle {
 export async function startServe(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<ServeHandle> {
   const process = startBlk(['serve', ...args], env ? { env } : {});
   try {
-    await waitFor(() => process.output().includes('Press Ctrl-C to stop.') || process.child.exitCode !== null, 'blk serve to be ready', 20_000);
+    await waitFor(
+      () => process.output().includes('Press Ctrl-C to stop.') || process.child.exitCode !== null,
+      'blk serve to be ready',
+      20_000,
+    );
   } catch (error) {
     await process.stop();
     throw new Error(`${(error as Error).message}\n${process.output()}`, { cause: error });

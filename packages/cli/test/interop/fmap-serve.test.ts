@@ -39,7 +39,14 @@ describeWithPeers('blk serve fmap: with real NBD clients', ['nbdinfo', 'nbdcopy'
       const uri = serve.uris[0]!;
       expect(serve.process.output()).toContain(`blk serve: fmap:${disk} (8.00 MiB, read-write) as the default export`);
       const info = JSON.parse((await runOk(peers.nbdinfo!, ['--json', uri])).stdout) as { exports: Record<string, unknown>[] };
-      expect(info.exports[0]).toMatchObject({ 'export-size': 8 * MiB, is_read_only: false, can_trim: true, can_zero: true, can_flush: true, can_multi_conn: true });
+      expect(info.exports[0]).toMatchObject({
+        'export-size': 8 * MiB,
+        is_read_only: false,
+        can_trim: true,
+        can_zero: true,
+        can_flush: true,
+        can_multi_conn: true,
+      });
       await runOk(peers.nbdcopy!, [at('payload.img'), uri]);
       const map = (await runOk(peers.nbdinfo!, ['--map', uri])).stdout;
       const extents = map

@@ -20,7 +20,15 @@ describeWithPeers('NBD URIs as SPECs: blk against its own server and against nbd
     const server = startProcess(peers.nbdkit!, ['-f', '-U', socket, ...args]);
     nbdkits.push(server);
     const uri = `nbd+unix:///?socket=${socket}`;
-    await waitFor(async () => (await runOk(peers.nbdinfo!, ['--can', 'connect', uri]).then(() => true, () => false)), `nbdkit ${name}`, 20_000);
+    await waitFor(
+      async () =>
+        await runOk(peers.nbdinfo!, ['--can', 'connect', uri]).then(
+          () => true,
+          () => false,
+        ),
+      `nbdkit ${name}`,
+      20_000,
+    );
     return uri;
   }
 

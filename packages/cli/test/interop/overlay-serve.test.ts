@@ -32,7 +32,13 @@ describeWithPeers('blk serve overlay: with real NBD clients', ['nbdinfo', 'nbdco
       const uri = serve.uris[0]!;
       expect(existsSync(at('changes.img')), 'the top is created').toBe(true);
       const info = JSON.parse((await runOk(peers.nbdinfo!, ['--json', uri])).stdout) as { exports: Record<string, unknown>[] };
-      expect(info.exports[0]).toMatchObject({ 'export-size': 8 * MiB, is_read_only: false, can_trim: true, can_zero: true, can_flush: true });
+      expect(info.exports[0]).toMatchObject({
+        'export-size': 8 * MiB,
+        is_read_only: false,
+        can_trim: true,
+        can_zero: true,
+        can_flush: true,
+      });
       await runOk(peers.nbdcopy!, [uri, at('first.img')]);
       expect(readFileSync(at('first.img')).equals(golden), 'the overlay reads as the golden image').toBe(true);
       await runOk(peers.nbdcopy!, [at('changed.img'), uri]);

@@ -95,7 +95,8 @@ describeWithPeers('blk serve with real NBD clients', ['nbdinfo', 'qemu-img', 'nb
       expect(serve.uris[1]).toMatch(/\/dense$/);
       expect(serve.hints[0]).toMatch(/^nbdinfo --list nbd:\/\//);
       const list = await runOk(peers.nbdinfo!, ['--list', '--json', serve.uris[0]!]);
-      const exports = (JSON.parse(list.stdout) as { exports: { 'export-name': string; description: string; 'export-size': number }[] }).exports;
+      const exports = (JSON.parse(list.stdout) as { exports: { 'export-name': string; description: string; 'export-size': number }[] })
+        .exports;
       const byName = Object.fromEntries(exports.map((e) => [e['export-name'], e]));
       expect(byName.scratch).toMatchObject({ description: 'ram:1MiB', 'export-size': MiB });
       expect(byName.dense).toMatchObject({ description: 'mem:2MiB', 'export-size': 2 * MiB });

@@ -14,7 +14,11 @@ describeWithPeers('blk xenstored with Debian xenstore-utils', ['xenstore-write',
 
   const start = async (args: string[]) => {
     const server = startBlk(['xenstored', ...args]);
-    await waitFor(() => server.output().includes('xenstored listening on') || server.child.exitCode !== null, 'xenstored to listen', 20_000);
+    await waitFor(
+      () => server.output().includes('xenstored listening on') || server.child.exitCode !== null,
+      'xenstored to listen',
+      20_000,
+    );
     return server;
   };
 

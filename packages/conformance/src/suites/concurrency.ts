@@ -14,9 +14,24 @@ interface RaceWrite {
 
 /** Overlapping writes inside [0, SPAN): each covers a different part, all cover sectors 3..4. */
 const SHAPES: readonly (readonly [number, number])[][] = [
-  [[0, 8], [2, 4], [1, 6], [3, 5]],
-  [[3, 2], [0, 5], [3, 5], [1, 4]],
-  [[0, 8], [0, 8], [2, 3], [3, 4]],
+  [
+    [0, 8],
+    [2, 4],
+    [1, 6],
+    [3, 5],
+  ],
+  [
+    [3, 2],
+    [0, 5],
+    [3, 5],
+    [1, 4],
+  ],
+  [
+    [0, 8],
+    [0, 8],
+    [2, 3],
+    [3, 4],
+  ],
 ];
 
 function sectorOf(bytes: Uint8Array, s: number, ss: number): Uint8Array {

@@ -36,7 +36,10 @@ class FaultPlan {
   }
 }
 
-async function withFaultyDevice(overFaults: OverFaults, body: (device: BlockDevice, info: BlockInfo, plan: FaultPlan) => Promise<void>): Promise<void> {
+async function withFaultyDevice(
+  overFaults: OverFaults,
+  body: (device: BlockDevice, info: BlockInfo, plan: FaultPlan) => Promise<void>,
+): Promise<void> {
   const plan = new FaultPlan();
   const device = await overFaults(plan.wrap);
   try {
@@ -54,7 +57,13 @@ async function outcome<T>(promise: Promise<T>, what: string): Promise<{ ok: true
     timer = setTimeout(() => reject(new Error(`${what} did not settle within ${SETTLE_MS} ms over a failing lower device`)), SETTLE_MS);
   });
   try {
-    return await Promise.race([promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error })), hang]);
+    return await Promise.race([
+      promise.then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      ),
+      hang,
+    ]);
   } finally {
     clearTimeout(timer);
   }

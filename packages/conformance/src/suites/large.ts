@@ -24,7 +24,11 @@ function expectBigPattern(got: Uint8Array, sector: number, ss: number, seed: num
   const count = got.byteLength / ss;
   for (let s = 0; s < count; s += step) {
     const n = Math.min(step, count - s);
-    expectSameBytes(got.subarray(s * ss, (s + n) * ss), bigPattern(sector + s, n, ss, seed), `${what}, sectors ${sector + s}..${sector + s + n - 1}`);
+    expectSameBytes(
+      got.subarray(s * ss, (s + n) * ss),
+      bigPattern(sector + s, n, ss, seed),
+      `${what}, sectors ${sector + s}..${sector + s + n - 1}`,
+    );
   }
 }
 
@@ -62,7 +66,10 @@ export function largeTests(large: DeviceFactory): void {
         expect(isZero(await readSectors(device, info, high, 2)), 'an unwritten range past 4 GiB').toBe(true);
         // Only where holes are cheap to skip: a device that is not sparse may scan by reading.
         if (device.seekMapped && device.supports.sparse) {
-          expect(await device.seekMapped(start + count), 'seekMapped after the big write finds the last sectors, not earlier data').toBeLessThanOrEqual(last);
+          expect(
+            await device.seekMapped(start + count),
+            'seekMapped after the big write finds the last sectors, not earlier data',
+          ).toBeLessThanOrEqual(last);
           expect(await device.seekMapped(start + count)).toBeGreaterThanOrEqual(start + count);
         }
       }));

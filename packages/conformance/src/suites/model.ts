@@ -13,9 +13,25 @@ type Op =
   | { kind: 'seek'; at: number };
 
 const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('write' as const), at: fc.nat(), count: fc.integer({ min: 1, max: 16 }), seed: fc.nat(), split: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('write' as const),
+      at: fc.nat(),
+      count: fc.integer({ min: 1, max: 16 }),
+      seed: fc.nat(),
+      split: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('read' as const), at: fc.nat(), count: fc.integer({ min: 0, max: 32 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('discard' as const, 'writeZeroes' as const), at: fc.nat(), count: fc.integer({ min: 0, max: 24 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('discard' as const, 'writeZeroes' as const),
+      at: fc.nat(),
+      count: fc.integer({ min: 0, max: 24 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('resize' as const), percent: fc.integer({ min: 25, max: 200 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('flush' as const) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('seek' as const), at: fc.nat() }) },
@@ -26,7 +42,10 @@ class Model {
   bytes: Uint8Array;
   known: Uint8Array;
 
-  constructor(readonly sectorSize: number, sizeSectors: number) {
+  constructor(
+    readonly sectorSize: number,
+    sizeSectors: number,
+  ) {
     this.bytes = new Uint8Array(sizeSectors * sectorSize);
     this.known = new Uint8Array(sizeSectors).fill(1);
   }

@@ -8,7 +8,10 @@ async function checkSeeksFrom(device: BlockDevice, info: BlockInfo, sector: numb
   const size = info.sizeSectors;
   const mapped = await device.seekMapped!(sector);
   const unmapped = await device.seekUnmapped!(sector);
-  for (const [name, r] of [['seekMapped', mapped], ['seekUnmapped', unmapped]] as const) {
+  for (const [name, r] of [
+    ['seekMapped', mapped],
+    ['seekUnmapped', unmapped],
+  ] as const) {
     expect(Number.isSafeInteger(r) && r >= sector && r <= size, `${name}(${sector}) = ${r} within [${sector}, ${size}]`).toBe(true);
   }
   if (mapped > sector) {

@@ -1,4 +1,13 @@
-import { BlockError, checkRange, checkRequest, checkSeek, supports, type BlockDevice, type BlockInfo, type Supports } from '../../src/index.js';
+import {
+  BlockError,
+  checkRange,
+  checkRequest,
+  checkSeek,
+  supports,
+  type BlockDevice,
+  type BlockInfo,
+  type Supports,
+} from '../../src/index.js';
 
 export interface ArrayDeviceOptions {
   sectorSize?: number;

@@ -8,8 +8,7 @@ const MAX_BYTES = 16 << 20;
 
 /** One change the disk may or may not have kept: bytes at a position, or a new file size. */
 export type DiskRecord =
-  | { readonly kind: 'data'; readonly position: number; readonly bytes: Uint8Array }
-  | { readonly kind: 'size'; readonly size: number };
+  { readonly kind: 'data'; readonly position: number; readonly bytes: Uint8Array } | { readonly kind: 'size'; readonly size: number };
 
 /** What a power cut at one moment may leave: the durable image plus any part of `unsynced`. */
 export interface CrashPoint<T> {
@@ -238,8 +237,10 @@ export class SimDisk<T = unknown> implements FileIo {
           continue;
         }
         durable.set(record.bytes.subarray(from - record.position, to - record.position), from);
-        if (record.position < from) left.push({ kind: 'data', position: record.position, bytes: record.bytes.subarray(0, from - record.position) });
-        if (to < record.position + record.bytes.length) left.push({ kind: 'data', position: to, bytes: record.bytes.subarray(to - record.position) });
+        if (record.position < from)
+          left.push({ kind: 'data', position: record.position, bytes: record.bytes.subarray(0, from - record.position) });
+        if (to < record.position + record.bytes.length)
+          left.push({ kind: 'data', position: to, bytes: record.bytes.subarray(to - record.position) });
       }
       this.#durable = durable.subarray(0, Math.max(this.#durableSize, Math.min(end, this.#size)));
       this.#durableSize = this.#durable.length;
@@ -357,7 +358,11 @@ export function* diskChoices(records: readonly DiskRecord[], limits: Enumeration
       const mask = t % 2 === 0 ? Array.from({ length: sectors }, (_, s) => s < cut) : Array.from({ length: sectors }, () => random() < 0.5);
       const inOrder = t % 3 !== 2;
       const landed = records.map((_, j) => (j === i ? true : inOrder ? j < i : random() < 0.5));
-      yield { landed, torn: new Map([[i, mask]]), what: `record ${i} torn (${t % 2 === 0 ? `first ${cut} of ${sectors} sectors` : 'random sectors'}), ${inOrder ? 'earlier records landed' : 'random others'}` };
+      yield {
+        landed,
+        torn: new Map([[i, mask]]),
+        what: `record ${i} torn (${t % 2 === 0 ? `first ${cut} of ${sectors} sectors` : 'random sectors'}), ${inOrder ? 'earlier records landed' : 'random others'}`,
+      };
     }
   }
 }

@@ -31,7 +31,7 @@ export class UnitModel {
 
   write(sector: number, data: Uint8Array): void {
     const start = sector * this.sectorSize;
-    for (let done = 0; done < data.length; ) {
+    for (let done = 0; done < data.length;) {
       const unit = Math.floor((start + done) / this.unitBytes);
       const within = start + done - unit * this.unitBytes;
       const n = Math.min(this.unitBytes - within, data.length - done);
@@ -109,7 +109,7 @@ export class UnitModel {
   expected(sector: number, count: number): Uint8Array {
     const out = new Uint8Array(count * this.sectorSize);
     const start = sector * this.sectorSize;
-    for (let done = 0; done < out.length; ) {
+    for (let done = 0; done < out.length;) {
       const unit = Math.floor((start + done) / this.unitBytes);
       const within = start + done - unit * this.unitBytes;
       const n = Math.min(this.unitBytes - within, out.length - done);

@@ -157,8 +157,12 @@ async function answer(image: ServedImage, req: IncomingMessage, res: ServerRespo
     return;
   }
   const ifRange = req.headers['if-range'];
-  const current = ifRange === undefined || options.ignoreIfRange === true || ifRange === headers.etag || ifRange === headers['last-modified'];
-  const range = rangeHeader === undefined || !current || options.ignoreRanges === true || action === 'ignore-range' ? undefined : parseRange(rangeHeader, size);
+  const current =
+    ifRange === undefined || options.ignoreIfRange === true || ifRange === headers.etag || ifRange === headers['last-modified'];
+  const range =
+    rangeHeader === undefined || !current || options.ignoreRanges === true || action === 'ignore-range'
+      ? undefined
+      : parseRange(rangeHeader, size);
   if (range === 'unsatisfiable') {
     res.writeHead(416, { ...headers, 'content-range': `bytes */${size}` });
     res.end();
@@ -199,7 +203,11 @@ export async function startRangeServer(): Promise<RangeServer> {
     const path = (req.url ?? '/').split('?')[0]!;
     const image = images.get(path);
     const ifRange = req.headers['if-range'];
-    image?.log.push({ method: req.method ?? '', path, range: req.headers.range, ifRange: Array.isArray(ifRange) ? ifRange.join() : ifRange,
+    image?.log.push({
+      method: req.method ?? '',
+      path,
+      range: req.headers.range,
+      ifRange: Array.isArray(ifRange) ? ifRange.join() : ifRange,
       authorization: req.headers.authorization,
     });
     if (image === undefined) {

@@ -41,9 +41,13 @@ describeWithPeers('@blk/http against Debian nginx', ['nginx', 'nbdkit', 'nbdcopy
   describeBlockDevice('HttpDevice over nginx, 512-byte sectors', () => connect(url('zero.img')), {
     large: () => connect(url('large.img')),
   });
-  describeBlockDevice('HttpDevice over nginx, 4096-byte sectors, 4 KiB blocks', () => connect(url('zero4k.img'), { sectorSize: 4096, blockSize: 4096 }), {
-    modelRuns: 10,
-  });
+  describeBlockDevice(
+    'HttpDevice over nginx, 4096-byte sectors, 4 KiB blocks',
+    () => connect(url('zero4k.img'), { sectorSize: 4096, blockSize: 4096 }),
+    {
+      modelRuns: 10,
+    },
+  );
 
   describe('the bytes nginx serves', () => {
     let device: HttpDevice;
@@ -106,18 +110,22 @@ describeWithPeers('@blk/http against Debian nginx', ['nginx', 'nbdkit', 'nbdcopy
     expect(Buffer.compare(ours.subarray(0, PATTERN_BYTES), theirs)).toBe(0);
   });
 
-  describeWhen('qemu curl block driver', existsSync(QEMU_CURL) ? undefined : `needs ${QEMU_CURL} (apt-get install qemu-block-extra)`, () => {
-    it('reads the same bytes as qemu-img convert -f raw http://…', async () => {
-      const out = join(dir.path, 'qemu-copy.raw');
-      await runOk(peers['qemu-img']!, ['convert', '-f', 'raw', '-O', 'raw', url('pattern.img'), out], { timeoutMs: 60_000 });
-      const theirs = readFileSync(out);
-      const device = await connect(url('pattern.img'));
-      const ours = new Uint8Array((await device.getInfo()).sizeSectors * 512);
-      await device.read(0, [ours]);
-      await device.disconnect();
-      // qemu rounds the image up to whole sectors as we do.
-      expect(Buffer.compare(ours.subarray(0, theirs.byteLength), theirs)).toBe(0);
-      expect(theirs.byteLength).toBeGreaterThanOrEqual(PATTERN_BYTES);
-    });
-  });
+  describeWhen(
+    'qemu curl block driver',
+    existsSync(QEMU_CURL) ? undefined : `needs ${QEMU_CURL} (apt-get install qemu-block-extra)`,
+    () => {
+      it('reads the same bytes as qemu-img convert -f raw http://…', async () => {
+        const out = join(dir.path, 'qemu-copy.raw');
+        await runOk(peers['qemu-img']!, ['convert', '-f', 'raw', '-O', 'raw', url('pattern.img'), out], { timeoutMs: 60_000 });
+        const theirs = readFileSync(out);
+        const device = await connect(url('pattern.img'));
+        const ours = new Uint8Array((await device.getInfo()).sizeSectors * 512);
+        await device.read(0, [ours]);
+        await device.disconnect();
+        // qemu rounds the image up to whole sectors as we do.
+        expect(Buffer.compare(ours.subarray(0, theirs.byteLength), theirs)).toBe(0);
+        expect(theirs.byteLength).toBeGreaterThanOrEqual(PATTERN_BYTES);
+      });
+    },
+  );
 });

@@ -10,16 +10,58 @@ import { join } from 'node:path';
 export async function makeCertificates(openssl: string, dir: string): Promise<void> {
   const at = (name: string) => join(dir, name);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await runOk(openssl, ['req', '-x509', ...ec, '-keyout', at('ca-key.pem'), '-out', at('ca-cert.pem'), '-days', '2', '-subj', '/CN=blk test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  await runOk(openssl, [
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    at('ca-key.pem'),
+    '-out',
+    at('ca-cert.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=blk test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   for (const [role, usage, san] of [
     ['server', 'serverAuth', 'DNS:localhost,IP:127.0.0.1'],
     ['client', 'clientAuth', 'DNS:client'],
   ] as const) {
-    writeFileSync(at(`${role}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=${usage}\nsubjectAltName=${san}\n`);
-    await runOk(openssl, ['req', ...ec, '-keyout', at(`${role}-key.pem`), '-out', at(`${role}.csr`), '-subj', `/CN=${role === 'server' ? 'localhost' : 'client'}`]);
-    await runOk(openssl, ['x509', '-req', '-in', at(`${role}.csr`), '-CA', at('ca-cert.pem'), '-CAkey', at('ca-key.pem'), '-CAcreateserial',
-      '-out', at(`${role}-cert.pem`), '-days', '2', '-extfile', at(`${role}.ext`)]);
+    writeFileSync(
+      at(`${role}.ext`),
+      `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=${usage}\nsubjectAltName=${san}\n`,
+    );
+    await runOk(openssl, [
+      'req',
+      ...ec,
+      '-keyout',
+      at(`${role}-key.pem`),
+      '-out',
+      at(`${role}.csr`),
+      '-subj',
+      `/CN=${role === 'server' ? 'localhost' : 'client'}`,
+    ]);
+    await runOk(openssl, [
+      'x509',
+      '-req',
+      '-in',
+      at(`${role}.csr`),
+      '-CA',
+      at('ca-cert.pem'),
+      '-CAkey',
+      at('ca-key.pem'),
+      '-CAcreateserial',
+      '-out',
+      at(`${role}-cert.pem`),
+      '-days',
+      '2',
+      '-extfile',
+      at(`${role}.ext`),
+    ]);
   }
 }
 

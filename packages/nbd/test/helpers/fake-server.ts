@@ -2,13 +2,7 @@ import * as net from 'node:net';
 import { join } from 'node:path';
 import { BASE_ALLOCATION, Command, Option, Reply, TransmissionFlag } from '../../src/constants.js';
 import { FrameReader } from '../../src/frame-reader.js';
-import {
-  decodeOptionHeader,
-  encodeGreeting,
-  encodeInfoExport,
-  encodeMetaContextReply,
-  encodeOptionReply,
-} from '../../src/option-codec.js';
+import { decodeOptionHeader, encodeGreeting, encodeInfoExport, encodeMetaContextReply, encodeOptionReply } from '../../src/option-codec.js';
 import { decodeRequest, type RequestHeader } from '../../src/transmission-codec.js';
 
 /** The server side of one connection, driven by a test script byte by byte. */
@@ -34,7 +28,9 @@ export class FakeConnection {
    * INFO_EXPORT with `size` and `flags`, then ACK.
    */
   /** Negotiates like a plain server; `infos` replaces the INFO replies sent to GO. */
-  async handshake(options: { structured?: boolean; contextId?: number; size?: number; flags?: number; infos?: readonly Buffer[] } = {}): Promise<void> {
+  async handshake(
+    options: { structured?: boolean; contextId?: number; size?: number; flags?: number; infos?: readonly Buffer[] } = {},
+  ): Promise<void> {
     const { structured = true, contextId = 7, size = 1 << 20 } = options;
     const flags = options.flags ?? TransmissionFlag.HAS_FLAGS | TransmissionFlag.SEND_FLUSH;
     this.send(encodeGreeting());
@@ -52,7 +48,8 @@ export class FakeConnection {
           this.send(encodeOptionReply(header.option, Reply.ACK));
           break;
         case Option.GO:
-          for (const info of options.infos ?? [encodeInfoExport(size, flags)]) this.send(encodeOptionReply(header.option, Reply.INFO, info));
+          for (const info of options.infos ?? [encodeInfoExport(size, flags)])
+            this.send(encodeOptionReply(header.option, Reply.INFO, info));
           this.send(encodeOptionReply(header.option, Reply.ACK));
           return;
         default:

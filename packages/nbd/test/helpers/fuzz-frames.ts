@@ -41,7 +41,11 @@ function mutate(frame: Buffer, m: Mutation, lengthAt: number): Buffer {
 
 /** The client flags a handshake answers with: right, or any 32-bit value. */
 export const clientFlags: fc.Arbitrary<Buffer> = fc
-  .oneof({ weight: 4, arbitrary: fc.constant(FLAG_C_FIXED_NEWSTYLE | FLAG_C_NO_ZEROES) }, fc.constantFrom(0, FLAG_C_FIXED_NEWSTYLE), fc.nat({ max: 0xffffffff }))
+  .oneof(
+    { weight: 4, arbitrary: fc.constant(FLAG_C_FIXED_NEWSTYLE | FLAG_C_NO_ZEROES) },
+    fc.constantFrom(0, FLAG_C_FIXED_NEWSTYLE),
+    fc.nat({ max: 0xffffffff }),
+  )
   .map((flags) => {
     const out = Buffer.alloc(4);
     out.writeUInt32BE(flags >>> 0);
@@ -53,9 +57,15 @@ export function optionFrames(name: string): fc.Arbitrary<Buffer> {
   const names = fc.constantFrom(name, '', 'no-such-export', 'x'.repeat(300));
   const queries = fc.array(fc.constantFrom('base:allocation', 'base:', 'qemu:dirty-bitmap:x', 'nope'), { maxLength: 3 });
   const frame = fc.oneof(
-    fc.constantFrom(Option.STRUCTURED_REPLY, Option.LIST, Option.STARTTLS, Option.EXTENDED_HEADERS, Option.ABORT).map((o) => encodeOption(o)),
-    fc.tuple(fc.constantFrom(Option.INFO, Option.GO), names, fc.array(fc.nat({ max: 8 }), { maxLength: 4 })).map(([o, n, infos]) => encodeOption(o, encodeInfoRequest(n, infos))),
-    fc.tuple(fc.constantFrom(Option.SET_META_CONTEXT, Option.LIST_META_CONTEXT), names, queries).map(([o, n, q]) => encodeOption(o, encodeMetaContextRequest(n, q))),
+    fc
+      .constantFrom(Option.STRUCTURED_REPLY, Option.LIST, Option.STARTTLS, Option.EXTENDED_HEADERS, Option.ABORT)
+      .map((o) => encodeOption(o)),
+    fc
+      .tuple(fc.constantFrom(Option.INFO, Option.GO), names, fc.array(fc.nat({ max: 8 }), { maxLength: 4 }))
+      .map(([o, n, infos]) => encodeOption(o, encodeInfoRequest(n, infos))),
+    fc
+      .tuple(fc.constantFrom(Option.SET_META_CONTEXT, Option.LIST_META_CONTEXT), names, queries)
+      .map(([o, n, q]) => encodeOption(o, encodeMetaContextRequest(n, q))),
     names.map((n) => encodeOption(Option.EXPORT_NAME, Buffer.from(n))),
     fc.tuple(fc.integer({ min: 12, max: 0xffff }), fc.uint8Array({ maxLength: 32 })).map(([o, data]) => encodeOption(o, data)),
   );
@@ -65,12 +75,32 @@ export function optionFrames(name: string): fc.Arbitrary<Buffer> {
 /** Request frames for a device of `sizeBytes`: every command, good and bad flags, offsets and lengths. */
 export function requestFrames(sizeBytes: number): fc.Arbitrary<Buffer> {
   const command = fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom(Command.READ, Command.WRITE, Command.FLUSH, Command.TRIM, Command.CACHE, Command.WRITE_ZEROES, Command.BLOCK_STATUS) },
+    {
+      weight: 6,
+      arbitrary: fc.constantFrom(
+        Command.READ,
+        Command.WRITE,
+        Command.FLUSH,
+        Command.TRIM,
+        Command.CACHE,
+        Command.WRITE_ZEROES,
+        Command.BLOCK_STATUS,
+      ),
+    },
     fc.constantFrom(Command.DISC, 8, 200, 0xffff),
   );
-  const flags = fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, fc.constantFrom(CommandFlag.FUA, CommandFlag.NO_HOLE, CommandFlag.DF, CommandFlag.REQ_ONE, CommandFlag.FAST_ZERO, 1 << 9));
-  const offset = fc.oneof({ weight: 4, arbitrary: fc.nat({ max: sizeBytes / 512 - 1 }).map((s) => s * 512) }, fc.constantFrom(1, sizeBytes - 512, sizeBytes, 2 ** 40));
-  const length = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1, max: 16 }).map((n) => n * 512) }, fc.constantFrom(0, 1, 511, 64 << 20, 0xffffffff));
+  const flags = fc.oneof(
+    { weight: 3, arbitrary: fc.constant(0) },
+    fc.constantFrom(CommandFlag.FUA, CommandFlag.NO_HOLE, CommandFlag.DF, CommandFlag.REQ_ONE, CommandFlag.FAST_ZERO, 1 << 9),
+  );
+  const offset = fc.oneof(
+    { weight: 4, arbitrary: fc.nat({ max: sizeBytes / 512 - 1 }).map((s) => s * 512) },
+    fc.constantFrom(1, sizeBytes - 512, sizeBytes, 2 ** 40),
+  );
+  const length = fc.oneof(
+    { weight: 4, arbitrary: fc.integer({ min: 1, max: 16 }).map((n) => n * 512) },
+    fc.constantFrom(0, 1, 511, 64 << 20, 0xffffffff),
+  );
   const request = fc.tuple(command, flags, fc.nat({ max: 0xffff }), offset, length).map(([type, f, cookie, at, len]) => {
     const header = encodeRequest(f, type, cookie, at, len);
     // a WRITE carries its payload when it is a sane size (a huge one is the server's to refuse)

@@ -57,11 +57,7 @@ export async function startQemuNbd(qemuNbd: string, dir: string, args: readonly 
  * `program` started with `argsFor(n)` (n counts connections from 1) — how libnbd's tests run
  * `nbd-server … 0 FILE`. `stop()` closes the listener and kills the programs still running.
  */
-export async function startInetd(
-  dir: string,
-  program: string,
-  argsFor: (n: number) => readonly string[],
-): Promise<PeerServer> {
+export async function startInetd(dir: string, program: string, argsFor: (n: number) => readonly string[]): Promise<PeerServer> {
   const path = join(dir, `inetd-${++counter}.sock`);
   const children = new Set<ChildProcess>();
   let output = '';

@@ -1,12 +1,7 @@
 import * as net from 'node:net';
 import { FLAG_C_FIXED_NEWSTYLE, FLAG_C_NO_ZEROES, Option, Reply, isErrorReply } from '../../src/constants.js';
 import { FrameReader } from '../../src/frame-reader.js';
-import {
-  decodeOptionReplyHeader,
-  encodeInfoRequest,
-  encodeMetaContextRequest,
-  encodeOption,
-} from '../../src/option-codec.js';
+import { decodeOptionReplyHeader, encodeInfoRequest, encodeMetaContextRequest, encodeOption } from '../../src/option-codec.js';
 import { decodeReplyHeader, encodeRequest } from '../../src/transmission-codec.js';
 
 export interface RawOptionReply {
@@ -147,7 +142,13 @@ export class RawClient {
     if (magic !== 0x668e33ef) throw new Error(`bad reply magic 0x${magic.toString(16)}`);
     const header = decodeReplyHeader(Buffer.concat([prefix, await this.read(16, timeoutMs)]));
     if (header.kind !== 'chunk') throw new Error('unreachable');
-    return { kind: 'chunk', flags: header.flags, type: header.type, cookie: header.cookie, payload: await this.read(header.length, timeoutMs) };
+    return {
+      kind: 'chunk',
+      flags: header.flags,
+      type: header.type,
+      cookie: header.cookie,
+      payload: await this.read(header.length, timeoutMs),
+    };
   }
 
   close(): void {

@@ -27,11 +27,18 @@ describeWithPeers('our client against nbdkit', ['nbdkit'], ({ nbdkit }) => {
   }
 
   // The large device is a sparse 5 GiB nbdkit memory disk: one request past nbdkit's 32 MiB payload maximum, across 4 GiB.
-  describeBlockDevice('NbdDevice over nbdkit memory', () => fresh(['memory', '128K']), { modelRuns: 10, large: () => fresh(['memory', '5G']) });
-  describeBlockDevice('NbdDevice over nbdkit --no-sr (simple replies)', () => fresh(['--no-sr', 'memory', '128K']), { modelRuns: 5 });
-  describeBlockDevice('NbdDevice over nbdkit --mask-handshake=0 (oldest newstyle, EXPORT_NAME)', () => fresh(['--mask-handshake=0', 'memory', '128K']), {
-    modelRuns: 5,
+  describeBlockDevice('NbdDevice over nbdkit memory', () => fresh(['memory', '128K']), {
+    modelRuns: 10,
+    large: () => fresh(['memory', '5G']),
   });
+  describeBlockDevice('NbdDevice over nbdkit --no-sr (simple replies)', () => fresh(['--no-sr', 'memory', '128K']), { modelRuns: 5 });
+  describeBlockDevice(
+    'NbdDevice over nbdkit --mask-handshake=0 (oldest newstyle, EXPORT_NAME)',
+    () => fresh(['--mask-handshake=0', 'memory', '128K']),
+    {
+      modelRuns: 5,
+    },
+  );
 
   describe('negotiation details', () => {
     const devices: NbdDevice[] = [];
@@ -75,7 +82,15 @@ describeWithPeers('our client against nbdkit', ['nbdkit'], ({ nbdkit }) => {
     });
 
     it('obeys a server minimum block size of 4096 (blocksize-policy filter)', async () => {
-      const device = await fresh(['--filter=blocksize-policy', 'memory', '1M', 'blocksize-minimum=4096', 'blocksize-preferred=4096', 'blocksize-maximum=65536', 'blocksize-error-policy=error']);
+      const device = await fresh([
+        '--filter=blocksize-policy',
+        'memory',
+        '1M',
+        'blocksize-minimum=4096',
+        'blocksize-preferred=4096',
+        'blocksize-maximum=65536',
+        'blocksize-error-policy=error',
+      ]);
       devices.push(device);
       expect(device.blockSizes).toEqual({ minimum: 4096, preferred: 4096, maximum: 65536 });
       expect((await device.getInfo()).sectorSize).toBe(4096);
@@ -91,7 +106,15 @@ describeWithPeers('our client against nbdkit', ['nbdkit'], ({ nbdkit }) => {
 
   describe('error and delay filters', () => {
     it('maps injected EIO and ENOSPC to IO errors with the server errno, and keeps working', async () => {
-      const device = await fresh(['--filter=error', 'memory', '1M', 'error-pread=EIO', 'error-pread-rate=100%', 'error-pwrite=ENOSPC', 'error-pwrite-rate=100%']);
+      const device = await fresh([
+        '--filter=error',
+        'memory',
+        '1M',
+        'error-pread=EIO',
+        'error-pread-rate=100%',
+        'error-pwrite=ENOSPC',
+        'error-pwrite-rate=100%',
+      ]);
       try {
         const read = device.read(0, [new Uint8Array(512)]);
         await expect(read).rejects.toMatchObject({ code: 'IO' });

@@ -103,7 +103,9 @@ describeWithPeers('our client against qemu-nbd', ['qemu-nbd'], ({ 'qemu-nbd': qe
     return server;
   }
 
-  describeBlockDevice('NbdDevice over qemu-nbd (named export)', async () => connect({ path: (await fresh()).path, exportName: 'disk' }), { modelRuns: 5 });
+  describeBlockDevice('NbdDevice over qemu-nbd (named export)', async () => connect({ path: (await fresh()).path, exportName: 'disk' }), {
+    modelRuns: 5,
+  });
 
   describe('negotiation', () => {
     it('uses GO, structured replies, base:allocation and the advertised block sizes', async () => {

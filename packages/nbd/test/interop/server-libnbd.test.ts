@@ -34,7 +34,17 @@ describeWithPeers('nbdinfo against our server', ['nbdinfo'], ({ nbdinfo }) => {
     expect(stdout).toContain('using structured packets');
     expect(stdout).toContain('export-size: 16777216');
     expect(stdout).toMatch(/contexts:\s+base:allocation/);
-    for (const can of ['can_cache: true', 'can_df: true', 'can_fast_zero: true', 'can_flush: true', 'can_fua: true', 'can_multi_conn: true', 'can_trim: true', 'can_zero: true', 'is_read_only: false']) {
+    for (const can of [
+      'can_cache: true',
+      'can_df: true',
+      'can_fast_zero: true',
+      'can_flush: true',
+      'can_fua: true',
+      'can_multi_conn: true',
+      'can_trim: true',
+      'can_zero: true',
+      'is_read_only: false',
+    ]) {
       expect(stdout).toContain(can);
     }
     expect(stdout).toContain('block_size_minimum: 512');
@@ -44,12 +54,18 @@ describeWithPeers('nbdinfo against our server', ['nbdinfo'], ({ nbdinfo }) => {
     const { stdout } = await runOk(nbdinfo!, ['--json', uriOf(name)]);
     const info = JSON.parse(stdout) as { protocol: string; exports: Record<string, unknown>[] };
     expect(info.protocol).toBe('newstyle-fixed');
-    expect(info.exports[0]).toMatchObject({ 'export-name': name, 'export-size': 16 * MiB, 'is_read_only': false, 'can_zero': true, description: 'the disk nbdinfo inspects' });
+    expect(info.exports[0]).toMatchObject({
+      'export-name': name,
+      'export-size': 16 * MiB,
+      is_read_only: false,
+      can_zero: true,
+      description: 'the disk nbdinfo inspects',
+    });
   });
 
   it('--list shows every export with its description, the read-only one as read-only', async () => {
     const { stdout } = await runOk(nbdinfo!, ['--list', '--json', uriOf('')]);
-    const info = JSON.parse(stdout) as { exports: { 'export-name': string; 'is_read_only': boolean; description?: string }[] };
+    const info = JSON.parse(stdout) as { exports: { 'export-name': string; is_read_only: boolean; description?: string }[] };
     const byName = new Map(info.exports.map((e) => [e['export-name'], e]));
     expect(byName.get(name)).toMatchObject({ description: 'the disk nbdinfo inspects', is_read_only: false });
     expect(byName.get(other)).toMatchObject({ is_read_only: true });
@@ -179,20 +195,26 @@ describeWithPeers('fio with verification against our server', ['fio'], ({ fio })
     const name = exportFresh(fixture, new Ramdisk({ sizeSectors: 32 * 2048 }));
     // fio writes its verify state (local-verify-0-verify.state) into its working directory.
     const scratch = makeTempDir('blk-nbd-fio-');
-    const { stdout } = await runOk(fio!, [
-      '--name=verify',
-      '--ioengine=nbd',
-      `--uri=${uriOf(name)}`,
-      '--rw=randwrite',
-      '--bs=4k',
-      '--iodepth=16',
-      '--size=16M',
-      '--verify=crc32c',
-      '--verify_fatal=1',
-      '--do_verify=1',
-      '--output-format=json',
-    ], { timeoutMs: 60_000, cwd: scratch.path }).finally(() => scratch.remove());
-    const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { jobs: { error: number; write: { io_bytes: number }; read: { io_bytes: number } }[] };
+    const { stdout } = await runOk(
+      fio!,
+      [
+        '--name=verify',
+        '--ioengine=nbd',
+        `--uri=${uriOf(name)}`,
+        '--rw=randwrite',
+        '--bs=4k',
+        '--iodepth=16',
+        '--size=16M',
+        '--verify=crc32c',
+        '--verify_fatal=1',
+        '--do_verify=1',
+        '--output-format=json',
+      ],
+      { timeoutMs: 60_000, cwd: scratch.path },
+    ).finally(() => scratch.remove());
+    const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as {
+      jobs: { error: number; write: { io_bytes: number }; read: { io_bytes: number } }[];
+    };
     expect(report.jobs[0]!.error).toBe(0);
     expect(report.jobs[0]!.write.io_bytes).toBe(16 * MiB);
     expect(report.jobs[0]!.read.io_bytes).toBe(16 * MiB);
@@ -205,7 +227,7 @@ describe('the server under the libnbd tools', () => {
   });
 });
 
-describeWithPeers('nbd-client (the kernel driver\'s userspace half) against our server', ['nbd-client'], ({ 'nbd-client': nbdClient }) => {
+describeWithPeers("nbd-client (the kernel driver's userspace half) against our server", ['nbd-client'], ({ 'nbd-client': nbdClient }) => {
   it('lists the exports (nbd-client -l); attaching /dev/nbd* needs a privileged machine and is not tried', async () => {
     const name = exportFresh(fixture, { device: new Ramdisk({ sizeSectors: 64 }), description: 'for nbd-client' });
     const address = await fixture.server.listen({ host: '127.0.0.1', port: 0 });

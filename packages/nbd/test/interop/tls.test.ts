@@ -36,7 +36,11 @@ describeWithPeers('TLS', ['openssl'], ({ openssl }) => {
       tls: { mode: 'require', pskFile, certificates: certs },
       onError: (e) => errors.push(e),
     });
-    const optional = createServer({ exports: { '': new Ramdisk({ sizeSectors: 2048 }) }, tls: { mode: 'on', pskFile }, onError: (e) => errors.push(e) });
+    const optional = createServer({
+      exports: { '': new Ramdisk({ sizeSectors: 2048 }) },
+      tls: { mode: 'on', pskFile },
+      onError: (e) => errors.push(e),
+    });
     servers.push(required, optional);
     requireSocket = join(dir.path, 'require.sock');
     onSocket = join(dir.path, 'on.sock');
@@ -122,9 +126,13 @@ describeWithPeers('TLS', ['openssl'], ({ openssl }) => {
     it('refuses a plaintext client in require mode with ERR_TLS_REQD, and a wrong key', async () => {
       await expect(connect({ path: requireSocket })).rejects.toThrow(/TLS_REQD/);
       const wrong = makePskFile(dir.path, 'alice', 'wrong.psk');
-      await expect(connect({ path: requireSocket, tls: { pskFile: wrong, username: 'alice' }, handshakeTimeoutMs: 5000 })).rejects.toMatchObject({ code: 'IO' });
+      await expect(
+        connect({ path: requireSocket, tls: { pskFile: wrong, username: 'alice' }, handshakeTimeoutMs: 5000 }),
+      ).rejects.toMatchObject({ code: 'IO' });
       const unknown = makePskFile(dir.path, 'mallory', 'mallory.psk');
-      await expect(connect({ path: requireSocket, tls: { pskFile: unknown, username: 'mallory' }, handshakeTimeoutMs: 5000 })).rejects.toMatchObject({ code: 'IO' });
+      await expect(
+        connect({ path: requireSocket, tls: { pskFile: unknown, username: 'mallory' }, handshakeTimeoutMs: 5000 }),
+      ).rejects.toMatchObject({ code: 'IO' });
       // The server is still fine.
       const device = await connect(pskUri(requireSocket));
       await device.disconnect();

@@ -155,10 +155,14 @@ async function launchOsd(conf: string, dir: string, osdId: string): Promise<void
   const c = ['-c', conf];
   await tool('ceph-osd', [...c, '-i', osdId]);
   await until(() => existsSync(join(dir, `osd.${osdId}.pid`)), 'the OSD pid file', 10_000);
-  await until(async () => {
-    const dump = JSON.parse(await tool('ceph', [...c, 'osd', 'dump', '--format=json'])) as { osds?: { osd: number; up: number }[] };
-    return dump.osds?.some((osd) => String(osd.osd) === osdId && osd.up === 1) ?? false;
-  }, 'the OSD to be up', 30_000);
+  await until(
+    async () => {
+      const dump = JSON.parse(await tool('ceph', [...c, 'osd', 'dump', '--format=json'])) as { osds?: { osd: number; up: number }[] };
+      return dump.osds?.some((osd) => String(osd.osd) === osdId && osd.up === 1) ?? false;
+    },
+    'the OSD to be up',
+    30_000,
+  );
 }
 
 /** Stops the cluster started in `dir` (from another process), OSD first, then the monitor. */

@@ -11,7 +11,9 @@ import { conf, freshDevice, imageName, imageOf, pool, rbdMissing, removeCreated 
 const BLK = fileURLToPath(new URL('../../../cli/dist/bin.js', import.meta.url));
 const MiB = 1 << 20;
 const programs = ['nbdinfo', 'nbdcopy'].filter((program) => !findPeer(program));
-const missing = rbdMissing ?? (!existsSync(BLK) ? `${BLK} is not built (pnpm build)` : programs.length > 0 ? `needs ${programs.join(', ')} (libnbd-bin)` : undefined);
+const missing =
+  rbdMissing ??
+  (!existsSync(BLK) ? `${BLK} is not built (pnpm build)` : programs.length > 0 ? `needs ${programs.join(', ')} (libnbd-bin)` : undefined);
 
 describeWhen('blk serve rbd: with libnbd clients', missing, () => {
   const temp = makeTempDir('blk-rbd-serve-');
@@ -34,10 +36,18 @@ describeWhen('blk serve rbd: with libnbd clients', missing, () => {
     const socket = join(temp.path, 'nbd.sock');
     const server = startProcess(process.execPath, [BLK, 'serve', `rbd:${pool}/${image}?conf=${conf}`, '--socket', socket]);
     try {
-      await waitFor(() => server.output().includes('Press Ctrl-C to stop.') || server.child.exitCode !== null, 'blk serve to be ready', 20_000);
+      await waitFor(
+        () => server.output().includes('Press Ctrl-C to stop.') || server.child.exitCode !== null,
+        'blk serve to be ready',
+        20_000,
+      );
       expect(server.child.exitCode, server.output()).toBe(null);
       const uri = `nbd+unix:///?socket=${socket}`;
-      const map = JSON.parse((await runOk(findPeer('nbdinfo') ?? 'nbdinfo', ['--map', '--json', uri])).stdout) as { offset: number; length: number; type: number }[];
+      const map = JSON.parse((await runOk(findPeer('nbdinfo') ?? 'nbdinfo', ['--map', '--json', uri])).stdout) as {
+        offset: number;
+        length: number;
+        type: number;
+      }[];
       // type bit 0: hole. Data where we wrote (or its whole object), a hole in the object between.
       const covers = (hole: boolean, offset: number) =>
         map.some((entry) => (entry.type & 1) === (hole ? 1 : 0) && entry.offset <= offset && entry.offset + entry.length > offset);

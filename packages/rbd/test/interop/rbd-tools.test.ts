@@ -92,7 +92,11 @@ describeWhen('@blk/rbd against the rbd tool', rbdMissing, () => {
     const ours: [number, number][] = [];
     for await (const extent of extents(device)) if (extent.mapped) ours.push([extent.sector * 512, extent.count * 512]);
     const image = imageOf(device);
-    const listed = JSON.parse((await rbd('diff', '--format', 'json', `${pool}/${image}`)).stdout) as { offset: number; length: number; exists: string }[];
+    const listed = JSON.parse((await rbd('diff', '--format', 'json', `${pool}/${image}`)).stdout) as {
+      offset: number;
+      length: number;
+      exists: string;
+    }[];
     const theirs: [number, number][] = [];
     for (const { offset, length, exists } of listed) {
       if (exists !== 'true') continue;

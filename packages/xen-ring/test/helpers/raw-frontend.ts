@@ -35,7 +35,14 @@ export class RawFrontend {
   readonly broken: string[];
   #nextId = 1;
 
-  private constructor(domain: SharedDomain, ring: FrontRing, channel: EventChannel, backend: Blkback, ringRefs: number[], broken: string[]) {
+  private constructor(
+    domain: SharedDomain,
+    ring: FrontRing,
+    channel: EventChannel,
+    backend: Blkback,
+    ringRefs: number[],
+    broken: string[],
+  ) {
     this.domain = domain;
     this.ring = ring;
     this.channel = channel;

@@ -65,7 +65,10 @@ describe('handshake through @blk/xenstore', () => {
 
   it('connectWorker runs both sides of the handshake over a xenstore client (the worker through a port)', async () => {
     const store = await client();
-    const front = await connectWorker({ module: '@blk/ramdisk', export: 'Ramdisk', options: { sizeSectors: 256 } }, { from: import.meta.url, store, devid: 768 });
+    const front = await connectWorker(
+      { module: '@blk/ramdisk', export: 'Ramdisk', options: { sizeSectors: 256 } },
+      { from: import.meta.url, store, devid: 768 },
+    );
     try {
       const back = '/local/domain/0/backend/vbd/1/768';
       expect(value(`${back}/state`)).toBe('4');
@@ -82,7 +85,10 @@ describe('handshake through @blk/xenstore', () => {
   describeWithPeers('inspected with Debian xenstore-utils', ['xenstore-ls', 'xenstore-read'], (peers) => {
     it('shows the negotiated keys to the C tools while connected', async () => {
       const store = await client();
-      const front = await connectWorker({ module: '@blk/ramdisk', export: 'Ramdisk', options: { sizeSectors: 128, sectorSize: 4096 } }, { from: import.meta.url, store });
+      const front = await connectWorker(
+        { module: '@blk/ramdisk', export: 'Ramdisk', options: { sizeSectors: 128, sectorSize: 4096 } },
+        { from: import.meta.url, store },
+      );
       try {
         const env = { ...process.env, XENSTORED_PATH: socket };
         const listing = (await runOk(peers['xenstore-ls']!, ['-f', '/local/domain/0/backend/vbd/1/51712'], { env })).stdout;

@@ -63,7 +63,11 @@ export class Connection {
    * Sends one request; resolves with `decode(reply payload)` (decoding as the reply arrives saves a
    * promise per request), rejects with the server's error or what `decode` throws.
    */
-  request<T = Uint8Array>(request: Request, txId: number, decode: (payload: Uint8Array) => T = identity as (payload: Uint8Array) => T): Promise<T> {
+  request<T = Uint8Array>(
+    request: Request,
+    txId: number,
+    decode: (payload: Uint8Array) => T = identity as (payload: Uint8Array) => T,
+  ): Promise<T> {
     if (this.#closedWith) return Promise.reject(this.#closedWith);
     if (request.payload.length > PAYLOAD_MAX) {
       return Promise.reject(new XenstoreError('E2BIG', `payload of ${request.payload.length} bytes exceeds ${PAYLOAD_MAX}`));

@@ -1,13 +1,6 @@
 import { XenstoreError, hasCode } from '../errors.js';
 import { fromUtf8, splitStrings, type Bytes } from '../codec/payload.js';
-import {
-  decodeBoolean,
-  decodeDirectory,
-  decodeDirectoryPart,
-  decodeOk,
-  decodePermissions,
-  decodeString,
-} from '../codec/replies.js';
+import { decodeBoolean, decodeDirectory, decodeDirectoryPart, decodeOk, decodePermissions, decodeString } from '../codec/replies.js';
 import { requests, type Request } from '../codec/requests.js';
 import { toPermission, type Permission } from '../permissions.js';
 

@@ -18,9 +18,12 @@ export class FrameWriter {
    * `schedule` decides when a pending batch goes out: `process.nextTick` (right after the current
    * callback and its promise jobs) or `setImmediate` (after the event loop's other I/O callbacks).
    */
-  constructor(sink: (bytes: Uint8Array) => void, schedule: (flush: () => void) => void = (flush) => {
-    process.nextTick(flush);
-  }) {
+  constructor(
+    sink: (bytes: Uint8Array) => void,
+    schedule: (flush: () => void) => void = (flush) => {
+      process.nextTick(flush);
+    },
+  ) {
     this.#sink = sink;
     this.#schedule = schedule;
   }

@@ -225,9 +225,13 @@ function setPerms(ctx: RequestContext): Uint8Array {
     core.changedSpecial();
     return OK;
   }
-  return changing(ctx, (op, at) => {
-    setPermissions(op, at, perms);
-  }, path);
+  return changing(
+    ctx,
+    (op, at) => {
+      setPermissions(op, at, perms);
+    },
+    path,
+  );
 }
 
 function directory(ctx: RequestContext): Uint8Array {
@@ -251,9 +255,13 @@ function write(ctx: RequestContext): Uint8Array {
   const path = fromLatin1(payload.subarray(0, nul));
   // The decoder already copied the payload; the value can stay a view of it.
   const value = payload.subarray(nul + 1);
-  return changing(ctx, (op, at) => {
-    writeValue(op, at, value);
-  }, path);
+  return changing(
+    ctx,
+    (op, at) => {
+      writeValue(op, at, value);
+    },
+    path,
+  );
 }
 
 function mkdir(ctx: RequestContext): Uint8Array {

@@ -87,7 +87,11 @@ export function loadTree(file: string): SavedTree | undefined {
       const parent = seen.get(parentOf(path));
       if (!parent?.children.includes(baseName(path))) throw bad(file, `${path} comes before its parent or is not listed by it`);
     }
-    const node: NodeFields = { value: new Uint8Array(Buffer.from(value, 'base64')), perms: perms(file, permList), children: children as string[] };
+    const node: NodeFields = {
+      value: new Uint8Array(Buffer.from(value, 'base64')),
+      perms: perms(file, permList),
+      children: children as string[],
+    };
     seen.set(path, node);
     nodes.push([path, node]);
   }

@@ -290,7 +290,9 @@ export class ServerConnection {
     this.#lagging.clear();
     const dropped = this.#episodeDrops;
     this.#episodeDrops = 0;
-    this.#host.log(`connection ${this.id} (domain ${this.domid}) reads again after ${dropped} dropped watch events; re-notifying ${lagging.length} watches`);
+    this.#host.log(
+      `connection ${this.id} (domain ${this.domid}) reads again after ${dropped} dropped watch events; re-notifying ${lagging.length} watches`,
+    );
     for (const watch of lagging) {
       if (this.watches.includes(watch)) this.sendEvent(watch, watch.path.startsWith('@') ? watch.path : reportedPath(watch, watch.path));
     }

@@ -97,7 +97,9 @@ export class Transaction {
     this.#onFail = onFail;
     this.#limit = caller.privileged ? undefined : quotas.transactionNodes;
     this.#snapshot = store.snapshot(limits.transactionSnapshotNodes, () => {
-      this.fail(new XenstoreError('EAGAIN', `more than ${limits.transactionSnapshotNodes} nodes changed elsewhere while the transaction was open`));
+      this.fail(
+        new XenstoreError('EAGAIN', `more than ${limits.transactionSnapshotNodes} nodes changed elsewhere while the transaction was open`),
+      );
     });
     this.#timer = setTimeout(() => {
       this.fail(new XenstoreError('EAGAIN', `transaction open longer than ${limits.transactionTimeoutMs} ms`));

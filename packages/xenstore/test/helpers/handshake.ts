@@ -36,22 +36,20 @@ export async function runHandshake(server: Server, domid: number, signal: AbortS
   const back = `/local/domain/0/backend/vbd/${domid}/${devid}`;
   const closers = [toolstack, backend, frontend] as { close(): Promise<void> }[];
   try {
-    await toolstack.transaction(
-      async (x) => {
-        await x.mkdir(front);
-        await x.setperms(`/local/domain/${domid}`, [`n${domid}`]);
-        await x.setperms(front, [`n${domid}`, 'r0']);
-        await x.write(`${front}/backend`, back);
-        await x.write(`${front}/backend-id`, '0');
-        await x.write(`${front}/state`, '1');
-        await x.mkdir(back);
-        await x.setperms(back, ['n0', `r${domid}`]);
-        await x.write(`${back}/frontend`, front);
-        await x.write(`${back}/frontend-id`, String(domid));
-        await x.write(`${back}/params`, 'ram:16M');
-        await x.write(`${back}/state`, '1');
-      },
-    );
+    await toolstack.transaction(async (x) => {
+      await x.mkdir(front);
+      await x.setperms(`/local/domain/${domid}`, [`n${domid}`]);
+      await x.setperms(front, [`n${domid}`, 'r0']);
+      await x.write(`${front}/backend`, back);
+      await x.write(`${front}/backend-id`, '0');
+      await x.write(`${front}/state`, '1');
+      await x.mkdir(back);
+      await x.setperms(back, ['n0', `r${domid}`]);
+      await x.write(`${back}/frontend`, front);
+      await x.write(`${back}/frontend-id`, String(domid));
+      await x.write(`${back}/params`, 'ram:16M');
+      await x.write(`${back}/state`, '1');
+    });
     const backendSide = (async () => {
       await backend.transaction(async (x) => {
         await x.write(`${back}/feature-max-indirect-segments`, '256');

@@ -1,6 +1,16 @@
 import type { Duplex } from 'node:stream';
 import { makeTempDir } from '@blk/test-kit';
-import { connect, createServer, encodeFrame, FrameDecoder, nulTerminated, type Client, type Frame, type Server, type ServerOptions } from '../../src/index.js';
+import {
+  connect,
+  createServer,
+  encodeFrame,
+  FrameDecoder,
+  nulTerminated,
+  type Client,
+  type Frame,
+  type Server,
+  type ServerOptions,
+} from '../../src/index.js';
 
 /** A frame-level client for poking the server with exact bytes. */
 export class RawConnection {

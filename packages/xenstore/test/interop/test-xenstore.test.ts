@@ -22,7 +22,20 @@ describeWithPeers("Xen's test-xenstore against our server", ['test-xenstore'], (
   it('passes every test', async () => {
     const { stdout } = await runOk(bin['test-xenstore']!, [], { env, timeoutMs: 60_000 });
     const lines = stdout.trim().split('\n');
-    const names = ['read 1', 'read 2000', 'write 1', 'write 2000', 'dir', 'rm node', 'rm dir', 'ta empty', 'ta empty x', 'ta rmw', 'ta rmw x', 'ta err'];
+    const names = [
+      'read 1',
+      'read 2000',
+      'write 1',
+      'write 2000',
+      'dir',
+      'rm node',
+      'rm dir',
+      'ta empty',
+      'ta empty x',
+      'ta rmw',
+      'ta rmw x',
+      'ta err',
+    ];
     for (const name of names) expect(lines.some((l) => l.startsWith(name.padEnd(10)) && l.endsWith(' ns'))).toBe(true);
     expect(stdout).not.toContain('failed');
     // It cleans up after itself.

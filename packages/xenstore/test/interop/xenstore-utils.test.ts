@@ -4,7 +4,16 @@ import { describeWithPeers, run, runOk, startProcess, waitFor } from '@blk/test-
 import { connect, type Client } from '../../src/index.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
-const TOOLS = ['xenstore-write', 'xenstore-read', 'xenstore-exists', 'xenstore-rm', 'xenstore-list', 'xenstore-ls', 'xenstore-chmod', 'xenstore-watch'];
+const TOOLS = [
+  'xenstore-write',
+  'xenstore-read',
+  'xenstore-exists',
+  'xenstore-rm',
+  'xenstore-list',
+  'xenstore-ls',
+  'xenstore-chmod',
+  'xenstore-watch',
+];
 
 describeWithPeers('Debian xenstore-utils against our server (XENSTORED_PATH)', TOOLS, (bin) => {
   let h: Harness;
@@ -100,9 +109,11 @@ describeWithPeers('Debian xenstore-utils against our server (XENSTORED_PATH)', T
       { domid: 2, access: 'r' },
     ]);
     await tool('xenstore-chmod', ['-u', '/ch/a/b', 'n0', 'r7']);
-    for (const path of ['/ch', '/ch/a', '/ch/a/b']) expect(h.server.node(path)?.permissions.map((p) => `${p.access}${p.domid}`)).toEqual(['n0', 'r7']);
+    for (const path of ['/ch', '/ch/a', '/ch/a/b'])
+      expect(h.server.node(path)?.permissions.map((p) => `${p.access}${p.domid}`)).toEqual(['n0', 'r7']);
     await tool('xenstore-chmod', ['-r', '/ch', 'w4']);
-    for (const path of ['/ch', '/ch/a', '/ch/a/b']) expect(h.server.node(path)?.permissions.map((p) => `${p.access}${p.domid}`)).toEqual(['w4']);
+    for (const path of ['/ch', '/ch/a', '/ch/a/b'])
+      expect(h.server.node(path)?.permissions.map((p) => `${p.access}${p.domid}`)).toEqual(['w4']);
     expect((await attempt('xenstore-chmod', ['/ch/none/such', 'n0'])).code).not.toBe(0);
   });
 
