@@ -51,10 +51,10 @@ describe('URIs and client hints', () => {
     for (const [args, uri] of cases) {
       expect(formatNbdUri(...args)).toBe(uri);
       const spec = parseDeviceSpec(uri);
-      expect(spec).toMatchObject({ kind: 'nbd', exportName: args[1] });
+      expect(spec).toMatchObject({ kind: 'nbd', parsed: { exportName: args[1] } });
       const endpoint = args[0];
-      if ('path' in endpoint) expect(spec).toMatchObject({ socket: endpoint.path });
-      else expect(spec).toMatchObject({ host: endpoint.host, port: endpoint.port });
+      if ('path' in endpoint) expect(spec).toMatchObject({ parsed: { path: endpoint.path } });
+      else expect(spec).toMatchObject({ parsed: { host: endpoint.host, port: endpoint.port } });
     }
   });
 

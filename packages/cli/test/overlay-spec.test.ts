@@ -26,12 +26,12 @@ describe('overlay:BASE+TOP', () => {
       top: { kind: 'fmap', path: 'x+y.fmap' },
     });
     expect(parseDeviceSpec('overlay:nbd+unix:///gold?socket=/tmp/a+b.sock+ram:1GiB')).toMatchObject({
-      base: { kind: 'nbd', transport: 'unix', exportName: 'gold', socket: '/tmp/a+b.sock' },
+      base: { kind: 'nbd', parsed: { exportName: 'gold', path: '/tmp/a+b.sock' } },
       top: { kind: 'ram', bytes: 2 ** 30 },
     });
     expect(parseDeviceSpec('overlay:file:g.img+nbds+unix:///c?socket=/s')).toMatchObject({
       base: file('g.img'),
-      top: { kind: 'nbd', tls: true },
+      top: { kind: 'nbd', parsed: { tls: true } },
     });
   });
 

@@ -40,7 +40,9 @@ export function errnoOf(error: unknown): string | undefined {
 export function rbdError(error: unknown, what: string): BlockError {
   if (error instanceof BlockError) return error;
   const errno = errnoOf(error);
-  const detail = error instanceof Error ? error.message : String(error);
+  // Never String() an arbitrary thrown value: its toString may itself throw.
+  const detail =
+    error instanceof Error ? error.message : typeof error === 'string' ? error : `a thrown ${error === null ? 'null' : typeof error}`;
   const code = (errno === undefined ? undefined : ERRNO_CODES[errno]) ?? 'IO';
   return new BlockError(code, `${what}: ${detail}${errno ? ` (${errno})` : ''}`, { cause: error });
 }
