@@ -1,13 +1,15 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { extents } from '@blk/core';
 import { expectSameBytes, pattern } from '@blk/conformance';
-import { describeWhen, findPeer, makeTempDir, runOk } from '@blk/test-kit';
+import { describeWhen, findPeer, itWhen, makeTempDir, runOk } from '@blk/test-kit';
 import { connect } from '../../src/index.js';
 import { conf, freshDevice, imageName, imageOf, imageOptions, pool, rbdMissing, removeCreated } from '../helpers/rbd-fixture.js';
 
 const SIZE = 2 << 20;
+/** Where Debian's qemu-block-extra puts qemu's rbd block driver. */
+const QEMU_RBD = '/usr/lib/x86_64-linux-gnu/qemu/block-rbd.so';
 const rbd = (...args: string[]) => runOk(findPeer('rbd') ?? 'rbd', ['-c', conf, ...args]);
 
 describeWhen('@blk/rbd against the rbd tool', rbdMissing, () => {
@@ -125,5 +127,51 @@ describeWhen('@blk/rbd against the rbd tool', rbdMissing, () => {
     expect(ours[0]![1]).toBeLessThanOrEqual((1 << 20) / 512);
     expect(ours[1]![0]).toBeGreaterThanOrEqual((3 << 20) / 512);
     await device.disconnect();
+  });
+
+  // qemu's rbd block driver (Debian's qemu-block-extra) as a second, independent reader and writer.
+  const qemuImg = findPeer('qemu-img');
+  const qemuMissing =
+    qemuImg === undefined
+      ? 'needs qemu-img (qemu-utils)'
+      : existsSync(QEMU_RBD)
+        ? undefined
+        : `needs ${QEMU_RBD} (apt-get install qemu-block-extra)`;
+  const qemuIt = itWhen(qemuMissing);
+  const qemuName = (image: string) => `rbd:${pool}/${image}:conf=${conf}`;
+
+  qemuIt('qemu-img compare agrees that an image we wrote equals its source, and sees one changed byte', async () => {
+    const device = await freshDevice(SIZE, {}, 1 << 20);
+    const expected = await writeRuns(device);
+    const image = imageOf(device);
+    await device.disconnect();
+    const file = join(temp.path, 'qemu-source.img');
+    writeFileSync(file, expected);
+    await runOk(qemuImg!, ['compare', '-f', 'raw', '-F', 'raw', file, qemuName(image)], { timeoutMs: 60_000 });
+    expected[SIZE - 1] = expected[SIZE - 1]! ^ 0xff;
+    writeFileSync(file, expected);
+    await expect(
+      runOk(qemuImg!, ['compare', '-q', '-f', 'raw', '-F', 'raw', file, qemuName(image)], { timeoutMs: 60_000 }),
+    ).rejects.toThrow();
+  });
+
+  qemuIt('what qemu-img convert writes into an image, we read back byte for byte', async () => {
+    const device = await freshDevice(SIZE);
+    const image = imageOf(device);
+    await device.disconnect();
+    const source = new Uint8Array(SIZE);
+    source.set(pattern(0, 32, 512, 9), 512 * 1000);
+    source.set(pattern(0, 8, 512, 10), SIZE - 8 * 512);
+    const file = join(temp.path, 'qemu-convert.img');
+    writeFileSync(file, source);
+    await runOk(qemuImg!, ['convert', '-n', '-f', 'raw', '-O', 'raw', file, qemuName(image)], { timeoutMs: 60_000 });
+    const reopened = await connect(imageOptions(image));
+    try {
+      const back = new Uint8Array(SIZE);
+      await reopened.read(0, [back]);
+      expectSameBytes(back, source, 'read after qemu-img convert');
+    } finally {
+      await reopened.disconnect();
+    }
   });
 });
