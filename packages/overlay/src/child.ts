@@ -1,5 +1,4 @@
-import { BlockError, isSeekable, zeroRange, type BlockDevice, type BlockInfo } from '@blk/core';
-import { attempt } from './in-flight.js';
+import { BlockError, isSeekable, zeroRange, type BlockDevice, type BlockInfo, settled } from '@blk/core';
 
 export type ChildName = 'base' | 'top';
 
@@ -35,13 +34,13 @@ export class Child {
   }
 
   read(offset: number, buffers: readonly Uint8Array[]): Promise<void> {
-    return attempt(() => this.device.read(offset / this.info.sectorSize, buffers)).catch((cause: unknown) => {
+    return settled(() => this.device.read(offset / this.info.sectorSize, buffers)).catch((cause: unknown) => {
       throw this.#error(`read of ${range(offset, buffers)}`, cause);
     });
   }
 
   write(offset: number, buffers: readonly Uint8Array[]): Promise<void> {
-    return attempt(() => this.device.write(offset / this.info.sectorSize, buffers)).catch((cause: unknown) => {
+    return settled(() => this.device.write(offset / this.info.sectorSize, buffers)).catch((cause: unknown) => {
       throw this.#error(`write of ${range(offset, buffers)}`, cause);
     });
   }

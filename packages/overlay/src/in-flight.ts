@@ -1,3 +1,4 @@
+import { settled } from '@blk/core';
 /** Counts requests in flight so that `disconnect` can wait for them to settle. */
 export class InFlight {
   #count = 0;
@@ -25,7 +26,7 @@ export class InFlight {
 
   /** Runs `work` counted as in flight; a synchronous throw becomes a rejection. */
   run<T>(work: () => Promise<T>): Promise<T> {
-    return this.track(attempt(work));
+    return this.track(settled(work));
   }
 
   drained(): Promise<void> {
@@ -38,14 +39,5 @@ export class InFlight {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const wake of waiters) wake();
-  }
-}
-
-/** Calls `work`, turning a synchronous throw into a rejection. */
-export function attempt<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return work();
-  } catch (error) {
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }

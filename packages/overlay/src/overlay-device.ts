@@ -12,7 +12,7 @@ import {
 import { BASE, DATA, ZERO, type BlockMap } from './block-map.js';
 import { fillZero, sliceBuffers } from './buffers.js';
 import type { Child } from './child.js';
-import { attempt, InFlight } from './in-flight.js';
+import { InFlight } from './in-flight.js';
 import type { Layout } from './layout.js';
 import { commitBlocks } from './overlay-commit.js';
 import { passThrough } from './pass-through.js';
@@ -86,7 +86,7 @@ export class OverlayDevice {
   }
 
   read(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
-    return attempt(() => {
+    return settled(() => {
       this.#open();
       const count = checkRequest(this.#info, sector, buffers);
       if (count === 0) return Promise.resolve();
@@ -107,7 +107,7 @@ export class OverlayDevice {
   }
 
   write(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
-    return attempt(() => {
+    return settled(() => {
       this.#open();
       const count = checkRequest(this.#info, sector, buffers);
       this.#writable();
@@ -126,7 +126,7 @@ export class OverlayDevice {
         return passThrough(this.#inFlight, this.#top, 'write', dataOffset + start, buffers, release);
       }
       const held = this.#lock.acquire(first, last);
-      const go = (release: () => void) => attempt(() => this.#write(start, end, buffers)).finally(release);
+      const go = (release: () => void) => settled(() => this.#write(start, end, buffers)).finally(release);
       // Counted in flight while it waits for the lock too, so that disconnect waits for it.
       return this.#inFlight.run(() => (typeof held === 'function' ? go(held) : held.then(go)));
     });
@@ -226,7 +226,7 @@ export class OverlayDevice {
     const { blockSize } = this.#layout;
     const held = this.#lock.acquire(Math.floor(start / blockSize), Math.ceil(end / blockSize));
     const run = (release: () => void) =>
-      attempt(work).then(
+      settled(work).then(
         (value) => {
           release();
           return value;

@@ -1,3 +1,4 @@
+import { settled } from '@blk/core';
 import type { Child } from './child.js';
 import type { InFlight } from './in-flight.js';
 
@@ -11,13 +12,7 @@ export function passThrough(
   release: () => void,
 ): Promise<void> {
   inFlight.enter();
-  let request: Promise<void>;
-  try {
-    request = child.device[op](offset / child.info.sectorSize, buffers);
-  } catch (error) {
-    request = Promise.reject(error instanceof Error ? error : new Error(String(error)));
-  }
-  return request.then(
+  return settled(() => child.device[op](offset / child.info.sectorSize, buffers)).then(
     () => {
       release();
       inFlight.leave();

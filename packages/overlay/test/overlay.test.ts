@@ -1,4 +1,4 @@
-import { BlockError, extents, isBlockError, type BlockDevice } from '@blk/core';
+import { BlockError, exposeDevice, extents, isBlockError, type BlockDevice } from '@blk/core';
 import { expectBlockError, withFaults, withGate, withLatency } from '@blk/conformance';
 import { Ramdisk } from '@blk/ramdisk';
 import { describe, expect, it } from 'vitest';
@@ -97,6 +97,28 @@ describe('copy-on-write', () => {
 });
 
 describe('commit', () => {
+  it('turns a child that throws a non-Error (even one whose toString throws) into a rejected BlockError', async () => {
+    const base = await patternedBase();
+    const hostile = { toString: [] };
+    // A base whose read throws synchronously, and throws something that is not an Error.
+    const throwing = exposeDevice(base.supports, {
+      getInfo: () => base.getInfo(),
+      read: () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error
+        throw hostile;
+      },
+      write: (sector, buffers) => base.write(sector, buffers),
+      disconnect: () => base.disconnect(),
+    });
+    const ov = await overlay(throwing, new Ramdisk({ sizeSectors: 0 }), { blockSize: 4096 });
+    const failure = await ov.read(0, [new Uint8Array(512)]).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isBlockError(failure)).toBe(true);
+    await ov.disconnect();
+  });
+
   it('writes the changes into the base, then holds none', async () => {
     const base = await patternedBase();
     const top = new Ramdisk({ sizeSectors: 0 });
