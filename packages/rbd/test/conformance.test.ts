@@ -7,7 +7,7 @@ import { freshDevice, imageOf, imageOptions, removeCreated, rbdMissing } from '.
 const SIZE = 256 * 1024;
 
 describeWhen('@blk/rbd on a test cluster', rbdMissing, () => {
-  afterAll(removeCreated);
+  afterAll(removeCreated, 180_000);
 
   describeBlockDevice('RbdDevice (512-byte sectors)', () => freshDevice(SIZE), {
     modelRuns: 10,
