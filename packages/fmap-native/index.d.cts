@@ -1,7 +1,9 @@
 /** An mmap made by the addon; opaque to JavaScript. */
 export type Mapping = object & { readonly __mapping?: never };
 
-export declare const abiVersion: 2;
+export declare const abiVersion: 3;
+/** The kernel's page size (sysconf(_SC_PAGESIZE)). */
+export declare const pageSize: number;
 /** Where the binary came from: `built from source` at install, or `prebuilt for linux-x64` etc. */
 export declare const origin: string;
 /** A positioned-I/O thread pool made by `ioOpen`; opaque to JavaScript. */
@@ -26,6 +28,12 @@ export declare function punchHole(fd: number, offset: number, length: number): b
  */
 export declare function readNow(fd: number, buffer: Uint8Array, position: number): number;
 /**
+ * pwritev on the calling thread until every byte is written: the bytes written, or -1 when there
+ * are more than 64 buffers (queue the write instead). Throws on failure (`code` is the errno name).
+ * It may wait for the disk or for dirty-page throttling: callers decide when that is acceptable.
+ */
+export declare function writeNow(fd: number, buffers: Uint8Array | readonly Uint8Array[], position: number): number;
+/**
  * Starts `threads` (1–16) I/O threads. Finished requests are reported in batches: `completions`
  * gets (id, result) pairs — result is bytes moved, or −errno — and `onComplete(count)` is called.
  */
@@ -33,7 +41,7 @@ export declare function ioOpen(threads: number, onComplete: (count: number) => v
 /**
  * Queues op 0 read (one buffer, filled until end of file), 1 write (a buffer or 1–1024 of them,
  * all written), 2 fdatasync, 3 ftruncate (`position` is the length). False when 4096 requests are
- * outstanding.
+ * outstanding. The engine holds the buffers until the request is delivered.
  */
 export declare function ioSubmit(
   engine: IoEngine,

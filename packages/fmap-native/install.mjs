@@ -20,7 +20,7 @@ const fromSource = process.argv.includes('--from-source') || process.env.BLK_FMA
 const crossArch = process.argv.find((arg) => arg.startsWith('--arch='))?.slice('--arch='.length);
 const platform = `${process.platform}-${process.arch}`;
 const prebuilt = join(here, 'prebuilds', platform, 'fmap_native.node');
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 
 // Why the addon is missing, for index.cjs to report through @blk/fmap's nativeStatus().
 const notBuilt = join(here, 'build', 'not-built.txt');

@@ -1,10 +1,6 @@
 /*
  * Positioned file I/O without libuv's per-call hand-off.
  *
- * readNow: preadv2(RWF_NOWAIT) on the calling (JavaScript) thread. The kernel answers from the
- * page cache or refuses with EAGAIN instead of waiting for the disk, so a hit costs one system
- * call and never blocks the event loop; a miss goes to the pool below.
- *
  * The pool: a few threads doing pread/pwritev/fdatasync/ftruncate. JavaScript submits
  * requests (one mutex hold each); the threads put results on a done list and wake the event loop
  * through a thread-safe function only when that list goes from empty to non-empty, so one wakeup
@@ -41,6 +37,9 @@ typedef struct request {
   int64_t result;
   int iovcnt;
   struct iovec *iov;
+  /* Holds the JavaScript buffers (or their array) until the request is delivered: a caller that
+   * drops them must not let the collector free memory a thread is reading into. */
+  napi_ref keep;
   struct iovec inline_iov[INLINE_IOV];
 } request_t;
 
@@ -113,13 +112,11 @@ static int64_t do_read(request_t *r) {
   return (int64_t)done;
 }
 
-/* Writes every iovec; advances through them after short writes. Mutates r->iov. */
-static int64_t do_write(request_t *r) {
-  struct iovec *iov = r->iov;
-  int count = r->iovcnt;
+/* Writes every iovec at `position`; advances through them after short writes. Mutates iov. */
+int64_t pwritev_all(int fd, struct iovec *iov, int count, int64_t position) {
   int64_t done = 0;
   while (count > 0) {
-    ssize_t n = pwritev(r->fd, iov, count, (off_t)(r->position + done));
+    ssize_t n = pwritev(fd, iov, count, (off_t)(position + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return -errno;
@@ -145,7 +142,7 @@ static void perform(request_t *r) {
       r->result = do_read(r);
       break;
     case OP_WRITE:
-      r->result = do_write(r);
+      r->result = pwritev_all(r->fd, r->iov, r->iovcnt, r->position);
       break;
     case OP_DATASYNC:
 #ifdef __APPLE__
@@ -208,6 +205,10 @@ static void call_js(napi_env env, napi_value callback, void *context, void *data
       e->completions[2 * n] = r->id;
       e->completions[2 * n + 1] = (double)r->result;
       n++;
+      if (r->keep) {
+        napi_delete_reference(env, r->keep);
+        r->keep = NULL;
+      }
       if (r->iov != r->inline_iov) {
         free(r->iov);
         r->iov = r->inline_iov;
@@ -330,7 +331,7 @@ napi_value js_io_open(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static int add_buffer(napi_env env, napi_value value, struct iovec *iov) {
+int add_buffer(napi_env env, napi_value value, struct iovec *iov) {
   napi_typedarray_type type;
   size_t length;
   void *data;
@@ -408,6 +409,14 @@ napi_value js_io_submit(napi_env env, napi_callback_info info) {
     napi_get_boolean(env, false, &result);
     return result;
   }
+  r->keep = NULL;
+  if (op <= OP_WRITE && napi_create_reference(env, argv[3], 1, &r->keep) != napi_ok) {
+    if (r->iov != r->inline_iov) free(r->iov);
+    r->iov = r->inline_iov;
+    r->next = e->spare;
+    e->spare = r;
+    return throw_type(env, "ioSubmit: napi_create_reference failed");
+  }
   r->op = op;
   r->fd = fd;
   r->position = position;
@@ -434,32 +443,4 @@ napi_value js_io_close(napi_env env, napi_callback_info info) {
     stop(e);
   }
   return NULL;
-}
-
-/*
- * readNow(fd, buffer, position) → bytes read from the page cache (0 at end of file), -1 when
- * that would wait for the disk, -2 when this file or kernel cannot tell (no RWF_NOWAIT).
- */
-napi_value js_read_now(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  int fd;
-  int64_t position;
-  struct iovec iov;
-  if (!get_args(env, info, 3, argv) || !get_fd(env, argv[0], &fd) || !add_buffer(env, argv[1], &iov) ||
-      !get_offset(env, argv[2], &position)) {
-    return throw_type(env, "readNow(fd, buffer: Uint8Array, position): bad arguments");
-  }
-#if defined(__linux__) && defined(RWF_NOWAIT)
-  ssize_t n;
-  do n = preadv2(fd, &iov, 1, (off_t)position, RWF_NOWAIT);
-  while (n < 0 && errno == EINTR);
-  if (n >= 0) return number(env, (double)n);
-  if (errno == EAGAIN) return number(env, -1);
-  if (errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL) return number(env, -2);
-  return throw_errno(env, "preadv2", errno);
-#else
-  (void)fd;
-  (void)position;
-  return number(env, -2);
-#endif
 }

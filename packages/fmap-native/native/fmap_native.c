@@ -17,7 +17,7 @@
 #include "file_io.h"
 #include "napi_util.h"
 
-#define ABI_VERSION 2
+#define ABI_VERSION 3
 
 /*
  * One mmap. Shared by the JS mapping object and every view made of it: `refs` counts them, and the
@@ -247,15 +247,20 @@ static napi_value init(napi_env env, napi_value exports) {
     {"seekHole", NULL, js_seek_hole, NULL, NULL, NULL, napi_enumerable, NULL},
     {"punchHole", NULL, js_punch_hole, NULL, NULL, NULL, napi_enumerable, NULL},
     {"readNow", NULL, js_read_now, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"writeNow", NULL, js_write_now, NULL, NULL, NULL, napi_enumerable, NULL},
     {"ioOpen", NULL, js_io_open, NULL, NULL, NULL, napi_enumerable, NULL},
     {"ioSubmit", NULL, js_io_submit, NULL, NULL, NULL, napi_enumerable, NULL},
     {"ioClose", NULL, js_io_close, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"pageSize", NULL, NULL, NULL, NULL, NULL, napi_enumerable, NULL},
     {"abiVersion", NULL, NULL, NULL, NULL, NULL, napi_enumerable, NULL},
   };
-  napi_value version;
+  size_t count = sizeof props / sizeof props[0];
+  napi_value version, page_size;
   napi_create_int32(env, ABI_VERSION, &version);
-  props[sizeof props / sizeof props[0] - 1].value = version;
-  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  napi_create_int64(env, sysconf(_SC_PAGESIZE), &page_size);
+  props[count - 2].value = page_size;
+  props[count - 1].value = version;
+  napi_define_properties(env, exports, count, props);
   return exports;
 }
 

@@ -18,6 +18,14 @@ export interface DeviceIo {
    * wait (use `read`), -2 when this engine cannot tell (do not ask again for this file).
    */
   readNow(fd: number, dst: Uint8Array, position: number): number;
+  /**
+   * Writes all of `src` now, on this thread: the bytes written, -1 when not now (use `writev`),
+   * -2 when this engine never does (do not ask again). It may wait (the kernel cannot promise a
+   * buffered write will not), so the device calls it only for whole pages, under a stall guard.
+   */
+  writeNow(fd: number, src: readonly Uint8Array[], position: number): number;
+  /** The size of the page-cache pages writes land in: whole pages need nothing read first. */
+  readonly pageSize: number;
   read(fd: number, dst: Uint8Array, position: number, done: IoDone): void;
   writev(fd: number, src: readonly Uint8Array[], position: number, done: IoDone): void;
   datasync(fd: number, done: IoDone): void;
@@ -28,6 +36,8 @@ export interface DeviceIo {
 export const libuvDeviceIo: DeviceIo = {
   kind: 'libuv',
   readNow: () => -2,
+  writeNow: () => -2,
+  pageSize: 4096,
   read: (fd, dst, position, done) => fs.read(fd, dst, 0, dst.length, position, (e, n) => done(e, n)),
   writev: (fd, src, position, done) => fs.writev(fd, src as Uint8Array[], position, (e, n) => done(e, n)),
   datasync: (fd, done) => fs.fdatasync(fd, (e) => done(e, 0)),
@@ -49,6 +59,9 @@ function now(done: IoDone, fn: () => number): void {
 export const syncDeviceIo: DeviceIo = {
   kind: 'sync',
   readNow: (fd, dst, position) => fs.readSync(fd, dst, 0, dst.length, position),
+  // every call of this engine already blocks: writev below is the same call
+  writeNow: () => -2,
+  pageSize: 4096,
   read: (fd, dst, position, done) => now(done, () => fs.readSync(fd, dst, 0, dst.length, position)),
   writev: (fd, src, position, done) => now(done, () => fs.writevSync(fd, src, position)),
   datasync: (fd, done) => now(done, () => (fs.fdatasyncSync(fd), 0)),

@@ -22,11 +22,20 @@ export interface FileDeviceOptions {
   readonly native?: boolean;
   /**
    * `async` (default): nothing waits for the disk on the event loop. With the addon, reads the
-   * page cache can answer complete at once (preadv2 RWF_NOWAIT) and everything else runs on a
-   * small native thread pool; without it, on libuv's thread pool (slower). `sync`: blocking
-   * calls, so a slow disk stalls everything else in the process.
+   * page cache can answer complete at once (preadv2 RWF_NOWAIT), whole-page writes up to 256 KiB
+   * go straight into the page cache (see `inlineWrites`), and everything else runs on a small
+   * native thread pool; without it, on libuv's thread pool (slower). `sync`: blocking calls, so a
+   * slow disk stalls everything else in the process.
    */
   readonly io?: 'async' | 'sync';
+  /**
+   * With the addon and `io: 'async'`: make writes of whole pages (up to 256 KiB) on the calling
+   * thread, a few microseconds each, instead of handing them to a thread (default true). The
+   * kernel cannot promise such a write will not wait (dirty-page throttling, a journal commit),
+   * so one that takes over 2 ms stops inline writes for 100 ms (doubling while it recurs, up to
+   * 5 s). `false`: every write goes to the threads.
+   */
+  readonly inlineWrites?: boolean;
 }
 
 function optionsOf(options: unknown): FileDeviceOptions {
@@ -92,7 +101,7 @@ function open(path: string, options: FileDeviceOptions | undefined, given: Devic
     const native = o.native === false ? undefined : nativeBinding();
     const io = given ?? (o.io === 'sync' ? syncDeviceIo : ((native && nativeDeviceIo(native)) ?? libuvDeviceIo));
     const info = { readWrite: !readOnly, sectorSize, sizeSectors: stat.size / sectorSize };
-    return new FileDevice(path, fd, io, info, native, unlock);
+    return new FileDevice(path, fd, io, info, native, unlock, o.inlineWrites !== false);
   } catch (error) {
     if (fd !== undefined) fs.closeSync(fd);
     unlock();

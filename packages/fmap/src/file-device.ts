@@ -18,6 +18,7 @@ import {
 } from '@blk/core';
 import type { DeviceIo, IoDone, IoEngineKind } from './device-io.js';
 import { scanSectors, seekDataSector, seekHoleSector } from './file-seek.js';
+import { InlineWrites } from './inline-writes.js';
 import { writeAll } from './write-all.js';
 import type { FmapNative } from './native-binding.js';
 import { RequestGate } from './request-gate.js';
@@ -59,10 +60,20 @@ export class FileDevice implements BlockDevice {
    * sees a torn sector (part old, part new), which `concurrent` promises never happens.
    */
   readonly #regions = new RegionLock();
+  readonly #inlineWrites: InlineWrites;
 
   /** @internal use openFileDevice */
-  constructor(path: string, fd: number, io: DeviceIo, info: BlockInfo, native: FmapNative | undefined, unlock: () => void) {
+  constructor(
+    path: string,
+    fd: number,
+    io: DeviceIo,
+    info: BlockInfo,
+    native: FmapNative | undefined,
+    unlock: () => void,
+    inlineWrites = true,
+  ) {
     this.path = path;
+    this.#inlineWrites = new InlineWrites(io.pageSize, inlineWrites);
     this.#gate = new RequestGate(path);
     this.#fd = fd;
     this.#io = io;
@@ -227,7 +238,28 @@ export class FileDevice implements BlockDevice {
       return Promise.reject(toBlockError(error, `${this.path}: bad request`));
     }
     const position = sector * this.#info.sectorSize;
-    return this.#claimed(position, position + totalBytes(buffers), () => this.#writeAt(position, buffers));
+    const bytes = totalBytes(buffers);
+    // Like an inline read, an inline write is over before this returns: only requests already in
+    // flight can overlap it.
+    const started = performance.now();
+    if (
+      this.#inlineWrites.allows(position, bytes, started) &&
+      this.#regions.isFree(position, position + bytes) &&
+      this.#inlineBudgetLeft()
+    ) {
+      let written: number;
+      try {
+        written = this.#io.writeNow(this.#fd, buffers, position);
+      } catch (error) {
+        return Promise.reject(toBlockError(error, `${this.path}: write at byte ${position}`));
+      }
+      if (written >= 0) {
+        this.#inlineWrites.took(started, performance.now());
+        return Promise.resolve();
+      }
+      if (written === -2) this.#inlineWrites.disable();
+    }
+    return this.#claimed(position, position + bytes, () => this.#writeAt(position, buffers));
   }
 
   /** Runs `work` (counted in flight from now) once it holds [start, end) exclusively. */

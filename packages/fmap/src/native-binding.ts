@@ -27,6 +27,10 @@ export interface FmapNative {
   punchHole(fd: number, offset: number, length: number): boolean;
   /** preadv2(RWF_NOWAIT): bytes from the page cache, -1 when it would wait for the disk, -2 when it cannot tell. */
   readNow(fd: number, buffer: Uint8Array, position: number): number;
+  /** pwritev on this thread until all is written: bytes, or -1 for more than 64 buffers. Throws on failure. */
+  writeNow(fd: number, buffers: Uint8Array | readonly Uint8Array[], position: number): number;
+  /** sysconf(_SC_PAGESIZE). */
+  readonly pageSize: number;
   /** Starts an I/O thread pool; finished requests come back as (id, bytes or -errno) pairs in `completions`. */
   ioOpen(threads: number, onComplete: (count: number) => void, completions: Float64Array): NativeIoEngine;
   /** Queues 0 read, 1 write, 2 fdatasync, 3 ftruncate; false when 4096 are outstanding. */
@@ -41,7 +45,7 @@ export interface FmapNative {
   ioClose(engine: NativeIoEngine): void;
 }
 
-export const NATIVE_ABI_VERSION = 2;
+export const NATIVE_ABI_VERSION = 3;
 
 let loaded: { native: FmapNative | undefined; reason: string } | undefined;
 
@@ -50,7 +54,8 @@ function isNative(value: unknown): value is FmapNative {
   const v = value as Record<string, unknown>;
   return (
     v.abiVersion === NATIVE_ABI_VERSION &&
-    ['map', 'view', 'sync', 'unmap', 'seekData', 'seekHole', 'punchHole', 'readNow', 'ioOpen', 'ioSubmit', 'ioClose'].every(
+    typeof v.pageSize === 'number' &&
+    ['map', 'view', 'sync', 'unmap', 'seekData', 'seekHole', 'punchHole', 'readNow', 'writeNow', 'ioOpen', 'ioSubmit', 'ioClose'].every(
       (name) => typeof v[name] === 'function',
     )
   );

@@ -38,17 +38,18 @@ function systemError(errno: number, op: number): Error {
  */
 class NativeDeviceIo implements DeviceIo {
   readonly kind = 'native';
+  readonly pageSize: number;
   readonly #native: FmapNative;
   readonly #engine: NativeIoEngine;
   readonly #completions = new Float64Array(2 * COMPLETION_PAIRS);
-  /** Per request slot: its callback, what keeps its buffers alive, and its op; free slots are stacked. */
+  /** Per request slot: its callback and its op (the addon holds the buffers); free slots are stacked. */
   readonly #done: (IoDone | undefined)[] = [];
-  readonly #keep: unknown[] = [];
   readonly #op = new Uint8Array(MAX_IN_FLIGHT);
   readonly #free: number[] = [];
 
   constructor(native: FmapNative) {
     this.#native = native;
+    this.pageSize = native.pageSize;
     for (let slot = MAX_IN_FLIGHT - 1; slot >= 0; slot--) this.#free.push(slot);
     this.#engine = native.ioOpen(threadCount(), (count) => this.#complete(count), this.#completions);
   }
@@ -60,7 +61,6 @@ class NativeDeviceIo implements DeviceIo {
       const result = completions[2 * i + 1]!;
       const done = this.#done[slot];
       this.#done[slot] = undefined;
-      this.#keep[slot] = undefined;
       this.#free.push(slot);
       if (!done) continue;
       try {
@@ -90,13 +90,16 @@ class NativeDeviceIo implements DeviceIo {
       return false;
     }
     this.#done[slot] = done;
-    this.#keep[slot] = buffers;
     this.#op[slot] = op;
     return true;
   }
 
   readNow(fd: number, dst: Uint8Array, position: number): number {
     return this.#native.readNow(fd, dst, position);
+  }
+
+  writeNow(fd: number, src: readonly Uint8Array[], position: number): number {
+    return this.#native.writeNow(fd, src.length === 1 ? src[0]! : src, position);
   }
 
   read(fd: number, dst: Uint8Array, position: number, done: IoDone): void {

@@ -23,12 +23,14 @@ export function eio(syscall: string): Error {
 }
 
 /** Which engine calls fail with EIO while the test says so. */
-export type FaultCall = 'readNow' | 'read' | 'writev' | 'datasync' | 'truncate';
+export type FaultCall = 'readNow' | 'writeNow' | 'read' | 'writev' | 'datasync' | 'truncate';
 
 /**
  * Wraps a real engine: `misses` makes every readNow report "would wait", `gate` holds async reads
  * and `writeGate` writes until opened, `failing` makes calls fail with EIO, `shortBytes` caps each
- * read and write. `started` logs each read and write handed to the engine, as `read@BYTE`.
+ * read and write. `started` logs each read and write handed to the engine, as `read@BYTE`, and
+ * each inline write as `writeNow@BYTE`. Inline writes are declined (-1) while writes are gated,
+ * failing or short, so those go the async way; `writeNowAnswer` forces an answer.
  */
 export class ScriptedIo implements DeviceIo {
   readonly kind: DeviceIo['kind'];
@@ -40,11 +42,30 @@ export class ScriptedIo implements DeviceIo {
   writeGate: Gate | undefined;
   readNowCalls = 0;
   readNowAnswer: number | undefined;
+  writeNowAnswer: number | undefined;
+  writeNowCalls = 0;
+  /** Each inline write first spins this long: a write the kernel held (dirty-page throttling). */
+  writeNowSpinMs = 0;
   readonly started: string[] = [];
 
   constructor(base: DeviceIo) {
     this.#base = base;
     this.kind = base.kind;
+  }
+
+  get pageSize(): number {
+    return this.#base.pageSize;
+  }
+
+  writeNow(fd: number, src: readonly Uint8Array[], position: number): number {
+    this.writeNowCalls++;
+    if (this.failing.has('writeNow')) throw eio('pwritev');
+    if (this.writeNowAnswer !== undefined) return this.writeNowAnswer;
+    if (this.writeGate || this.failing.has('writev') || this.shortBytes !== Infinity) return -1;
+    for (const until = performance.now() + this.writeNowSpinMs; performance.now() < until; );
+    const written = this.#base.writeNow(fd, src, position);
+    if (written >= 0) this.started.push(`writeNow@${position}`);
+    return written;
   }
 
   readNow(fd: number, dst: Uint8Array, position: number): number {

@@ -284,6 +284,10 @@ export class SimDisk<T = unknown> implements FileIo {
       readNow: () => {
         throw new Error('not modelled');
       },
+      writeNow: () => {
+        throw new Error('not modelled');
+      },
+      pageSize: 4096,
       ioOpen: () => {
         throw new Error('not modelled');
       },

@@ -1,0 +1,86 @@
+/*
+ * Positioned file I/O on the calling (JavaScript) thread, for what the page cache answers.
+ *
+ * readNow: preadv2(RWF_NOWAIT). The kernel answers from the page cache or refuses with EAGAIN
+ * instead of waiting for the disk, so a hit costs one system call and never blocks the event
+ * loop; a miss goes to the thread pool (file_io.c).
+ *
+ * writeNow: pwritev. Buffered file systems (ext4 among them) refuse RWF_NOWAIT for writes, so the
+ * kernel cannot promise not to wait; the caller only writes whole pages here (nothing to read
+ * first) and stops writing inline when a write took long (dirty-page throttling, a journal
+ * commit), see @blk/fmap's inline-writes.ts.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "file_io.h"
+#include "napi_util.h"
+
+/* Buffers one writeNow takes; a request with more goes to the pool. */
+#define MAX_INLINE_IOV 64
+
+/*
+ * readNow(fd, buffer, position) → bytes read from the page cache (0 at end of file), -1 when
+ * that would wait for the disk, -2 when this file or kernel cannot tell (no RWF_NOWAIT).
+ */
+napi_value js_read_now(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int fd;
+  int64_t position;
+  struct iovec iov;
+  if (!get_args(env, info, 3, argv) || !get_fd(env, argv[0], &fd) || !add_buffer(env, argv[1], &iov) ||
+      !get_offset(env, argv[2], &position)) {
+    return throw_type(env, "readNow(fd, buffer: Uint8Array, position): bad arguments");
+  }
+#if defined(__linux__) && defined(RWF_NOWAIT)
+  ssize_t n;
+  do n = preadv2(fd, &iov, 1, (off_t)position, RWF_NOWAIT);
+  while (n < 0 && errno == EINTR);
+  if (n >= 0) return number(env, (double)n);
+  if (errno == EAGAIN) return number(env, -1);
+  if (errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL) return number(env, -2);
+  return throw_errno(env, "preadv2", errno);
+#else
+  (void)fd;
+  (void)position;
+  return number(env, -2);
+#endif
+}
+
+/*
+ * writeNow(fd, buffers: Uint8Array | Uint8Array[], position) → bytes written (all of them), or -1
+ * when there are more than 64 buffers (use the pool). Throws the errno as a system error.
+ */
+napi_value js_write_now(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int fd;
+  int64_t position;
+  struct iovec iov[MAX_INLINE_IOV];
+  uint32_t count = 1;
+  bool is_array = false;
+  if (!get_args(env, info, 3, argv) || !get_fd(env, argv[0], &fd) || !get_offset(env, argv[2], &position) ||
+      napi_is_array(env, argv[1], &is_array) != napi_ok) {
+    return throw_type(env, "writeNow(fd, buffers, position): bad arguments");
+  }
+  int ok;
+  if (!is_array) {
+    ok = add_buffer(env, argv[1], &iov[0]);
+  } else {
+    if (napi_get_array_length(env, argv[1], &count) != napi_ok || count == 0) {
+      return throw_type(env, "writeNow: buffers must be a Uint8Array or a non-empty array of them");
+    }
+    if (count > MAX_INLINE_IOV) return number(env, -1);
+    ok = 1;
+    for (uint32_t i = 0; ok && i < count; i++) {
+      napi_value item;
+      ok = napi_get_element(env, argv[1], i, &item) == napi_ok && add_buffer(env, item, &iov[i]);
+    }
+  }
+  if (!ok) return throw_type(env, "writeNow: buffers must be a Uint8Array or a non-empty array of them");
+  int64_t written = pwritev_all(fd, iov, (int)count, position);
+  if (written < 0) return throw_errno(env, "pwritev", (int)-written);
+  return number(env, (double)written);
+}
