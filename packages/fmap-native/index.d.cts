@@ -30,9 +30,11 @@ export declare function readNow(fd: number, buffer: Uint8Array, position: number
 /**
  * pwritev on the calling thread until every byte is written: the bytes written, or -1 when there
  * are more than 64 buffers (queue the write instead). Throws on failure (`code` is the errno name).
- * It may wait for the disk or for dirty-page throttling: callers decide when that is acceptable.
+ * It may wait for the disk or for dirty-page throttling: `waited[0]` is set to the milliseconds
+ * the call took when the thread slept in it (a voluntary context switch), else 0 — being
+ * preempted does not count. Callers decide what they accept.
  */
-export declare function writeNow(fd: number, buffers: Uint8Array | readonly Uint8Array[], position: number): number;
+export declare function writeNow(fd: number, buffers: Uint8Array | readonly Uint8Array[], position: number, waited: Float64Array): number;
 /**
  * Starts `threads` (1–16) I/O threads. Finished requests are reported in batches: `completions`
  * gets (id, result) pairs — result is bytes moved, or −errno — and `onComplete(count)` is called.

@@ -7,14 +7,18 @@
  *
  * writeNow: pwritev. Buffered file systems (ext4 among them) refuse RWF_NOWAIT for writes, so the
  * kernel cannot promise not to wait; the caller only writes whole pages here (nothing to read
- * first) and stops writing inline when a write took long (dirty-page throttling, a journal
- * commit), see @blk/fmap's inline-writes.ts.
+ * first) and stops writing inline after a write that waited long (dirty-page throttling, a
+ * journal commit), see @blk/fmap's inline-writes.ts. "Waited" means the thread slept in the
+ * kernel (a voluntary context switch, from getrusage): being preempted on a busy machine is not
+ * the write's fault, and wall time alone cannot tell the two apart.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #include "file_io.h"
 #include "napi_util.h"
@@ -50,20 +54,42 @@ napi_value js_read_now(napi_env env, napi_callback_info info) {
 #endif
 }
 
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* Voluntary context switches of this thread so far (-1 where the kernel cannot say). */
+static long sleeps(void) {
+#ifdef RUSAGE_THREAD
+  struct rusage usage;
+  if (getrusage(RUSAGE_THREAD, &usage) == 0) return usage.ru_nvcsw;
+#endif
+  return -1;
+}
+
 /*
- * writeNow(fd, buffers: Uint8Array | Uint8Array[], position) → bytes written (all of them), or -1
- * when there are more than 64 buffers (use the pool). Throws the errno as a system error.
+ * writeNow(fd, buffers: Uint8Array | Uint8Array[], position, waited: Float64Array) → bytes
+ * written (all of them), or -1 when there are more than 64 buffers (use the pool). waited[0] is
+ * set to the milliseconds the call took if the thread slept during it, else 0 (where sleeping
+ * cannot be told, the milliseconds it took). Throws the errno as a system error.
  */
 napi_value js_write_now(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
+  napi_value argv[4];
   int fd;
   int64_t position;
   struct iovec iov[MAX_INLINE_IOV];
   uint32_t count = 1;
   bool is_array = false;
-  if (!get_args(env, info, 3, argv) || !get_fd(env, argv[0], &fd) || !get_offset(env, argv[2], &position) ||
-      napi_is_array(env, argv[1], &is_array) != napi_ok) {
-    return throw_type(env, "writeNow(fd, buffers, position): bad arguments");
+  napi_typedarray_type waited_type;
+  size_t waited_length;
+  void *waited_data;
+  if (!get_args(env, info, 4, argv) || !get_fd(env, argv[0], &fd) || !get_offset(env, argv[2], &position) ||
+      napi_is_array(env, argv[1], &is_array) != napi_ok ||
+      napi_get_typedarray_info(env, argv[3], &waited_type, &waited_length, &waited_data, NULL, NULL) != napi_ok ||
+      waited_type != napi_float64_array || waited_length < 1) {
+    return throw_type(env, "writeNow(fd, buffers, position, waited: Float64Array): bad arguments");
   }
   int ok;
   if (!is_array) {
@@ -80,7 +106,12 @@ napi_value js_write_now(napi_env env, napi_callback_info info) {
     }
   }
   if (!ok) return throw_type(env, "writeNow: buffers must be a Uint8Array or a non-empty array of them");
+  long slept_before = sleeps();
+  double started = now_ms();
   int64_t written = pwritev_all(fd, iov, (int)count, position);
+  double took = now_ms() - started;
+  long slept_after = sleeps();
+  ((double *)waited_data)[0] = slept_before < 0 || slept_after != slept_before ? took : 0;
   if (written < 0) return throw_errno(env, "pwritev", (int)-written);
   return number(env, (double)written);
 }

@@ -70,7 +70,10 @@ const path = join(temp.path, 'device.img');
 const anchorFd = openSync(path, 'r+');
 
 const engines: { label: string; options: FileDeviceOptions }[] = [];
-if (nativeStatus().available) engines.push({ label: 'default io (addon)', options: {} });
+if (nativeStatus().available) {
+  engines.push({ label: 'default io (addon)', options: {} });
+  engines.push({ label: 'addon, inlineWrites: false', options: { inlineWrites: false } });
+}
 engines.push({ label: 'default io, no addon', options: { native: false } });
 engines.push({ label: "io 'sync'", options: { io: 'sync' } });
 
@@ -94,7 +97,7 @@ for (const { label, options } of engines) {
         anchor: `fs.${write ? 'write' : 'read'}Sync loop`,
         anchorValue: median(samples.anchor),
         higherIsBetter: true,
-        ...(depth === 32 && label !== "io 'sync'" ? { target: TARGET } : {}),
+        ...(depth === 32 && label !== "io 'sync'" && options.inlineWrites !== false ? { target: TARGET } : {}),
       });
     }
   }

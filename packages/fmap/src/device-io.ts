@@ -21,9 +21,12 @@ export interface DeviceIo {
   /**
    * Writes all of `src` now, on this thread: the bytes written, -1 when not now (use `writev`),
    * -2 when this engine never does (do not ask again). It may wait (the kernel cannot promise a
-   * buffered write will not), so the device calls it only for whole pages, under a stall guard.
+   * buffered write will not), so the device calls it only for whole pages, under a stall guard
+   * fed by `lastWriteWaitMs`.
    */
   writeNow(fd: number, src: readonly Uint8Array[], position: number): number;
+  /** How long the last `writeNow` slept in the kernel, in ms (0: it never slept; preemption does not count). */
+  readonly lastWriteWaitMs: number;
   /** The size of the page-cache pages writes land in: whole pages need nothing read first. */
   readonly pageSize: number;
   read(fd: number, dst: Uint8Array, position: number, done: IoDone): void;
@@ -37,6 +40,7 @@ export const libuvDeviceIo: DeviceIo = {
   kind: 'libuv',
   readNow: () => -2,
   writeNow: () => -2,
+  lastWriteWaitMs: 0,
   pageSize: 4096,
   read: (fd, dst, position, done) => fs.read(fd, dst, 0, dst.length, position, (e, n) => done(e, n)),
   writev: (fd, src, position, done) => fs.writev(fd, src as Uint8Array[], position, (e, n) => done(e, n)),
@@ -61,6 +65,7 @@ export const syncDeviceIo: DeviceIo = {
   readNow: (fd, dst, position) => fs.readSync(fd, dst, 0, dst.length, position),
   // every call of this engine already blocks: writev below is the same call
   writeNow: () => -2,
+  lastWriteWaitMs: 0,
   pageSize: 4096,
   read: (fd, dst, position, done) => now(done, () => fs.readSync(fd, dst, 0, dst.length, position)),
   writev: (fd, src, position, done) => now(done, () => fs.writevSync(fd, src, position)),

@@ -254,7 +254,7 @@ export class FileDevice implements BlockDevice {
         return Promise.reject(toBlockError(error, `${this.path}: write at byte ${position}`));
       }
       if (written >= 0) {
-        this.#inlineWrites.took(started, performance.now());
+        this.#inlineWrites.took(this.#io.lastWriteWaitMs, started + this.#io.lastWriteWaitMs);
         return Promise.resolve();
       }
       if (written === -2) this.#inlineWrites.disable();

@@ -1,7 +1,7 @@
 /** Largest write done on the event loop's thread; bigger ones go to the engine's threads. */
 export const MAX_INLINE_WRITE = 256 * 1024;
-/** An inline write slower than this stops inline writes for a while. */
-export const WRITE_STALL_MS = 2;
+/** An inline write that slept in the kernel longer than this stops inline writes for a while. */
+export const WRITE_STALL_MS = 1;
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5000;
 
@@ -11,8 +11,9 @@ const MAX_BACKOFF_MS = 5000;
  * hand-off, but the kernel cannot promise that a buffered write will not wait (ext4 refuses
  * RWF_NOWAIT writes): dirty-page throttling or a journal commit can hold one for milliseconds.
  * So only whole pages (nothing has to be read from the disk first), at most MAX_INLINE_WRITE
- * bytes, and after a write slower than WRITE_STALL_MS none for a back-off that doubles while
- * stalls repeat and resets after a run of fast writes.
+ * bytes, and after a write that slept in the kernel for over WRITE_STALL_MS none for a back-off
+ * that doubles while stalls repeat and resets after a run of writes that did not. Time the thread
+ * was preempted does not count: on a busy machine that says nothing about the file.
  */
 export class InlineWrites {
   readonly #pageSize: number;
@@ -38,11 +39,11 @@ export class InlineWrites {
     );
   }
 
-  /** Records how long an inline write took. */
-  took(startedAt: number, finishedAt: number): void {
-    if (finishedAt - startedAt <= WRITE_STALL_MS) {
-      // a long run of fast writes forgives earlier stalls
-      if (this.#stalls > 0 && finishedAt >= this.#resumeAt + this.#backoffMs) {
+  /** Records that an inline write finished at `now` (ms) after sleeping `waitedMs` in the kernel. */
+  took(waitedMs: number, now: number): void {
+    if (waitedMs <= WRITE_STALL_MS) {
+      // a long run of writes that did not wait forgives earlier stalls
+      if (this.#stalls > 0 && now >= this.#resumeAt + this.#backoffMs) {
         this.#stalls = 0;
         this.#backoffMs = FIRST_BACKOFF_MS;
       }
@@ -50,7 +51,7 @@ export class InlineWrites {
     }
     this.#stalls++;
     if (this.#stalls > 1) this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
-    this.#resumeAt = finishedAt + this.#backoffMs;
+    this.#resumeAt = now + this.#backoffMs;
   }
 
   /** The engine cannot write inline: never try again. */

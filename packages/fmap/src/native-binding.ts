@@ -27,8 +27,11 @@ export interface FmapNative {
   punchHole(fd: number, offset: number, length: number): boolean;
   /** preadv2(RWF_NOWAIT): bytes from the page cache, -1 when it would wait for the disk, -2 when it cannot tell. */
   readNow(fd: number, buffer: Uint8Array, position: number): number;
-  /** pwritev on this thread until all is written: bytes, or -1 for more than 64 buffers. Throws on failure. */
-  writeNow(fd: number, buffers: Uint8Array | readonly Uint8Array[], position: number): number;
+  /**
+   * pwritev on this thread until all is written: bytes, or -1 for more than 64 buffers. Throws on
+   * failure. `waited[0]`: the call's milliseconds if the thread slept in it, else 0.
+   */
+  writeNow(fd: number, buffers: Uint8Array | readonly Uint8Array[], position: number, waited: Float64Array): number;
   /** sysconf(_SC_PAGESIZE). */
   readonly pageSize: number;
   /** Starts an I/O thread pool; finished requests come back as (id, bytes or -errno) pairs in `completions`. */

@@ -39,6 +39,7 @@ function systemError(errno: number, op: number): Error {
 class NativeDeviceIo implements DeviceIo {
   readonly kind = 'native';
   readonly pageSize: number;
+  readonly #waited = new Float64Array(1);
   readonly #native: FmapNative;
   readonly #engine: NativeIoEngine;
   readonly #completions = new Float64Array(2 * COMPLETION_PAIRS);
@@ -99,7 +100,11 @@ class NativeDeviceIo implements DeviceIo {
   }
 
   writeNow(fd: number, src: readonly Uint8Array[], position: number): number {
-    return this.#native.writeNow(fd, src.length === 1 ? src[0]! : src, position);
+    return this.#native.writeNow(fd, src.length === 1 ? src[0]! : src, position, this.#waited);
+  }
+
+  get lastWriteWaitMs(): number {
+    return this.#waited[0]!;
   }
 
   read(fd: number, dst: Uint8Array, position: number, done: IoDone): void {

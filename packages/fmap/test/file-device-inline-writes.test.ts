@@ -63,11 +63,11 @@ describeWhen('file device inline writes (native engine)', noNative, () => {
     await device.disconnect();
   });
 
-  it('a write slower than the stall limit sends the next ones to the threads', async () => {
+  it('a write that slept in the kernel past the stall limit sends the next ones to the threads', async () => {
     const { io, device } = await nativeDevice(64 * PAGE);
-    io.writeNowSpinMs = WRITE_STALL_MS + 1;
+    io.writeNowWaitMs = WRITE_STALL_MS + 1;
     await device.write(0, [new Uint8Array(PAGE).fill(1)]);
-    io.writeNowSpinMs = 0;
+    io.writeNowWaitMs = 0;
     await device.write(8, [new Uint8Array(PAGE).fill(2)]);
     await device.write(16, [new Uint8Array(PAGE).fill(3)]);
     expect(io.started).toEqual(['writeNow@0', 'write@4096', 'write@8192']);

@@ -143,6 +143,43 @@ describeNative('the native I/O engine', () => {
     }
   });
 
+  it('writeNow writes every buffer at once, reports whether it slept, and refuses what it cannot take', () => {
+    const path = file(8192);
+    const fd = openSync(path, 'r+');
+    const roFd = openSync(path, 'r');
+    const waited = new Float64Array(1).fill(-1);
+    try {
+      const parts = [new Uint8Array(1000).fill(0xaa), new Uint8Array(0), new Uint8Array(3096).fill(0xbb)];
+      expect(native.writeNow(fd, parts, 4096, waited)).toBe(4096);
+      expect(waited[0]).toBeGreaterThanOrEqual(0);
+      expect(native.writeNow(fd, new Uint8Array(10).fill(0xcc), 0, waited)).toBe(10);
+      const back = readFileSync(path);
+      expect([back[0], back[9], back[10], back[4096], back[5095], back[5096], back[8191]]).toEqual([
+        0xcc, 0xcc, 10, 0xaa, 0xaa, 0xbb, 0xbb,
+      ]);
+      expect(
+        native.writeNow(
+          fd,
+          Array.from({ length: 65 }, () => new Uint8Array(1)),
+          0,
+          waited,
+        ),
+      ).toBe(-1);
+      expect(() => native.writeNow(roFd, new Uint8Array(1), 0, waited)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+      for (const bad of [
+        () => native.writeNow(fd, [] as Uint8Array[], 0, waited),
+        () => native.writeNow(fd, [new Uint8Array(1), 'x' as unknown as Uint8Array], 0, waited),
+        () => native.writeNow(fd, new Uint8Array(1), -1, waited),
+        () => native.writeNow(fd, new Uint8Array(1), 0, new Float32Array(1) as unknown as Float64Array),
+      ]) {
+        expect(bad).toThrow(TypeError);
+      }
+    } finally {
+      closeSync(fd);
+      closeSync(roFd);
+    }
+  });
+
   it('delivers batches larger than the completion array, each request once', async () => {
     const path = file(1 << 20);
     const fd = openSync(path, 'r');

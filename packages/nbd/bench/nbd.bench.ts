@@ -1,7 +1,9 @@
 // pnpm bench: our NBD server against nbdkit (and qemu-nbd, as context) on the same fio jobs, for a
 // ramdisk (`nbdkit memory`) and a file (`nbdkit file`), every server its own process on a Unix
 // socket, the servers interleaved round by round, medians of ROUNDS; then our client doing what
-// `blk copy` does between a file and an NBD export, both ways, against nbdcopy. Beside each fio
+// `blk copy` does between a file and an NBD export, both ways, against nbdcopy --flush (blk copy
+// flushes its destination before it exits; nbdcopy only with --flush, and without it a copy into
+// a file skips writing a gigabyte to the disk, which is not the same job). Beside each fio
 // figure, the server's CPU time per I/O (all its threads and processes, from /proc): on a machine
 // shared with other work, throughput also measures how much of the CPUs a server's threads win,
 // while CPU per I/O measures the work it does.
@@ -138,8 +140,8 @@ try {
     for (const direction of directions) {
       const [ours, theirs] = (await rounds(
         direction === 'into'
-          ? [() => ourCopyTime(source, kit.uri), () => nbdcopyTime([source, kit.uri])]
-          : [() => ourCopyTime(kit.uri, target), () => nbdcopyTime([kit.uri, target])],
+          ? [() => ourCopyTime(source, kit.uri), () => nbdcopyTime(['--flush', source, kit.uri])]
+          : [() => ourCopyTime(kit.uri, target), () => nbdcopyTime(['--flush', kit.uri, target])],
       )) as [number[], number[]];
       const name = `client: copy ${SIZE / MiB} MiB ${direction === 'into' ? 'file → nbdkit memory' : 'nbdkit memory → file'}`;
       rows.push({

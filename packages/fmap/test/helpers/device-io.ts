@@ -44,8 +44,8 @@ export class ScriptedIo implements DeviceIo {
   readNowAnswer: number | undefined;
   writeNowAnswer: number | undefined;
   writeNowCalls = 0;
-  /** Each inline write first spins this long: a write the kernel held (dirty-page throttling). */
-  writeNowSpinMs = 0;
+  /** Reported as each inline write's sleep in the kernel (dirty-page throttling), when set. */
+  writeNowWaitMs: number | undefined;
   readonly started: string[] = [];
 
   constructor(base: DeviceIo) {
@@ -57,12 +57,15 @@ export class ScriptedIo implements DeviceIo {
     return this.#base.pageSize;
   }
 
+  get lastWriteWaitMs(): number {
+    return this.writeNowWaitMs ?? this.#base.lastWriteWaitMs;
+  }
+
   writeNow(fd: number, src: readonly Uint8Array[], position: number): number {
     this.writeNowCalls++;
     if (this.failing.has('writeNow')) throw eio('pwritev');
     if (this.writeNowAnswer !== undefined) return this.writeNowAnswer;
     if (this.writeGate || this.failing.has('writev') || this.shortBytes !== Infinity) return -1;
-    for (const until = performance.now() + this.writeNowSpinMs; performance.now() < until; );
     const written = this.#base.writeNow(fd, src, position);
     if (written >= 0) this.started.push(`writeNow@${position}`);
     return written;
