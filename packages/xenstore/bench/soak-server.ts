@@ -10,6 +10,8 @@ import { createServer, encodeFrame, MessageType as T, nulTerminated } from '../s
 const server = createServer({ log: () => undefined });
 await server.listen(process.argv[2]!);
 startServerProbe();
+// A clean exit on SIGTERM, so that `--cpu-prof` can write the profile.
+process.on('SIGTERM', () => process.exit(0));
 
 const frame = (type: number, payload: Uint8Array | string, reqId = 1, txId = 0): Uint8Array =>
   encodeFrame({ type, reqId, txId, payload: typeof payload === 'string' ? new TextEncoder().encode(payload) : payload });

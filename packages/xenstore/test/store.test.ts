@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Caller } from '../src/server/caller.js';
+import { ChildList } from '../src/server/child-list.js';
 import { Overlay } from '../src/server/overlay.js';
 import { DEFAULT_QUOTAS } from '../src/server/quotas.js';
 import { DEFAULT_LIMITS } from '../src/server/limits.js';
@@ -9,7 +10,11 @@ import { Transaction } from '../src/server/transaction.js';
 
 const dom0: Caller = { domid: 0, privileged: true, target: undefined };
 const bytes = (s: string) => new TextEncoder().encode(s);
-const node = (value: string, owner = 0) => ({ value: bytes(value), perms: [{ domid: owner, access: 'n' as const }], children: [] });
+const node = (value: string, owner = 0) => ({
+  value: bytes(value),
+  perms: [{ domid: owner, access: 'n' as const }],
+  children: ChildList.EMPTY,
+});
 
 describe('store internals', () => {
   it('snapshots keep what they saw, and are released by the transaction that took them', () => {

@@ -133,7 +133,7 @@ export class Server {
   node(path: string): NodeInfo | undefined {
     const node = this.#core.store.get(path);
     if (!node) return undefined;
-    return { value: node.value, permissions: node.perms, children: node.children, generation: node.generation };
+    return { value: node.value, permissions: node.perms, children: node.children.toArray(), generation: node.generation };
   }
 
   get quotas(): Quotas {

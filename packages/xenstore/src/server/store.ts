@@ -1,4 +1,5 @@
 import type { Permission } from '../permissions.js';
+import { ChildList } from './child-list.js';
 import type { Layer } from './layer.js';
 import { ownerOf, type NodeFields, type TreeNode } from './node.js';
 
@@ -42,9 +43,9 @@ export class Store implements Layer {
   /** C xenstored's boot tree: `/`, `/tool`, `/tool/xenstored`, all `n0`, empty. */
   static seeded(onChange?: () => void): Store {
     const store = new Store(onChange);
-    store.set('/', { value: EMPTY, perms: ROOT_PERMS, children: ['tool'] });
-    store.set('/tool', { value: EMPTY, perms: ROOT_PERMS, children: ['xenstored'] });
-    store.set('/tool/xenstored', { value: EMPTY, perms: ROOT_PERMS, children: [] });
+    store.set('/', { value: EMPTY, perms: ROOT_PERMS, children: ChildList.of(['tool']) });
+    store.set('/tool', { value: EMPTY, perms: ROOT_PERMS, children: ChildList.of(['xenstored']) });
+    store.set('/tool/xenstored', { value: EMPTY, perms: ROOT_PERMS, children: ChildList.EMPTY });
     return store;
   }
 
@@ -127,7 +128,8 @@ export class Store implements Layer {
       if (!node) continue;
       yield [path, node];
       for (let i = node.children.length - 1; i >= 0; i--) {
-        stack.push(path === '/' ? `/${node.children[i]!}` : `${path}/${node.children[i]!}`);
+        const name = node.children.at(i)!;
+        stack.push(path === '/' ? `/${name}` : `${path}/${name}`);
       }
     }
   }
