@@ -13,6 +13,15 @@ import { reportedPath, type Watch } from './watch.js';
 export interface ConnectionHost {
   readonly limits: ServerLimits;
   dispatch(connection: ServerConnection, frame: Frame): void;
+  /**
+   * Whether the connection's next request may be answered now, as far as its domain's limits go
+   * (credit, the domain's queued bytes). When not, the host calls `wake` once it may.
+   */
+  admit(connection: ServerConnection): boolean;
+  /** Whether a watch event of `size` bytes fits in what the connection's domain may have queued. */
+  eventRoom(connection: ServerConnection, size: number): boolean;
+  /** Some of the connection's output was taken by the client. */
+  drained(connection: ServerConnection): void;
   closed(connection: ServerConnection, reason: string): void;
   caller(connection: ServerConnection): Caller;
   /** The store version a message must wait for before it may leave (see persistence). */
@@ -96,6 +105,7 @@ export class ServerConnection {
     });
     stream.on('drain', () => {
       this.#pump();
+      this.#host.drained(this);
     });
   }
 
@@ -147,7 +157,7 @@ export class ServerConnection {
     // Paths and tokens travel as latin1: one byte per character.
     const size = path.length + watch.token.length + 2;
     if (size > PAYLOAD_MAX) return;
-    if (this.queuedBytes + HEADER_SIZE + size > this.#host.limits.outputBytes) {
+    if (this.queuedBytes + HEADER_SIZE + size > this.#host.limits.outputBytes || !this.#host.eventRoom(this, HEADER_SIZE + size)) {
       this.droppedEvents++;
       if (this.#episodeDrops++ === 0) {
         this.#host.log(
@@ -186,6 +196,11 @@ export class ServerConnection {
     }
     this.#held.length = 0;
     this.#heldBytes = 0;
+    this.#schedulePump();
+  }
+
+  /** Tries the waiting requests again on a later turn (the domain has credit or room again). */
+  wake(): void {
     this.#schedulePump();
   }
 
@@ -250,8 +265,15 @@ export class ServerConnection {
     // A fair share per event-loop turn: a client with thousands of requests in one chunk takes
     // turns with the others instead of holding the loop until it is done.
     let budget = REQUESTS_PER_TURN;
+    /** Set when the domain's limits hold the requests: the host wakes this connection, no retry next turn. */
+    let held = false;
     try {
-      while (this.#inboxHead < this.#inbox.length && !this.closed && this.queuedBytes < limit && budget-- > 0) {
+      while (this.#inboxHead < this.#inbox.length && !this.closed && this.queuedBytes < limit && budget > 0) {
+        if (!this.#host.admit(this)) {
+          held = true;
+          break;
+        }
+        budget--;
         const frame = this.#inbox[this.#inboxHead]!;
         this.#inbox[this.#inboxHead++] = undefined;
         this.#host.dispatch(this, frame);
@@ -276,8 +298,8 @@ export class ServerConnection {
     if (waiting > 0) {
       this.#pause();
       // Room left (the turn's budget ran out, or the stream took the bytes at once): carry on
-      // next turn. Otherwise a 'drain' or the disk (`release`) calls back.
-      if (queued < limit) this.#schedulePump();
+      // next turn. Otherwise a 'drain', the disk (`release`) or the domain (`wake`) calls back.
+      if (queued < limit && !held) this.#schedulePump();
     } else if (this.#paused) {
       this.#paused = false;
       this.#stream.resume();
