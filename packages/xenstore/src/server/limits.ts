@@ -17,8 +17,10 @@ export interface ServerLimits {
   /** A transaction open longer than this (ms) is ended: its requests and its commit get EAGAIN. */
   readonly transactionTimeoutMs: number;
   /**
-   * Nodes changed elsewhere that one open transaction's snapshot may keep pre-images of. Past it
-   * the transaction is ended (EAGAIN, as for a conflict) and the pre-images are freed.
+   * Changes made elsewhere since an open transaction started that its snapshot may have to
+   * remember (replaced states kept in the store's one shared log: a node's first change after
+   * the newest snapshot, every creation). Past it the transaction is ended (EAGAIN, as for a
+   * conflict) and what only it needed is freed.
    */
   readonly transactionSnapshotNodes: number;
   /** Connections one unprivileged domain may have open at once; one more is closed at once (logged). */

@@ -166,7 +166,7 @@ export class Server {
     return this.#core.limits;
   }
 
-  /** Pre-images held by open transactions' snapshots (memory that other clients' changes cost them). */
+  /** Replaced node states kept for open transactions' snapshots (one shared log: memory that other clients' changes cost them). */
   get retainedPreimages(): number {
     return this.#core.store.retainedPreimages;
   }
