@@ -119,11 +119,11 @@ const attacks: Record<string, () => void> = {
   /** tx-rewrite as a guest: transactions of 1000 rewrites of one node (its quota counts repeats: 1024). */
   'guest-tx-rewrite': () => {
     home(12);
-    let running = true;
-    const done = (async () => {
+    const state = { running: true };
+    void (async () => {
       await new Promise((r) => setTimeout(r, 150));
       const c = await connect({ stream: server.connectAs(12) });
-      while (running) {
+      while (state.running) {
         await c
           .transaction((x) => Promise.all(Array.from({ length: 1000 }, (_, i) => x.write('/local/domain/12/n', String(i)))))
           .catch(() => undefined);
@@ -131,8 +131,7 @@ const attacks: Record<string, () => void> = {
       await c.close();
     })();
     stop = () => {
-      running = false;
-      void done;
+      state.running = false;
     };
   },
   /** Ten transactions left open by a guest while the attacker process churns nodes. */

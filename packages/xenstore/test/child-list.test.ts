@@ -45,7 +45,7 @@ describe('ChildList', () => {
     const slice = Array.prototype.slice;
     Array.prototype.slice = function (this: unknown[], ...args: Parameters<typeof slice>) {
       copies.n++;
-      return slice.apply(this, args);
+      return slice.apply(this, args) as unknown[];
     } as typeof slice;
     try {
       for (let i = 0; i < 20_000; i++) list = list.append(`c${i}`);

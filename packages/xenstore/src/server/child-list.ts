@@ -55,7 +55,8 @@ export class ChildList implements Iterable<string> {
   }
 
   includes(name: string): boolean {
-    return this.indexOf(name) >= 0;
+    for (let i = 0; i < this.length; i++) if (this.#names[i] === name) return true;
+    return false;
   }
 
   /** A copy of the names. */
