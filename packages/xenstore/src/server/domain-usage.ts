@@ -62,6 +62,9 @@ export class DomainUsage<M extends DomainMember = DomainMember> {
       }
       return false;
     }
+    // Room again, found by one connection (its queue left without a 'drain', e.g. after the
+    // disk): the others held for room try again too.
+    if (this.#outOfRoom) this.drained();
     this.#refill();
     if (this.#credit < 1) {
       if (!this.#outOfCredit) {
