@@ -37,7 +37,13 @@ describe('per-domain request rate', () => {
     let now = 0;
     const burst = 20;
     const rate = 1000;
-    h = await startHarness({ listen: false, clock: () => now, limits: { domainRequestRate: rate, domainRequestBurst: burst } });
+    const logs: string[] = [];
+    h = await startHarness({
+      listen: false,
+      clock: () => now,
+      limits: { domainRequestRate: rate, domainRequestBurst: burst },
+      log: (m) => logs.push(m),
+    });
     const dom0 = await h.client(0);
     await guestHome(dom0, 5);
     const guest = h.server.connectAs(5);
@@ -57,6 +63,7 @@ describe('per-domain request rate', () => {
     expect(got.map((f) => f.reqId)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
     expect(h.server.domainUsage(5)).toMatchObject({ requests: n, credit: 0 });
     expect(h.server.stats().rateLimited).toBe(1);
+    expect(logs.filter((l) => l.includes('domain 5 is over its request rate (1000/s, burst 20)'))).toHaveLength(1);
   });
 
   it('credit never exceeds the burst however long the guest was quiet', async () => {

@@ -294,7 +294,13 @@ export class Core implements ServerCore, ConnectionHost {
     if (!this.#isPrivileged(domid)) {
       this.introduceDomain(domid, 0, 0);
       usage = this.#usage.get(domid);
-      if (!usage) this.#usage.set(domid, (usage = new DomainUsage(domid, this.limits, this.#clock)));
+      if (!usage)
+        this.#usage.set(
+          domid,
+          (usage = new DomainUsage(domid, this.limits, this.#clock, (m) => {
+            this.log(m);
+          })),
+        );
       if (usage.connections.size >= this.limits.domainConnections) {
         this.#refusedConnections++;
         this.log(`domain ${domid} already has ${usage.connections.size} connections (limit domainConnections): closing the new one`);

@@ -27,16 +27,18 @@ export class DomainUsage<M extends DomainMember = DomainMember> {
   admitted = 0;
   readonly #limits: ServerLimits;
   readonly #now: () => number;
+  readonly #log: (message: string) => void;
   #credit: number;
   #stamp: number;
   #timer: NodeJS.Timeout | undefined;
   #outOfCredit = false;
   #outOfRoom = false;
 
-  constructor(domid: number, limits: ServerLimits, now: () => number) {
+  constructor(domid: number, limits: ServerLimits, now: () => number, log: (message: string) => void = () => undefined) {
     this.domid = domid;
     this.#limits = limits;
     this.#now = now;
+    this.#log = log;
     this.#credit = limits.domainRequestBurst;
     this.#stamp = now();
   }
@@ -58,7 +60,11 @@ export class DomainUsage<M extends DomainMember = DomainMember> {
     if (this.queuedBytes >= this.#limits.domainOutputBytes) {
       if (!this.#outOfRoom) {
         this.#outOfRoom = true;
-        this.outputStalls++;
+        if (this.outputStalls++ === 0) {
+          this.#log(
+            `domain ${this.domid} has ${this.#limits.domainOutputBytes} bytes queued over its connections (domainOutputBytes): not reading its requests until it reads`,
+          );
+        }
       }
       return false;
     }
@@ -69,7 +75,12 @@ export class DomainUsage<M extends DomainMember = DomainMember> {
     if (this.#credit < 1) {
       if (!this.#outOfCredit) {
         this.#outOfCredit = true;
-        this.throttled++;
+        // Once per domain, as C xenstored logs "domain N is affected" once.
+        if (this.throttled++ === 0) {
+          this.#log(
+            `domain ${this.domid} is over its request rate (${this.#limits.domainRequestRate}/s, burst ${this.#limits.domainRequestBurst}): holding its requests until credit returns`,
+          );
+        }
       }
       this.#scheduleWake();
       return false;
