@@ -80,6 +80,42 @@ describe('per-domain request rate', () => {
   });
 });
 
+describe('privileged connections', () => {
+  it('are exempt by default: a dom0 connection gets 2000 requests answered at once with the clock standing still', async () => {
+    h = await startHarness({ listen: false, clock: () => 0 });
+    expect(h.server.limits.privilegedRequestRate).toBe(Infinity);
+    const dom0 = h.server.connectAs(0);
+    const got = collect(dom0);
+    dom0.write(Buffer.concat(Array.from({ length: 2000 }, (_, i) => frame(T.GET_DOMAIN_PATH, '5\0', i + 1))));
+    await waitFor(() => got.length === 2000, 'every reply');
+    expect(h.server.stats().rateLimited).toBe(0);
+  });
+
+  it('privilegedRequestRate gives each privileged connection its own bucket: one is held, another is not', async () => {
+    let now = 0;
+    const logs: string[] = [];
+    h = await startHarness({
+      listen: false,
+      clock: () => now,
+      limits: { privilegedRequestRate: 1000, domainRequestBurst: 10 },
+      log: (m) => logs.push(m),
+    });
+    const busy = h.server.connectAs(0);
+    const got = collect(busy);
+    busy.write(Buffer.concat(Array.from({ length: 15 }, (_, i) => frame(T.GET_DOMAIN_PATH, '5\0', i + 1))));
+    await waitFor(() => got.length === 10, 'the burst');
+    const other = await h.client(0);
+    await other.immediate((x) => Promise.all(Array.from({ length: 5 }, () => x.read('/tool'))));
+    expect(got.length).toBe(10);
+    expect(h.server.stats().rateLimited).toBe(1);
+    expect(logs.filter((l) => /connection \d+ \(domain 0\) is over its request rate \(1000\/s, burst 10\)/.test(l))).toHaveLength(1);
+    now += 5;
+    await waitFor(() => got.length === 15, 'the held requests');
+    expect(() => resolveLimits({ privilegedRequestRate: Infinity })).not.toThrow();
+    expect(() => resolveLimits({ domainRequestRate: Infinity })).toThrow(RangeError);
+  });
+});
+
 describe('per-domain connections', () => {
   it('one connection past domainConnections is closed at once, counted and logged; dom0 has no such limit', async () => {
     const logs: string[] = [];

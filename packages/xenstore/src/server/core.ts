@@ -52,6 +52,9 @@ export class Core implements ServerCore, ConnectionHost {
   #closedPeak = 0;
   /** Per unprivileged domain: connections, queued bytes, request credit. Kept until the domain is released. */
   readonly #usage = new Map<number, DomainUsage<ServerConnection>>();
+  /** Per privileged connection, when `limits.privilegedRequestRate` is finite: its own request credit. */
+  readonly #privilegedCredit = new Map<ServerConnection, DomainUsage<ServerConnection>>();
+  #closedPrivilegedThrottled = 0;
   readonly #clock: () => number;
   #refusedConnections = 0;
   /** Counters of released domains' usage, so `domainStats` covers the server's whole life. */
@@ -122,10 +125,16 @@ export class Core implements ServerCore, ConnectionHost {
     }
     const usage = this.#usage.get(connection.domid);
     if (usage?.connections.delete(connection)) usage.drained();
+    const own = this.#privilegedCredit.get(connection);
+    if (own) {
+      own.dispose();
+      this.#closedPrivilegedThrottled += own.throttled;
+      this.#privilegedCredit.delete(connection);
+    }
   }
 
   admit(connection: ServerConnection): boolean {
-    return this.#usageOf(connection)?.admit() ?? true;
+    return (this.#usageOf(connection) ?? this.#privilegedCredit.get(connection))?.admit() ?? true;
   }
 
   eventRoom(connection: ServerConnection, size: number): boolean {
@@ -138,7 +147,8 @@ export class Core implements ServerCore, ConnectionHost {
 
   /** The domain-wide counters (server lifetime). */
   domainStats(): { refusedConnections: number; rateLimited: number; domainOutputStalls: number } {
-    let rateLimited = this.#releasedThrottled;
+    let rateLimited = this.#releasedThrottled + this.#closedPrivilegedThrottled;
+    for (const u of this.#privilegedCredit.values()) rateLimited += u.throttled;
     let domainOutputStalls = this.#releasedStalls;
     for (const u of this.#usage.values()) {
       rateLimited += u.throttled;
@@ -311,6 +321,19 @@ export class Core implements ServerCore, ConnectionHost {
     const connection = new ServerConnection(stream, domid, this);
     this.connections.add(connection);
     usage?.connections.add(connection);
+    if (!usage && Number.isFinite(this.limits.privilegedRequestRate)) {
+      const own = new DomainUsage<ServerConnection>(
+        domid,
+        { ...this.limits, domainRequestRate: this.limits.privilegedRequestRate, domainOutputBytes: Infinity },
+        this.#clock,
+        (m) => {
+          this.log(m);
+        },
+        `connection ${connection.id} (domain ${domid})`,
+      );
+      own.connections.add(connection);
+      this.#privilegedCredit.set(connection, own);
+    }
     return connection;
   }
 

@@ -28,14 +28,17 @@ export class DomainUsage<M extends DomainMember = DomainMember> {
   readonly #limits: ServerLimits;
   readonly #now: () => number;
   readonly #log: (message: string) => void;
+  readonly #label: string;
   #credit: number;
   #stamp: number;
   #timer: NodeJS.Timeout | undefined;
   #outOfCredit = false;
   #outOfRoom = false;
 
-  constructor(domid: number, limits: ServerLimits, now: () => number, log: (message: string) => void = () => undefined) {
+  /** `label` names the holder in log lines (default `domain <domid>`). */
+  constructor(domid: number, limits: ServerLimits, now: () => number, log: (message: string) => void = () => undefined, label?: string) {
     this.domid = domid;
+    this.#label = label ?? `domain ${domid}`;
     this.#limits = limits;
     this.#now = now;
     this.#log = log;
@@ -62,7 +65,7 @@ export class DomainUsage<M extends DomainMember = DomainMember> {
         this.#outOfRoom = true;
         if (this.outputStalls++ === 0) {
           this.#log(
-            `domain ${this.domid} has ${this.#limits.domainOutputBytes} bytes queued over its connections (domainOutputBytes): not reading its requests until it reads`,
+            `${this.#label} has ${this.#limits.domainOutputBytes} bytes queued over its connections (domainOutputBytes): not reading its requests until it reads`,
           );
         }
       }
@@ -78,7 +81,7 @@ export class DomainUsage<M extends DomainMember = DomainMember> {
         // Once per domain, as C xenstored logs "domain N is affected" once.
         if (this.throttled++ === 0) {
           this.#log(
-            `domain ${this.domid} is over its request rate (${this.#limits.domainRequestRate}/s, burst ${this.#limits.domainRequestBurst}): holding its requests until credit returns`,
+            `${this.#label} is over its request rate (${this.#limits.domainRequestRate}/s, burst ${this.#limits.domainRequestBurst}): holding its requests until credit returns`,
           );
         }
       }

@@ -39,6 +39,13 @@ export interface ServerLimits {
   readonly domainRequestRate: number;
   /** Requests a domain may have answered at once after being quiet (the bucket's size). */
   readonly domainRequestBurst: number;
+  /**
+   * Requests per second each privileged connection (every socket client, in-process dom0) may
+   * have answered, with a burst of `domainRequestBurst`. `Infinity` (the default) exempts them,
+   * as C xenstored does; a number caps each such client on its own, for hosts where processes
+   * that are not the toolstack can reach the socket.
+   */
+  readonly privilegedRequestRate: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
@@ -49,14 +56,16 @@ export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
   domainOutputBytes: 4 * 1024 * 1024,
   domainRequestRate: 2000,
   domainRequestBurst: 500,
+  privilegedRequestRate: Infinity,
 });
 
 const MIN_OUTPUT_BYTES = 64 * 1024;
 
-/** Defaults overridden by `given`; RangeError for values that are not positive integers. */
+/** Defaults overridden by `given`; RangeError for values that are not positive integers (or Infinity where allowed). */
 export function resolveLimits(given: Partial<ServerLimits> = {}): ServerLimits {
   const limits = { ...DEFAULT_LIMITS, ...given };
   for (const [key, value] of Object.entries(limits)) {
+    if (key === 'privilegedRequestRate' && value === Infinity) continue;
     if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`limit ${key} must be a positive integer, got ${String(value)}`);
   }
   for (const key of ['outputBytes', 'domainOutputBytes'] as const) {

@@ -44,7 +44,7 @@ export interface ServerStats {
   readonly droppedWatchEvents: number;
   /** Connections closed at once because their domain had `domainConnections` open (server lifetime). */
   readonly refusedConnections: number;
-  /** Times an unprivileged domain ran out of request credit and had its requests held (server lifetime). */
+  /** Times an unprivileged domain (or, with `limits.privilegedRequestRate`, a privileged connection) ran out of request credit and had its requests held (server lifetime). */
   readonly rateLimited: number;
   /** Times an unprivileged domain's connections stopped being read because together they had `domainOutputBytes` queued. */
   readonly domainOutputStalls: number;
