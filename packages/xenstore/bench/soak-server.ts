@@ -5,11 +5,13 @@
  */
 import type { Duplex } from 'node:stream';
 import { answerRequests, startServerProbe } from '@blk/test-kit';
-import { createServer, encodeFrame, MessageType as T, nulTerminated } from '../src/index.js';
+import { connect, createServer, encodeFrame, MessageType as T, nulTerminated } from '../src/index.js';
 
 const server = createServer({ log: () => undefined });
 await server.listen(process.argv[2]!);
 startServerProbe();
+// A clean exit on SIGTERM, so that `--cpu-prof` can write the profile.
+process.on('SIGTERM', () => process.exit(0));
 
 const frame = (type: number, payload: Uint8Array | string, reqId = 1, txId = 0): Uint8Array =>
   encodeFrame({ type, reqId, txId, payload: typeof payload === 'string' ? new TextEncoder().encode(payload) : payload });
@@ -33,12 +35,36 @@ async function flood(stream: Duplex, next: () => Uint8Array, running: () => bool
   }
 }
 
-function home(domid: number): void {
+/** Gives `domid` its home, and `extra` nodes below it (path → permissions) the guest owns. */
+function home(domid: number, extra: Record<string, string> = {}): void {
   server.introduce(domid);
   const dom0 = server.connectAs(0);
   dom0.write(frame(T.MKDIR, `/local/domain/${domid}\0`));
   dom0.write(frame(T.SET_PERMS, `/local/domain/${domid}\0n${domid}\0`));
+  for (const [path, perms] of Object.entries(extra)) {
+    dom0.write(frame(T.MKDIR, `${path}\0`));
+    dom0.write(frame(T.SET_PERMS, `${path}\0${perms.split(' ').join('\0')}\0`));
+  }
   setTimeout(() => dom0.destroy(), 100);
+}
+
+/** A guest that reads its replies but asks as fast as the server takes requests: only the rate limit holds it. */
+function greedyGuest(domid: number, path: string): () => void {
+  const stream = server.connectAs(domid);
+  stream.resume();
+  let running = true;
+  const batch = Buffer.concat(Array.from({ length: 100 }, (_, i) => frame(T.WRITE, `${path}\0${i}`)));
+  setTimeout(() => {
+    void flood(
+      stream,
+      () => batch,
+      () => running,
+    );
+  }, 150);
+  return () => {
+    running = false;
+    stream.destroy();
+  };
 }
 
 let stop: (() => void) | undefined;
@@ -72,6 +98,41 @@ const attacks: Record<string, () => void> = {
     const stream = server.connectAs(6);
     setTimeout(() => stream.write(frame(T.WATCH, nulTerminated('/local/domain/6/hot', 'w'))), 150);
     stop = () => stream.destroy();
+  },
+  /** A guest asking for writes to its own home as fast as it can, reading every reply. */
+  'guest-flood': () => {
+    home(8);
+    stop = greedyGuest(8, '/local/domain/8/x');
+  },
+  /** The slow watcher again, fed by a second guest (its writes are rate-limited, dom0's are not). */
+  'guest-slow-watcher': () => {
+    home(10);
+    home(11, { '/local/domain/11/hot': 'n11 r10' });
+    const watcher = server.connectAs(10);
+    setTimeout(() => watcher.write(frame(T.WATCH, nulTerminated('/local/domain/11/hot', 'w'))), 150);
+    const stopWriter = greedyGuest(11, '/local/domain/11/hot');
+    stop = () => {
+      stopWriter();
+      watcher.destroy();
+    };
+  },
+  /** tx-rewrite as a guest: transactions of 1000 rewrites of one node (its quota counts repeats: 1024). */
+  'guest-tx-rewrite': () => {
+    home(12);
+    const state = { running: true };
+    void (async () => {
+      await new Promise((r) => setTimeout(r, 150));
+      const c = await connect({ stream: server.connectAs(12) });
+      while (state.running) {
+        await c
+          .transaction((x) => Promise.all(Array.from({ length: 1000 }, (_, i) => x.write('/local/domain/12/n', String(i)))))
+          .catch(() => undefined);
+      }
+      await c.close();
+    })();
+    stop = () => {
+      state.running = false;
+    };
   },
   /** Ten transactions left open by a guest while the attacker process churns nodes. */
   'idle-tx': () => {

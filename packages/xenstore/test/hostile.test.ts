@@ -241,7 +241,7 @@ describe('finding 3: open transactions cannot retain the world', () => {
       const end = await idle.call(T.TRANSACTION_END, 'T\0', { txId: id });
       expect(new TextDecoder().decode(end.payload)).toBe('EAGAIN\0');
     }
-    expect(logs.filter((l) => l.includes('changed elsewhere'))).toHaveLength(10);
+    expect(logs.filter((l) => l.includes('changes elsewhere'))).toHaveLength(10);
   });
 
   it('a transaction open longer than the timeout is ended with EAGAIN and releases its snapshot', async () => {

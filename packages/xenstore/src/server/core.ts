@@ -5,6 +5,7 @@ import { MessageType } from '../codec/message-type.js';
 import { parentOf } from '../paths.js';
 import { permits, type Caller } from './caller.js';
 import { Domains } from './domains.js';
+import { DomainUsage } from './domain-usage.js';
 import { handleRequest } from './handlers.js';
 import { Overlay } from './overlay.js';
 import { loadTree, Persister, serializeTree } from './persistence.js';
@@ -22,6 +23,8 @@ export interface CoreOptions {
   readonly privilegedDomid?: number | undefined;
   readonly log?: ((message: string) => void) | undefined;
   readonly limits?: Partial<ServerLimits> | undefined;
+  /** Monotonic milliseconds for the request-rate limit (default `performance.now`). */
+  readonly clock?: (() => number) | undefined;
 }
 
 /** Replies that acknowledge a change: while saving fails they become EIO (see `Core`). */
@@ -47,6 +50,16 @@ export class Core implements ServerCore, ConnectionHost {
   /** Counters of connections already closed, so `stats` covers the server's whole life. */
   #closedDropped = 0;
   #closedPeak = 0;
+  /** Per unprivileged domain: connections, queued bytes, request credit. Kept until the domain is released. */
+  readonly #usage = new Map<number, DomainUsage<ServerConnection>>();
+  /** Per privileged connection, when `limits.privilegedRequestRate` is finite: its own request credit. */
+  readonly #privilegedCredit = new Map<ServerConnection, DomainUsage<ServerConnection>>();
+  #closedPrivilegedThrottled = 0;
+  readonly #clock: () => number;
+  #refusedConnections = 0;
+  /** Counters of released domains' usage, so `domainStats` covers the server's whole life. */
+  #releasedThrottled = 0;
+  #releasedStalls = 0;
   /** Set while the last save failed: changes are refused with EIO until a save succeeds. */
   #saveFailure: Error | undefined;
   readonly #privilegedDomid: number;
@@ -58,6 +71,7 @@ export class Core implements ServerCore, ConnectionHost {
     this.quotas = Object.freeze({ ...DEFAULT_QUOTAS, ...options.quotas });
     this.limits = resolveLimits(options.limits);
     this.#privilegedDomid = options.privilegedDomid ?? 0;
+    this.#clock = options.clock ?? (() => performance.now());
     this.#log = options.log;
     const file = options.persist;
     const saved = file === undefined ? undefined : loadTree(file);
@@ -109,6 +123,51 @@ export class Core implements ServerCore, ConnectionHost {
       this.#closedDropped += connection.droppedEvents;
       this.#closedPeak = Math.max(this.#closedPeak, connection.peakQueuedBytes);
     }
+    const usage = this.#usage.get(connection.domid);
+    if (usage?.connections.delete(connection)) usage.drained();
+    const own = this.#privilegedCredit.get(connection);
+    if (own) {
+      own.dispose();
+      this.#closedPrivilegedThrottled += own.throttled;
+      this.#privilegedCredit.delete(connection);
+    }
+  }
+
+  admit(connection: ServerConnection): boolean {
+    return (this.#usageOf(connection) ?? this.#privilegedCredit.get(connection))?.admit() ?? true;
+  }
+
+  eventRoom(connection: ServerConnection, size: number): boolean {
+    return this.#usageOf(connection)?.hasRoom(size) ?? true;
+  }
+
+  drained(connection: ServerConnection): void {
+    this.#usageOf(connection)?.drained();
+  }
+
+  /** The domain-wide counters (server lifetime). */
+  domainStats(): { refusedConnections: number; rateLimited: number; domainOutputStalls: number } {
+    let rateLimited = this.#releasedThrottled + this.#closedPrivilegedThrottled;
+    for (const u of this.#privilegedCredit.values()) rateLimited += u.throttled;
+    let domainOutputStalls = this.#releasedStalls;
+    for (const u of this.#usage.values()) {
+      rateLimited += u.throttled;
+      domainOutputStalls += u.outputStalls;
+    }
+    return { refusedConnections: this.#refusedConnections, rateLimited, domainOutputStalls };
+  }
+
+  /** The usage record of an unprivileged domain (undefined for dom0 and `privilegedDomid`). */
+  usage(domid: number): DomainUsage<ServerConnection> | undefined {
+    return this.#usage.get(domid);
+  }
+
+  #usageOf(connection: ServerConnection): DomainUsage<ServerConnection> | undefined {
+    return this.#usage.get(connection.domid);
+  }
+
+  #isPrivileged(domid: number): boolean {
+    return domid === 0 || domid === this.#privilegedDomid;
   }
 
   /** Dropped watch events and the largest output queue over every connection, open or closed. */
@@ -156,14 +215,20 @@ export class Core implements ServerCore, ConnectionHost {
 
   watchCount(domid: number): number {
     let n = 0;
-    for (const c of this.connections) if (c.domid === domid) n += c.watches.length;
+    for (const c of this.#connectionsOf(domid)) n += c.watches.length;
     return n;
   }
 
   transactionCount(domid: number): number {
     let n = 0;
-    for (const c of this.connections) if (c.domid === domid) n += c.transactions.size;
+    for (const c of this.#connectionsOf(domid)) n += c.transactions.size;
     return n;
+  }
+
+  /** A domain's connections: at most `domainConnections` for an unprivileged one, found without scanning the others. */
+  *#connectionsOf(domid: number): Iterable<ServerConnection> {
+    const usage = this.#usage.get(domid);
+    for (const c of usage ? usage.connections : this.connections) if (c.domid === domid) yield c;
   }
 
   introduceDomain(domid: number, gfn: number, eventChannel: number): void {
@@ -173,6 +238,13 @@ export class Core implements ServerCore, ConnectionHost {
 
   releaseDomain(domid: number): void {
     for (const c of [...this.connections]) if (c.domid === domid) c.close(`domain ${domid} released`);
+    const usage = this.#usage.get(domid);
+    if (usage) {
+      usage.dispose();
+      this.#releasedThrottled += usage.throttled;
+      this.#releasedStalls += usage.outputStalls;
+      this.#usage.delete(domid);
+    }
     // Nodes the domain owns go with it, subtrees included (C xenstored without --keep-orphans).
     const owned: string[] = [];
     const skip: string[] = [];
@@ -226,10 +298,42 @@ export class Core implements ServerCore, ConnectionHost {
 
   // ---- connections and shutdown
 
-  attach(stream: Duplex, domid: number): ServerConnection {
-    if (domid !== 0 && domid !== this.#privilegedDomid) this.introduceDomain(domid, 0, 0);
+  /** Serves `stream` as a connection of `domid`; undefined (stream destroyed, logged) past `domainConnections`. */
+  attach(stream: Duplex, domid: number): ServerConnection | undefined {
+    let usage: DomainUsage<ServerConnection> | undefined;
+    if (!this.#isPrivileged(domid)) {
+      this.introduceDomain(domid, 0, 0);
+      usage = this.#usage.get(domid);
+      if (!usage)
+        this.#usage.set(
+          domid,
+          (usage = new DomainUsage(domid, this.limits, this.#clock, (m) => {
+            this.log(m);
+          })),
+        );
+      if (usage.connections.size >= this.limits.domainConnections) {
+        this.#refusedConnections++;
+        this.log(`domain ${domid} already has ${usage.connections.size} connections (limit domainConnections): closing the new one`);
+        stream.destroy();
+        return undefined;
+      }
+    }
     const connection = new ServerConnection(stream, domid, this);
     this.connections.add(connection);
+    usage?.connections.add(connection);
+    if (!usage && Number.isFinite(this.limits.privilegedRequestRate)) {
+      const own = new DomainUsage<ServerConnection>(
+        domid,
+        { ...this.limits, domainRequestRate: this.limits.privilegedRequestRate, domainOutputBytes: Infinity },
+        this.#clock,
+        (m) => {
+          this.log(m);
+        },
+        `connection ${connection.id} (domain ${domid})`,
+      );
+      own.connections.add(connection);
+      this.#privilegedCredit.set(connection, own);
+    }
     return connection;
   }
 

@@ -89,7 +89,10 @@ function directoryPart(ctx: RequestContext): Uint8Array {
   const node = reading(ctx, (op) => readNode(op, resolvePath(op, path)));
   const offset = atoiUnsigned(offsetText);
   const gen = `${node.generation}\0`;
-  const list = node.children.map((c) => `${c}\0`).join('');
+  const list = node.children
+    .toArray()
+    .map((c) => `${c}\0`)
+    .join('');
   if (offset >= list.length) return latin1(`${gen}\0`);
   const max = PAYLOAD_MAX - gen.length - 1;
   let len = 0;
@@ -236,7 +239,14 @@ function setPerms(ctx: RequestContext): Uint8Array {
 
 function directory(ctx: RequestContext): Uint8Array {
   const children = reading(ctx, (op) => listChildren(op, resolvePath(op, arg(ctx))));
-  return latin1(children.map((c) => `${c}\0`).join(''));
+  // Known before building it: a list that cannot fit costs nothing to refuse.
+  if (children.bytes > PAYLOAD_MAX) throw new XenstoreError('E2BIG', 'reply would exceed 4096 bytes');
+  return latin1(
+    children
+      .toArray()
+      .map((c) => `${c}\0`)
+      .join(''),
+  );
 }
 
 function read(ctx: RequestContext): Uint8Array {

@@ -1,4 +1,5 @@
 import type { Permission } from '../permissions.js';
+import type { ChildList } from './child-list.js';
 
 /** One node of the tree. Nodes are never mutated: every change stores a new object. */
 export interface TreeNode {
@@ -6,7 +7,7 @@ export interface TreeNode {
   /** First entry: owner and default access. */
   readonly perms: readonly Permission[];
   /** Child names in creation order (DIRECTORY lists them in this order). */
-  readonly children: readonly string[];
+  readonly children: ChildList;
   /** Bumped on every change; transactions compare it to detect conflicts. */
   readonly generation: number;
 }
@@ -19,7 +20,5 @@ export function ownerOf(node: TreeNode | NodeFields): number {
 
 /** C xenstored's record size: 24-byte header, 8 bytes per permission, value, NUL-terminated children. */
 export function recordSize(node: NodeFields): number {
-  let childBytes = 0;
-  for (const name of node.children) childBytes += name.length + 1;
-  return 24 + 8 * node.perms.length + node.value.length + childBytes;
+  return 24 + 8 * node.perms.length + node.value.length + node.children.bytes;
 }

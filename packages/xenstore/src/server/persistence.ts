@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isValidPath, parentOf, baseName } from '../paths.js';
 import { formatPermission, parsePermission, type Permission } from '../permissions.js';
+import { ChildList } from './child-list.js';
 import type { NodeFields } from './node.js';
 import type { SpecialWatch } from './watch.js';
 
@@ -90,7 +91,7 @@ export function loadTree(file: string): SavedTree | undefined {
     const node: NodeFields = {
       value: new Uint8Array(Buffer.from(value, 'base64')),
       perms: perms(file, permList),
-      children: children as string[],
+      children: ChildList.of(children as string[]),
     };
     seen.set(path, node);
     nodes.push([path, node]);

@@ -25,6 +25,8 @@ export interface ServerOptions {
   readonly privilegedDomid?: number;
   /** Receives diagnostics: dropped connections, CONTROL print, save failures. */
   readonly log?: (message: string) => void;
+  /** Monotonic milliseconds for the per-domain request-rate limit (default `performance.now`; tests pass their own). */
+  readonly clock?: () => number;
 }
 
 /** Counts for monitoring and tests. */
@@ -38,8 +40,14 @@ export interface ServerStats {
   readonly queuedBytes: number;
   /** The largest output queue any connection ever had. */
   readonly peakQueuedBytes: number;
-  /** Watch events dropped because a connection's queue was full (server lifetime). */
+  /** Watch events dropped because a connection's or its domain's queue was full (server lifetime). */
   readonly droppedWatchEvents: number;
+  /** Connections closed at once because their domain had `domainConnections` open (server lifetime). */
+  readonly refusedConnections: number;
+  /** Times an unprivileged domain (or, with `limits.privilegedRequestRate`, a privileged connection) ran out of request credit and had its requests held (server lifetime). */
+  readonly rateLimited: number;
+  /** Times an unprivileged domain's connections stopped being read because together they had `domainOutputBytes` queued. */
+  readonly domainOutputStalls: number;
 }
 
 /** A node as `Server.node` shows it. */
@@ -104,7 +112,21 @@ export class Server {
     return client;
   }
 
-  /** Serves any duplex stream as a connection of `domid` (0 by default). */
+  /**
+   * What an unprivileged domain holds and spends: open connections, bytes queued for them, its
+   * request credit now and the requests it had answered; undefined for dom0, `privilegedDomid`
+   * and domains that never connected.
+   */
+  domainUsage(domid: number): { connections: number; queuedBytes: number; credit: number; requests: number } | undefined {
+    const u = this.#core.usage(domid);
+    return u && { connections: u.connections.size, queuedBytes: u.queuedBytes, credit: u.credit, requests: u.admitted };
+  }
+
+  /**
+   * Serves any duplex stream as a connection of `domid` (0 by default). An unprivileged domain
+   * that already has `limits.domainConnections` open gets the stream destroyed (logged, counted
+   * in `stats().refusedConnections`).
+   */
   attach(stream: Duplex, domid = 0): void {
     if (this.#closed) throw new Error('server is closed');
     if (!Number.isInteger(domid) || domid < 0 || domid > 0xffff_ffff) throw new RangeError(`invalid domid ${domid}`);
@@ -133,7 +155,7 @@ export class Server {
   node(path: string): NodeInfo | undefined {
     const node = this.#core.store.get(path);
     if (!node) return undefined;
-    return { value: node.value, permissions: node.perms, children: node.children, generation: node.generation };
+    return { value: node.value, permissions: node.perms, children: node.children.toArray(), generation: node.generation };
   }
 
   get quotas(): Quotas {
@@ -144,7 +166,7 @@ export class Server {
     return this.#core.limits;
   }
 
-  /** Pre-images held by open transactions' snapshots (memory that other clients' changes cost them). */
+  /** Replaced node states kept for open transactions' snapshots (one shared log: memory that other clients' changes cost them). */
   get retainedPreimages(): number {
     return this.#core.store.retainedPreimages;
   }
@@ -161,7 +183,14 @@ export class Server {
       transactions += c.transactions.size;
       watches += c.watches.length;
     }
-    return { connections: this.#core.connections.size, transactions, watches, nodes: this.#core.store.size, ...this.#core.outputStats() };
+    return {
+      connections: this.#core.connections.size,
+      transactions,
+      watches,
+      nodes: this.#core.store.size,
+      ...this.#core.outputStats(),
+      ...this.#core.domainStats(),
+    };
   }
 
   /** Stops listening, drops every connection, waits for the tree to reach the disk. Idempotent. */

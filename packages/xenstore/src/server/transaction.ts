@@ -56,8 +56,8 @@ interface PendingEvent {
 }
 
 /**
- * One open transaction. Reads see the tree as it was at TRANSACTION_START (a snapshot kept by
- * pre-images); writes stay in an overlay. Commit applies the overlay only if every node the
+ * One open transaction. Reads see the tree as it was at TRANSACTION_START (a snapshot: the store's
+ * shared log of replaced states); writes stay in an overlay. Commit applies the overlay only if every node the
  * transaction touched — read, or read before being written, present or missing — still has the
  * generation it had in the snapshot (C xenstored's rule; since C reads each node before writing
  * it, that covers writes too). Otherwise EAGAIN and nothing is applied.
@@ -66,7 +66,7 @@ interface PendingEvent {
  * in constant space. For unprivileged callers the `transactionNodes` quota counts distinct nodes
  * read plus every repeated write of a node (as oxenstored counts requests), so a transaction
  * cannot be stretched without limit. A transaction open longer than `transactionTimeoutMs`, or
- * whose snapshot would keep more than `transactionSnapshotNodes` pre-images, is ended: its
+ * whose snapshot would need more than `transactionSnapshotNodes` recorded states, is ended: its
  * requests and its commit get EAGAIN.
  */
 export class Transaction {
@@ -98,7 +98,7 @@ export class Transaction {
     this.#limit = caller.privileged ? undefined : quotas.transactionNodes;
     this.#snapshot = store.snapshot(limits.transactionSnapshotNodes, () => {
       this.fail(
-        new XenstoreError('EAGAIN', `more than ${limits.transactionSnapshotNodes} nodes changed elsewhere while the transaction was open`),
+        new XenstoreError('EAGAIN', `more than ${limits.transactionSnapshotNodes} changes elsewhere while the transaction was open`),
       );
     });
     this.#timer = setTimeout(() => {

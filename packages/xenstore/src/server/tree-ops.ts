@@ -2,6 +2,7 @@ import { XenstoreError } from '../errors.js';
 import { baseName, canonicalize, childPath, isValidPath, parentOf } from '../paths.js';
 import type { Permission } from '../permissions.js';
 import { permits, type Caller, type Need } from './caller.js';
+import { ChildList } from './child-list.js';
 import type { Layer } from './layer.js';
 import { recordSize, type NodeFields, type TreeNode } from './node.js';
 import type { Quotas } from './quotas.js';
@@ -84,9 +85,9 @@ function create(ctx: OpContext, path: string, value: Uint8Array): void {
   let parentPath = at;
   for (let i = missing.length - 1; i >= 0; i--) {
     const childAt = missing[i]!;
-    store(ctx, parentPath, { value: parent.value, perms: parent.perms, children: [...parent.children, baseName(childAt)] });
+    store(ctx, parentPath, { value: parent.value, perms: parent.perms, children: parent.children.append(baseName(childAt)) });
     const perms = caller.privileged ? parent.perms : [{ domid: caller.domid, access: parent.perms[0]!.access }, ...parent.perms.slice(1)];
-    const child: NodeFields = { value: i === 0 ? value : EMPTY, perms, children: [] };
+    const child: NodeFields = { value: i === 0 ? value : EMPTY, perms, children: ChildList.EMPTY };
     store(ctx, childAt, child);
     parent = ctx.layer.get(childAt)!;
     parentPath = childAt;
@@ -97,7 +98,7 @@ export function readValue(ctx: OpContext, path: string): Uint8Array {
   return existing(ctx, path, 'read').value;
 }
 
-export function listChildren(ctx: OpContext, path: string): readonly string[] {
+export function listChildren(ctx: OpContext, path: string): ChildList {
   return existing(ctx, path, 'read').children;
 }
 
@@ -146,7 +147,7 @@ export function remove(ctx: OpContext, path: string): void {
     ctx.events.push({ path: at, exact: at !== path, perms: [n.perms] });
   }
   const name = baseName(path);
-  ctx.layer.set(parentPath, { value: parent.value, perms: parent.perms, children: parent.children.filter((c) => c !== name) });
+  ctx.layer.set(parentPath, { value: parent.value, perms: parent.perms, children: parent.children.without(name) });
 }
 
 export function setPermissions(ctx: OpContext, path: string, perms: readonly Permission[]): void {
