@@ -20,7 +20,7 @@ export interface BlkfrontOptions extends FrontendHandshakeOptions {
    * Smaller requests let the copy of one overlap the backend's work on the previous one when each
    * thread has a core to itself; on a busy machine fewer, larger requests go faster.
    */
-  readonly chunkPages?: number;
+  readonly chunkPages?: number | undefined;
   /** Abort it when the backend is known to be gone (its worker exited): requests fail with IO. */
   readonly backendGone?: AbortSignal;
   /** Runs after `disconnect` has closed the frontend (e.g. to tear the backend down). */
