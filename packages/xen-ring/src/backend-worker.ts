@@ -44,7 +44,7 @@ async function main(port: MessagePort, data: BackendWorkerData): Promise<void> {
   try {
     device = await loadDevice(data.device);
   } catch (error) {
-    post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+    post({ type: 'error', message: thrownMessage(error) });
     store.close();
     return;
   }

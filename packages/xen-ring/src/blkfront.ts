@@ -4,6 +4,7 @@ import {
   checkRequest,
   dropUnsupportedMethods,
   supports,
+  toBlockError,
   type BlockDevice,
   type BlockInfo,
   type Supports,
@@ -181,7 +182,7 @@ export class Blkfront implements BlockDevice {
     try {
       count = checkRequest(this.#info, sector, buffers);
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : BlockError.io(String(error)));
+      return Promise.reject(error instanceof Error ? error : toBlockError(error, 'blkfront request check failed'));
     }
     if (count === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -216,7 +217,7 @@ export class Blkfront implements BlockDevice {
     try {
       checkRange(this.#info, sector, count);
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : BlockError.io(String(error)));
+      return Promise.reject(error instanceof Error ? error : toBlockError(error, 'blkfront request check failed'));
     }
     if (count === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
