@@ -432,7 +432,8 @@ describe('faults and disconnects', () => {
   it('answers EIO for a device that fails with a value whose String() throws, and reports an Error', async () => {
     const hostile = { toString: [] };
     const device = wrapDevice(new Ramdisk({ sizeSectors: 64 }), (op, args, call) => {
-      if (op === 'read' && args[0] === 5) return Promise.reject(hostile as unknown as Error);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      if (op === 'read' && args[0] === 5) return Promise.reject(hostile);
       // eslint-disable-next-line @typescript-eslint/only-throw-error
       if (op === 'write' && args[0] === 5) throw hostile;
       return call();

@@ -1,3 +1,4 @@
+import { thrownMessage } from '@blk/core';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { serveBlkback, type BlkbackServiceOptions } from './backend-handshake.js';
 import { loadDevice, type ResolvedDeviceDescription } from './device-description.js';

@@ -201,8 +201,7 @@ export class PortXenbusStore implements XenbusStore {
         const pending = this.#calls.get(message.call);
         if (!pending) return;
         const { call, run } = message;
-        let result: Promise<unknown>;
-        result = settled(() => pending.fn(this.#handle(call, run)));
+        const result: Promise<unknown> = settled(() => pending.fn(this.#handle(call, run)));
         result.then(
           (value) => {
             pending.last = value;

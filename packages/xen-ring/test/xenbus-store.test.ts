@@ -170,6 +170,7 @@ describe('stores given values whose String() throws', () => {
     // checkPath's JSON.stringify runs toJSON, which throws the hostile value
     const path = {
       toJSON: () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error
         throw hostile;
       },
     } as unknown as string;
