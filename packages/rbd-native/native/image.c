@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "handles.h"
-#include "util.h"
+#include "napi_kit.h"
 
 enum { OP_READ = 0, OP_WRITE = 1, OP_FLUSH = 2, OP_DISCARD = 3, OP_WRITE_ZEROES = 4 };
 
