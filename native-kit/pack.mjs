@@ -6,7 +6,7 @@
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-const SHARED = ['napi_kit.h', 'napi_kit.c', 'install-addon.mjs'];
+const SHARED = ['napi_kit.h', 'napi_kit.c', 'completion_list.h', 'install-addon.mjs'];
 const target = join(process.cwd(), 'native-kit');
 
 rmSync(target, { recursive: true, force: true });

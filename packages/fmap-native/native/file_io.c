@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "completion_list.h"
 #include "napi_util.h"
 
 enum { OP_READ = 0, OP_WRITE = 1, OP_DATASYNC = 2, OP_TRUNCATE = 3 };
@@ -173,16 +174,8 @@ static void *worker(void *arg) {
     if (!e->todo_head) e->todo_tail = NULL;
     pthread_mutex_unlock(&e->lock);
     perform(r);
-    r->next = NULL;
     pthread_mutex_lock(&e->lock);
-    if (e->done_tail) e->done_tail->next = r;
-    else e->done_head = r;
-    e->done_tail = r;
-    /* Called under the lock, so tsfn_finalize (which takes it to set no_notify) never races a call. */
-    if (!e->notify_pending && !e->no_notify) {
-      e->notify_pending = 1;
-      if (napi_call_threadsafe_function(e->tsfn, NULL, napi_tsfn_nonblocking) == napi_closing) e->no_notify = 1;
-    }
+    COMPLETION_PUSH_LOCKED(e, r);
   }
   /* The last one out tells the main thread, which then lets the thread-safe function go. */
   if (--e->threads_live == 0 && !e->no_notify) napi_call_threadsafe_function(e->tsfn, ALL_STOPPED, napi_tsfn_nonblocking);
@@ -195,37 +188,7 @@ static void call_js(napi_env env, napi_value callback, void *context, void *data
   /* No env: Node is emptying the queue after tsfn_finalize, when the engine may be gone. */
   if (!env || !callback) return;
   engine_t *e = context;
-  pthread_mutex_lock(&e->lock);
-  request_t *list = e->done_head;
-  e->done_head = e->done_tail = NULL;
-  e->notify_pending = 0;
-  pthread_mutex_unlock(&e->lock);
-  while (list) {
-    size_t n = 0;
-    while (list && n < e->completions_pairs) {
-      request_t *r = list;
-      list = r->next;
-      e->completions[2 * n] = r->id;
-      e->completions[2 * n + 1] = (double)r->result;
-      n++;
-      if (r->iov != r->inline_iov) {
-        free(r->iov);
-        r->iov = r->inline_iov;
-      }
-      r->next = e->spare;
-      e->spare = r;
-      e->in_flight--;
-    }
-    napi_value undefined, count;
-    napi_get_undefined(env, &undefined);
-    napi_create_uint32(env, (uint32_t)n, &count);
-    if (napi_call_function(env, undefined, callback, 1, &count, NULL) == napi_pending_exception) {
-      napi_value error;
-      napi_get_and_clear_last_exception(env, &error);
-      napi_fatal_exception(env, error);
-    }
-  }
-  if (e->in_flight == 0 && e->tsfn_live) napi_unref_threadsafe_function(env, e->tsfn);
+  COMPLETION_DELIVER(env, e, callback);
   if (data == ALL_STOPPED && !e->released) {
     e->released = 1;
     napi_release_threadsafe_function(e->tsfn, napi_tsfn_release);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "completion_list.h"
 #include "handles.h"
 #include "napi_kit.h"
 
@@ -37,53 +38,14 @@ static void aio_done(rbd_completion_t completion, void *arg) {
   image_t *image = r->image;
   r->result = rbd_aio_get_return_value(completion);
   rbd_aio_release(completion);
-  r->next = NULL;
   pthread_mutex_lock(&image->lock);
-  if (image->done_tail) image->done_tail->next = r;
-  else image->done_head = r;
-  image->done_tail = r;
-  if (!image->notify_pending && !image->no_notify) {
-    image->notify_pending = 1;
-    if (napi_call_threadsafe_function(image->tsfn, NULL, napi_tsfn_nonblocking) == napi_closing) image->no_notify = 1;
-  }
+  COMPLETION_PUSH_LOCKED(image, r);
   pthread_mutex_unlock(&image->lock);
-}
-
-static void recycle(image_t *image, request_t *r) {
-  if (r->iov != r->inline_iov) free(r->iov);
-  r->iov = r->inline_iov;
-  r->next = image->spare;
-  image->spare = r;
 }
 
 /* On the main thread: every finished request to JavaScript, a Float64Array's worth at a time. */
 static void deliver(napi_env env, image_t *image, napi_value callback) {
-  pthread_mutex_lock(&image->lock);
-  request_t *list = image->done_head;
-  image->done_head = image->done_tail = NULL;
-  image->notify_pending = 0;
-  pthread_mutex_unlock(&image->lock);
-  while (list) {
-    size_t n = 0;
-    while (list && n < image->completions_pairs) {
-      request_t *r = list;
-      list = r->next;
-      image->completions[2 * n] = r->id;
-      image->completions[2 * n + 1] = (double)r->result;
-      n++;
-      recycle(image, r);
-      image->in_flight--;
-    }
-    napi_value undefined, count;
-    napi_get_undefined(env, &undefined);
-    napi_create_uint32(env, (uint32_t)n, &count);
-    if (napi_call_function(env, undefined, callback, 1, &count, NULL) == napi_pending_exception) {
-      napi_value error;
-      napi_get_and_clear_last_exception(env, &error);
-      napi_fatal_exception(env, error);
-    }
-  }
-  if (image->in_flight == 0 && image->tsfn_live) napi_unref_threadsafe_function(env, image->tsfn);
+  COMPLETION_DELIVER(env, image, callback);
 }
 
 static void call_js(napi_env env, napi_value callback, void *context, void *data) {
@@ -248,13 +210,13 @@ napi_value js_submit(napi_env env, napi_callback_info info) {
   r->id = id;
   r->next = NULL;
   if ((op == OP_READ || op == OP_WRITE) && !take_buffers(env, argv[2], r, &length)) {
-    recycle(image, r);
+    COMPLETION_RECYCLE(image, r);
     return throw_type(env, "submit: buffers must be an array of 1-1024 Uint8Arrays");
   }
   rbd_completion_t completion;
   int rc = rbd_aio_create_completion(r, aio_done, &completion);
   if (rc < 0) {
-    recycle(image, r);
+    COMPLETION_RECYCLE(image, r);
     napi_throw(env, errno_error(env, "rbd_aio_create_completion", -rc));
     return NULL;
   }
@@ -282,7 +244,7 @@ napi_value js_submit(napi_env env, napi_callback_info info) {
     /* Refused before it started: no callback will come. */
     rbd_aio_release(completion);
     if (--image->in_flight == 0) napi_unref_threadsafe_function(env, image->tsfn);
-    recycle(image, r);
+    COMPLETION_RECYCLE(image, r);
     napi_throw(env, errno_error(env, "rbd_aio", -rc));
     return NULL;
   }
