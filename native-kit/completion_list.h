@@ -35,6 +35,17 @@
     }                                                                                                           \
   } while (0)
 
+/* Frees a list of requests (and their iovec arrays); `list` ends up NULL. */
+#define COMPLETION_FREE_LIST(list)                                  \
+  do {                                                              \
+    while (list) {                                                  \
+      __typeof__(list) next_ = (list)->next;                        \
+      if ((list)->iov != (list)->inline_iov) free((list)->iov);     \
+      free(list);                                                   \
+      (list) = next_;                                               \
+    }                                                               \
+  } while (0)
+
 /* A finished or refused request back on the owner's spare list (main thread). */
 #define COMPLETION_RECYCLE(owner, r)                      \
   do {                                                    \

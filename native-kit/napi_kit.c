@@ -119,6 +119,17 @@ char *get_string(napi_env env, napi_value value, int *ok) {
   return s;
 }
 
+int get_bytes(napi_env env, napi_value value, struct iovec *iov) {
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok) return 0;
+  if (type != napi_uint8_array) return 0;
+  iov->iov_base = data;
+  iov->iov_len = length;
+  return 1;
+}
+
 napi_value number(napi_env env, double value) {
   napi_value result;
   napi_create_double(env, value, &result);

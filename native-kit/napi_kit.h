@@ -6,6 +6,7 @@
 #ifndef BLK_NAPI_KIT_H
 #define BLK_NAPI_KIT_H
 #include <stdint.h>
+#include <sys/uio.h>
 #include <node_api.h>
 
 /* The errno name ("ENOENT") of a positive errno, or "EUNKNOWN". */
@@ -22,6 +23,8 @@ int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *arg
 int get_u53(napi_env env, napi_value value, uint64_t *out);
 /* A malloc'd copy of a string argument; NULL for null/undefined (then *ok stays 1) or on error (*ok = 0). */
 char *get_string(napi_env env, napi_value value, int *ok);
+/* A Uint8Array's memory as an iovec (the array must stay referenced while it is used). */
+int get_bytes(napi_env env, napi_value value, struct iovec *iov);
 napi_value number(napi_env env, double value);
 
 #define CHECK(call)                                                                 \

@@ -71,12 +71,7 @@ typedef struct {
 } engine_t;
 
 static void free_list(request_t *r) {
-  while (r) {
-    request_t *next = r->next;
-    if (r->iov != r->inline_iov) free(r->iov);
-    free(r);
-    r = next;
-  }
+  COMPLETION_FREE_LIST(r);
 }
 
 static void engine_unref(engine_t *e) {
@@ -293,19 +288,6 @@ napi_value js_io_open(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static int add_buffer(napi_env env, napi_value value, struct iovec *iov) {
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  napi_value buffer;
-  size_t offset;
-  if (napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, &offset) != napi_ok) return 0;
-  if (type != napi_uint8_array) return 0;
-  iov->iov_base = data;
-  iov->iov_len = length;
-  return 1;
-}
-
 /*
  * ioSubmit(engine, op, fd, buffers, position, id) → false when MAX_IN_FLIGHT are outstanding.
  * read: one Uint8Array; write: a Uint8Array or an array of them; datasync: null; truncate: null,
@@ -333,13 +315,13 @@ napi_value js_io_submit(napi_env env, napi_callback_info info) {
   r->iovcnt = 0;
   int ok = 1;
   if (op == OP_READ) {
-    ok = add_buffer(env, argv[3], &r->iov[0]);
+    ok = get_bytes(env, argv[3], &r->iov[0]);
     r->iovcnt = 1;
   } else if (op == OP_WRITE) {
     bool is_array = false;
     napi_is_array(env, argv[3], &is_array);
     if (!is_array) {
-      ok = add_buffer(env, argv[3], &r->iov[0]);
+      ok = get_bytes(env, argv[3], &r->iov[0]);
       r->iovcnt = 1;
     } else {
       uint32_t count = 0;
@@ -351,7 +333,7 @@ napi_value js_io_submit(napi_env env, napi_callback_info info) {
       }
       for (uint32_t i = 0; ok && i < count; i++) {
         napi_value item;
-        ok = napi_get_element(env, argv[3], i, &item) == napi_ok && add_buffer(env, item, &r->iov[i]);
+        ok = napi_get_element(env, argv[3], i, &item) == napi_ok && get_bytes(env, item, &r->iov[i]);
       }
       r->iovcnt = (int)count;
     }
@@ -408,7 +390,7 @@ napi_value js_read_now(napi_env env, napi_callback_info info) {
   int fd;
   int64_t position;
   struct iovec iov;
-  if (!get_args(env, info, 3, argv) || !get_fd(env, argv[0], &fd) || !add_buffer(env, argv[1], &iov) ||
+  if (!get_args(env, info, 3, argv) || !get_fd(env, argv[0], &fd) || !get_bytes(env, argv[1], &iov) ||
       !get_offset(env, argv[2], &position)) {
     return throw_type(env, "readNow(fd, buffer: Uint8Array, position): bad arguments");
   }

@@ -15,12 +15,7 @@
 enum { OP_READ = 0, OP_WRITE = 1, OP_FLUSH = 2, OP_DISCARD = 3, OP_WRITE_ZEROES = 4 };
 
 static void free_list(request_t *r) {
-  while (r) {
-    request_t *next = r->next;
-    if (r->iov != r->inline_iov) free(r->iov);
-    free(r);
-    r = next;
-  }
+  COMPLETION_FREE_LIST(r);
 }
 
 static void image_unref(image_t *image) {
@@ -140,17 +135,6 @@ void image_closed(napi_env env, image_t *image) {
   if (image->tsfn_live) napi_release_threadsafe_function(image->tsfn, napi_tsfn_release);
 }
 
-static int add_buffer(napi_env env, napi_value value, struct iovec *iov) {
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  if (napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok) return 0;
-  if (type != napi_uint8_array) return 0;
-  iov->iov_base = data;
-  iov->iov_len = length;
-  return 1;
-}
-
 /* Fills r->iov from an array of 1-1024 Uint8Arrays; their total length in *total. */
 static int take_buffers(napi_env env, napi_value array, request_t *r, uint64_t *total) {
   bool is_array = false;
@@ -165,7 +149,7 @@ static int take_buffers(napi_env env, napi_value array, request_t *r, uint64_t *
   *total = 0;
   for (uint32_t i = 0; i < count; i++) {
     napi_value item;
-    if (napi_get_element(env, array, i, &item) != napi_ok || !add_buffer(env, item, &r->iov[i])) return 0;
+    if (napi_get_element(env, array, i, &item) != napi_ok || !get_bytes(env, item, &r->iov[i])) return 0;
     *total += r->iov[i].iov_len;
   }
   r->iovcnt = (int)count;
