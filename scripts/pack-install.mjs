@@ -68,7 +68,7 @@ const publicPackages = readdirSync(packagesDir)
 const tarballs = new Map();
 
 step('scratch copy and changeset version', () => {
-  for (const file of ['package.json', 'pnpm-workspace.yaml', '.changeset', 'LICENSE'])
+  for (const file of ['package.json', 'pnpm-workspace.yaml', '.changeset', 'LICENSE', 'native-kit'])
     cpSync(join(root, file), join(scratch, 'repo', file), { recursive: true });
   writeFileSync(join(scratch, 'repo', 'pnpm-workspace.yaml'), 'packages:\n  - packages/*\n');
   for (const { dir, manifest } of publicPackages) {

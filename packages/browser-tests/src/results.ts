@@ -5,7 +5,7 @@ export interface BrowserTestResult {
   readonly title: string;
   readonly state: 'passed' | 'failed' | 'skipped';
   /** The reason given to `ctx.skip(note)`, or the error of a failed test. */
-  readonly note?: string;
+  readonly note?: string | undefined;
 }
 
 /** What one test file reports once it has run in the page (or why it could not). */

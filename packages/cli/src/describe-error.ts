@@ -1,4 +1,4 @@
-import { isBlockError } from '@blk/core';
+import { isBlockError, thrownMessage } from '@blk/core';
 
 const ERRNO_TEXT: Readonly<Record<string, string>> = {
   ENOENT: 'no such file or directory',
@@ -22,6 +22,5 @@ export function describeError(error: unknown): string {
   const errno = errnoOf(error);
   if (errno !== undefined) return `${ERRNO_TEXT[errno]!} (${errno})`;
   if (isBlockError(error)) return `${error.message} (${error.code})`;
-  if (error instanceof Error) return error.message;
-  return String(error);
+  return thrownMessage(error);
 }

@@ -1,3 +1,4 @@
+import { thrownMessage } from '@blk/core';
 import { parseUri, type NbdUri } from '@blk/nbd';
 import { UsageError } from './cli-error.js';
 import { parseOverlaySpec, type OverlaySpec } from './overlay-spec.js';
@@ -77,7 +78,7 @@ function parseNbd(text: string): NbdSpec {
   try {
     return { kind: 'nbd', uri: text, parsed: parseUri(text) };
   } catch (error) {
-    throw bad(text, (error instanceof Error ? error.message : String(error)).replace(/^NBD URI: /, ''));
+    throw bad(text, thrownMessage(error).replace(/^NBD URI: /, ''));
   }
 }
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isBlockError } from '@blk/core';
+import { isBlockError, thrownMessage } from '@blk/core';
 import { EXIT, isCliError, UsageError } from './cli-error.js';
 import type { Command, Io } from './command.js';
 import { benchCommand } from './commands/bench.js';
@@ -94,7 +94,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       io.stderr.write(`blk: ${where}${describeError(error)}\n`);
       return EXIT.FAILURE;
     }
-    io.stderr.write(`blk: ${where}unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    io.stderr.write(`blk: ${where}unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : thrownMessage(error)}\n`);
     return EXIT.FAILURE;
   }
 }

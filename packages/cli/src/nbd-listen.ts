@@ -99,8 +99,8 @@ export async function tlsChoice(
     if (username === undefined) throw new CliError(`${command}: --tls-psk ${pskFile} holds no key`);
   }
   return {
-    server: { mode, ...(pskFile === undefined ? {} : { pskFile }), ...(certificates === undefined ? {} : { certificates }) },
-    client: { ...(username === undefined ? {} : { username }), ...(pskFile === undefined ? {} : { pskFile }) },
+    server: { mode, pskFile, certificates },
+    client: { username, pskFile },
   };
 }
 
@@ -130,8 +130,8 @@ export async function startNbdServer(
   try {
     server = createServer({
       exports: new Map(exports.map((e) => [e.name, { device: e.device, description: e.description }])),
-      ...(tls === undefined ? {} : { tls }),
-      ...(report === undefined ? {} : { onError: (error: Error) => report(error.message) }),
+      tls,
+      onError: report && ((error: Error) => report(error.message)),
     });
   } catch (error) {
     throw new CliError(`${command}: ${describeError(error)}`, undefined, { cause: error });

@@ -5,8 +5,8 @@ export type NbdEndpoint = { readonly host: string; readonly port: number } | { r
 
 /** TLS details a client puts in the URI (libnbd reads `user@` and `tls-psk-file=`). */
 export interface NbdUriTls {
-  readonly username?: string;
-  readonly pskFile?: string;
+  readonly username?: string | undefined;
+  readonly pskFile?: string | undefined;
 }
 
 /** The URI libnbd, qemu and `blk` accept for an export of a server listening at `endpoint`. */
@@ -15,7 +15,7 @@ export function formatNbdUri(endpoint: NbdEndpoint, exportName: string, tls?: Nb
     ...endpoint,
     exportName,
     tls: tls !== undefined,
-    ...(tls?.username === undefined ? {} : { username: tls.username }),
-    ...(tls?.pskFile === undefined ? {} : { tlsPskFile: tls.pskFile }),
+    username: tls?.username,
+    tlsPskFile: tls?.pskFile,
   });
 }

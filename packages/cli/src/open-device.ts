@@ -30,9 +30,9 @@ export interface OpenOptions {
    * Take a writable `file:`'s lock (default true). False when the caller already holds it: a
    * `blk serve` worker process opening the file its parent locked.
    */
-  readonly lock?: boolean;
+  readonly lock?: boolean | undefined;
   /** Connections an `nbd:` SPEC opens (more than one only when the server allows multi-conn; default 1). */
-  readonly nbdConnections?: number;
+  readonly nbdConnections?: number | undefined;
 }
 
 let memorySerial = 0;
@@ -95,8 +95,7 @@ async function openFmap(spec: PathSpec, options: OpenOptions): Promise<OpenedDev
 async function openNbd(spec: NbdSpec, options: OpenOptions): Promise<OpenedDevice> {
   let device: BlockDevice;
   try {
-    const connections = options.nbdConnections;
-    device = await connectNbd({ uri: spec.uri, ...(connections === undefined ? {} : { connections }) });
+    device = await connectNbd({ uri: spec.uri, connections: options.nbdConnections });
   } catch (error) {
     throw new CliError(`cannot open ${spec.uri}: ${describeError(error)}`, undefined, { cause: error });
   }

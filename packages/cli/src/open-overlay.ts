@@ -14,10 +14,7 @@ type Open = (spec: OverlaySpec['base'], options: OpenOptions) => Promise<OpenedD
  */
 export async function openOverlay(spec: OverlaySpec, options: OpenOptions, open: Open): Promise<OpenedDevice> {
   const readOnly = options.readOnly === true || options.probe === true;
-  const base = await open(spec.base, {
-    readOnly: true,
-    ...(options.nbdConnections === undefined ? {} : { nbdConnections: options.nbdConnections }),
-  });
+  const base = await open(spec.base, { readOnly: true, nbdConnections: options.nbdConnections });
   let top: OpenedDevice | undefined;
   try {
     const { sectorSize, sizeSectors } = await base.device.getInfo();
@@ -25,7 +22,7 @@ export async function openOverlay(spec: OverlaySpec, options: OpenOptions, open:
     top = await open(spec.top, {
       readOnly,
       ...(readOnly ? {} : { createBytes, createSectorSize: sectorSize }),
-      ...(options.lock === undefined ? {} : { lock: options.lock }),
+      lock: options.lock,
     });
     const device = await overlay(base.device, top.device);
     const topOpened = top;

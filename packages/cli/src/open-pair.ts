@@ -13,7 +13,7 @@ export interface OpenedPair {
 export interface PairOptions {
   /** Open SRC read-only (a copy; a mirror that is not served, or served read-only). */
   readonly srcReadOnly: boolean;
-  readonly nbdConnections?: number | undefined;
+  readonly nbdConnections?: OpenOptions['nbdConnections'];
   /** Why DST of `dstBytes` cannot take SRC of `bytes`, or undefined when it can. */
   readonly sizeRefusal: (dstBytes: number, bytes: number) => string | undefined;
   /** Ends the refusal: "nothing was copied". */
@@ -26,14 +26,13 @@ export interface PairOptions {
  * both are closed again and a DST this call created is deleted.
  */
 export async function openPair(command: string, srcSpec: DeviceSpec, dstSpec: DeviceSpec, options: PairOptions): Promise<OpenedPair> {
-  const connections: Pick<OpenOptions, 'nbdConnections'> =
-    options.nbdConnections === undefined ? {} : { nbdConnections: options.nbdConnections };
-  const src = await openDevice(srcSpec, { readOnly: options.srcReadOnly, ...connections });
+  const nbdConnections = options.nbdConnections;
+  const src = await openDevice(srcSpec, { readOnly: options.srcReadOnly, nbdConnections });
   let dst: OpenedDevice | undefined;
   try {
     const srcInfo = await src.device.getInfo();
     const bytes = srcInfo.sizeSectors * srcInfo.sectorSize;
-    dst = await openDevice(dstSpec, { createBytes: bytes, createSectorSize: srcInfo.sectorSize, ...connections });
+    dst = await openDevice(dstSpec, { createBytes: bytes, createSectorSize: srcInfo.sectorSize, nbdConnections });
     const dstInfo = await dst.device.getInfo();
     const dstBytes = dstInfo.sizeSectors * dstInfo.sectorSize;
     const refuse = (why: string) => new CliError(`${command}: ${why}; nothing was ${options.nothingWas}`);

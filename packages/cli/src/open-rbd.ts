@@ -28,13 +28,13 @@ export async function openRbd(spec: RbdSpec, options: OpenOptions): Promise<Open
     const image = {
       pool: spec.pool,
       image: spec.image,
-      ...(spec.namespace === undefined ? {} : { namespace: spec.namespace }),
-      ...(spec.conf === undefined ? {} : { conf: spec.conf }),
-      ...(spec.id === undefined ? {} : { clientName: spec.id }),
-      ...(spec.keyring === undefined ? {} : { keyring: spec.keyring }),
+      namespace: spec.namespace,
+      conf: spec.conf,
+      clientName: spec.id,
+      keyring: spec.keyring,
     };
     const readOnly = options.readOnly === true || spec.snapshot !== undefined;
-    const open = () => rbd.connect({ ...image, readOnly, ...(spec.snapshot === undefined ? {} : { snapshot: spec.snapshot }) });
+    const open = () => rbd.connect({ ...image, readOnly, snapshot: spec.snapshot });
     let created = false;
     let device: BlockDevice;
     try {

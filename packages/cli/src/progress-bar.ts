@@ -16,7 +16,7 @@ export interface ProgressOptions {
   readonly label: string;
   readonly stream: ProgressStream;
   /** Default: `bar` when the stream is a terminal, else `lines`. */
-  readonly mode?: ProgressMode;
+  readonly mode?: ProgressMode | undefined;
   /** Clock in milliseconds (tests pass their own). */
   readonly now?: () => number;
   /** Least time between two redraws of the bar. Default 100 ms. */

@@ -16,5 +16,5 @@ export function progressMode(command: string, text: string | undefined, quiet: b
 
 /** A progress bar on stderr: redrawn on a terminal, plain lines otherwise, unless `mode` says. */
 export function progressOn(io: Io, label: string, mode: ProgressMode | undefined): ProgressBar {
-  return new ProgressBar({ label, stream: io.stderr, ...(mode === undefined ? {} : { mode }) });
+  return new ProgressBar({ label, stream: io.stderr, mode });
 }

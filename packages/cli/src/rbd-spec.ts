@@ -6,7 +6,7 @@ export interface RbdSpec {
   readonly pool: string;
   readonly namespace?: string;
   readonly image: string;
-  readonly snapshot?: string;
+  readonly snapshot?: string | undefined;
   /** The ceph.conf, client id (`admin`) and keyring; librados's defaults when absent. */
   readonly conf?: string;
   readonly id?: string;
@@ -49,7 +49,7 @@ export function parseRbdSpec(text: string, rest: string): RbdSpec {
     kind: 'rbd',
     pool,
     ...(third === undefined ? { image: second } : { namespace: second, image: third }),
-    ...(snapshot === undefined ? {} : { snapshot }),
+    snapshot,
     ...options,
   };
 }

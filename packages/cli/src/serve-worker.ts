@@ -34,7 +34,7 @@ async function run(init: WorkerInit): Promise<number> {
     for (const { spec } of init.exports) opened.push(await openDevice(spec, { readOnly: init.readOnly, lock: false }));
     const server = createServer({
       exports: new Map(init.exports.map((e, i) => [e.name, { device: opened[i]!.device, description: formatDeviceSpec(e.spec) }])),
-      ...(init.tls === undefined ? {} : { tls: init.tls }),
+      tls: init.tls,
       ...(init.verbose ? { onError: (error: Error) => report({ type: 'log', message: error.message }) } : {}),
     });
     serve = (socket) => {

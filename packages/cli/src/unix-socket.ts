@@ -1,3 +1,4 @@
+import { thrownMessage } from '@blk/core';
 import { clearStaleSocket } from '@blk/xenstore';
 import { CliError } from './cli-error.js';
 
@@ -9,6 +10,6 @@ export async function claimSocketPath(path: string): Promise<void> {
   try {
     await clearStaleSocket(path);
   } catch (error) {
-    throw new CliError(error instanceof Error ? error.message : String(error));
+    throw new CliError(thrownMessage(error));
   }
 }

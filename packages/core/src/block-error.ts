@@ -54,3 +54,16 @@ export function toBlockError(value: unknown, message: string): BlockError {
   const detail = value instanceof Error ? `: ${value.message}` : '';
   return BlockError.io(`${message}${detail}`, value);
 }
+
+/**
+ * The text of a thrown value, for a log line or an error reply: an Error's message, else what
+ * `String()` makes of it. A value `String()` cannot convert (a null prototype, a `toString` that
+ * is not a function or that throws) gives `fallback` instead of a second throw.
+ */
+export function thrownMessage(value: unknown, fallback = 'a thrown value that is not an Error'): string {
+  try {
+    return value instanceof Error ? value.message : String(value);
+  } catch {
+    return fallback;
+  }
+}

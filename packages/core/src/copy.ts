@@ -8,9 +8,9 @@ import { ensureZero } from './zero-range.js';
 
 export interface CopyOptions extends CombinatorOptions {
   /** Bytes per read/write, rounded to whole sectors of both devices. Default 1 MiB. */
-  readonly chunkBytes?: number;
+  readonly chunkBytes?: number | undefined;
   /** Requests in flight. Default 4. */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
 }
 
 const DEFAULT_CHUNK = 1 << 20;

@@ -1,6 +1,6 @@
 export type { BlockDevice, BlockInfo, SeekableBlockDevice } from './block-device.js';
 export { isSeekable } from './block-device.js';
-export { BLOCK_ERROR_CODES, BlockError, isBlockError, toBlockError, type BlockErrorCode } from './block-error.js';
+export { BLOCK_ERROR_CODES, BlockError, isBlockError, thrownMessage, toBlockError, type BlockErrorCode } from './block-error.js';
 export {
   OPTIONAL_METHODS,
   READ_ONLY_FALSE_FLAGS,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BLOCK_ERROR_CODES, BlockError, isBlockError, toBlockError } from '../src/index.js';
+import { BLOCK_ERROR_CODES, BlockError, isBlockError, settled, thrownMessage, toBlockError } from '../src/index.js';
 
 describe('BlockError', () => {
   it('is an Error with a name, a code and an optional cause', () => {
@@ -48,9 +48,30 @@ describe('BlockError', () => {
   });
 });
 
+describe('thrownMessage', () => {
+  it("gives an Error's message, String() of anything else, and the fallback where String() throws", () => {
+    expect(thrownMessage(new RangeError('too far'))).toBe('too far');
+    expect(thrownMessage('text')).toBe('text');
+    expect(thrownMessage(7)).toBe('7');
+    expect(thrownMessage(Symbol('s'))).toBe('Symbol(s)');
+    expect(thrownMessage({ toString: () => 'custom' })).toBe('custom');
+    const hostile = [
+      { toString: [] },
+      Object.create(null) as object,
+      { toString: () => ({}) },
+      {
+        [Symbol.toPrimitive]: () => {
+          throw new Error('no');
+        },
+      },
+    ];
+    for (const value of hostile) expect(thrownMessage(value)).toBe('a thrown value that is not an Error');
+    expect(thrownMessage({ toString: [] }, 'backend failure')).toBe('backend failure');
+  });
+});
+
 describe('settled', () => {
   it('resolves what the work returns and rejects what it throws', async () => {
-    const { settled } = await import('../src/index.js');
     await expect(settled(() => 5)).resolves.toBe(5);
     const e = BlockError.readOnly();
     await expect(
@@ -64,5 +85,15 @@ describe('settled', () => {
       throw 'text';
     }).catch((x: unknown) => x);
     expect(isBlockError(wrapped, 'IO')).toBe(true);
+  });
+
+  it('rejects (never throws) for a thrown value whose String() throws', async () => {
+    const hostile = { toString: [] };
+    const wrapped: unknown = await settled(() => {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error
+      throw hostile;
+    }).catch((x: unknown) => x);
+    expect(isBlockError(wrapped, 'IO')).toBe(true);
+    expect((wrapped as Error).cause).toBe(hostile);
   });
 });

@@ -16,6 +16,17 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <node_api.h>
+
+/* Each request holds its JavaScript buffers (keep) until delivered; see request_t. */
+#define COMPLETION_RELEASE(env, r)            \
+  do {                                        \
+    if ((r)->keep) {                          \
+      napi_delete_reference((env), (r)->keep); \
+      (r)->keep = NULL;                       \
+    }                                         \
+  } while (0)
+#include "completion_list.h"
 #include "napi_util.h"
 
 enum { OP_READ = 0, OP_WRITE = 1, OP_DATASYNC = 2, OP_TRUNCATE = 3 };
@@ -69,12 +80,7 @@ typedef struct {
 } engine_t;
 
 static void free_list(request_t *r) {
-  while (r) {
-    request_t *next = r->next;
-    if (r->iov != r->inline_iov) free(r->iov);
-    free(r);
-    r = next;
-  }
+  COMPLETION_FREE_LIST(r);
 }
 
 static void engine_unref(engine_t *e) {
@@ -170,16 +176,8 @@ static void *worker(void *arg) {
     if (!e->todo_head) e->todo_tail = NULL;
     pthread_mutex_unlock(&e->lock);
     perform(r);
-    r->next = NULL;
     pthread_mutex_lock(&e->lock);
-    if (e->done_tail) e->done_tail->next = r;
-    else e->done_head = r;
-    e->done_tail = r;
-    /* Called under the lock, so tsfn_finalize (which takes it to set no_notify) never races a call. */
-    if (!e->notify_pending && !e->no_notify) {
-      e->notify_pending = 1;
-      if (napi_call_threadsafe_function(e->tsfn, NULL, napi_tsfn_nonblocking) == napi_closing) e->no_notify = 1;
-    }
+    COMPLETION_PUSH_LOCKED(e, r);
   }
   /* The last one out tells the main thread, which then lets the thread-safe function go. */
   if (--e->threads_live == 0 && !e->no_notify) napi_call_threadsafe_function(e->tsfn, ALL_STOPPED, napi_tsfn_nonblocking);
@@ -192,41 +190,7 @@ static void call_js(napi_env env, napi_value callback, void *context, void *data
   /* No env: Node is emptying the queue after tsfn_finalize, when the engine may be gone. */
   if (!env || !callback) return;
   engine_t *e = context;
-  pthread_mutex_lock(&e->lock);
-  request_t *list = e->done_head;
-  e->done_head = e->done_tail = NULL;
-  e->notify_pending = 0;
-  pthread_mutex_unlock(&e->lock);
-  while (list) {
-    size_t n = 0;
-    while (list && n < e->completions_pairs) {
-      request_t *r = list;
-      list = r->next;
-      e->completions[2 * n] = r->id;
-      e->completions[2 * n + 1] = (double)r->result;
-      n++;
-      if (r->keep) {
-        napi_delete_reference(env, r->keep);
-        r->keep = NULL;
-      }
-      if (r->iov != r->inline_iov) {
-        free(r->iov);
-        r->iov = r->inline_iov;
-      }
-      r->next = e->spare;
-      e->spare = r;
-      e->in_flight--;
-    }
-    napi_value undefined, count;
-    napi_get_undefined(env, &undefined);
-    napi_create_uint32(env, (uint32_t)n, &count);
-    if (napi_call_function(env, undefined, callback, 1, &count, NULL) == napi_pending_exception) {
-      napi_value error;
-      napi_get_and_clear_last_exception(env, &error);
-      napi_fatal_exception(env, error);
-    }
-  }
-  if (e->in_flight == 0 && e->tsfn_live) napi_unref_threadsafe_function(env, e->tsfn);
+  COMPLETION_DELIVER(env, e, callback);
   if (data == ALL_STOPPED && !e->released) {
     e->released = 1;
     napi_release_threadsafe_function(e->tsfn, napi_tsfn_release);
@@ -331,19 +295,6 @@ napi_value js_io_open(napi_env env, napi_callback_info info) {
   return result;
 }
 
-int add_buffer(napi_env env, napi_value value, struct iovec *iov) {
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  napi_value buffer;
-  size_t offset;
-  if (napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, &offset) != napi_ok) return 0;
-  if (type != napi_uint8_array) return 0;
-  iov->iov_base = data;
-  iov->iov_len = length;
-  return 1;
-}
-
 /*
  * ioSubmit(engine, op, fd, buffers, position, id) → false when MAX_IN_FLIGHT are outstanding.
  * read: one Uint8Array; write: a Uint8Array or an array of them; datasync: null; truncate: null,
@@ -371,13 +322,13 @@ napi_value js_io_submit(napi_env env, napi_callback_info info) {
   r->iovcnt = 0;
   int ok = 1;
   if (op == OP_READ) {
-    ok = add_buffer(env, argv[3], &r->iov[0]);
+    ok = get_bytes(env, argv[3], &r->iov[0]);
     r->iovcnt = 1;
   } else if (op == OP_WRITE) {
     bool is_array = false;
     napi_is_array(env, argv[3], &is_array);
     if (!is_array) {
-      ok = add_buffer(env, argv[3], &r->iov[0]);
+      ok = get_bytes(env, argv[3], &r->iov[0]);
       r->iovcnt = 1;
     } else {
       uint32_t count = 0;
@@ -389,7 +340,7 @@ napi_value js_io_submit(napi_env env, napi_callback_info info) {
       }
       for (uint32_t i = 0; ok && i < count; i++) {
         napi_value item;
-        ok = napi_get_element(env, argv[3], i, &item) == napi_ok && add_buffer(env, item, &r->iov[i]);
+        ok = napi_get_element(env, argv[3], i, &item) == napi_ok && get_bytes(env, item, &r->iov[i]);
       }
       r->iovcnt = (int)count;
     }

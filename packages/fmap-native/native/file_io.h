@@ -6,8 +6,6 @@
 #include <sys/uio.h>
 #include <node_api.h>
 
-/* The Uint8Array `value` as an iovec; 0 when it is not a Uint8Array. */
-int add_buffer(napi_env env, napi_value value, struct iovec *iov);
 /* pwritev until every byte is written (continuing after short writes): bytes, or -errno. */
 int64_t pwritev_all(int fd, struct iovec *iov, int count, int64_t position);
 

@@ -35,7 +35,7 @@ napi_value js_read_now(napi_env env, napi_callback_info info) {
   int fd;
   int64_t position;
   struct iovec iov;
-  if (!get_args(env, info, 3, argv) || !get_fd(env, argv[0], &fd) || !add_buffer(env, argv[1], &iov) ||
+  if (!get_args(env, info, 3, argv) || !get_fd(env, argv[0], &fd) || !get_bytes(env, argv[1], &iov) ||
       !get_offset(env, argv[2], &position)) {
     return throw_type(env, "readNow(fd, buffer: Uint8Array, position): bad arguments");
   }
@@ -93,7 +93,7 @@ napi_value js_write_now(napi_env env, napi_callback_info info) {
   }
   int ok;
   if (!is_array) {
-    ok = add_buffer(env, argv[1], &iov[0]);
+    ok = get_bytes(env, argv[1], &iov[0]);
   } else {
     if (napi_get_array_length(env, argv[1], &count) != napi_ok || count == 0) {
       return throw_type(env, "writeNow: buffers must be a Uint8Array or a non-empty array of them");
@@ -102,7 +102,7 @@ napi_value js_write_now(napi_env env, napi_callback_info info) {
     ok = 1;
     for (uint32_t i = 0; ok && i < count; i++) {
       napi_value item;
-      ok = napi_get_element(env, argv[1], i, &item) == napi_ok && add_buffer(env, item, &iov[i]);
+      ok = napi_get_element(env, argv[1], i, &item) == napi_ok && get_bytes(env, item, &iov[i]);
     }
   }
   if (!ok) return throw_type(env, "writeNow: buffers must be a Uint8Array or a non-empty array of them");

@@ -1,3 +1,4 @@
+import { toBlockError } from '@blk/core';
 import * as fs from 'node:fs';
 
 /** Called once when a call finishes: an error, or the bytes moved (0 for datasync/truncate). */
@@ -53,7 +54,7 @@ function now(done: IoDone, fn: () => number): void {
   try {
     bytes = fn();
   } catch (error) {
-    done(error instanceof Error ? error : new Error(String(error)), 0);
+    done(error instanceof Error ? error : toBlockError(error, 'file I/O failed'), 0);
     return;
   }
   done(null, bytes);

@@ -106,7 +106,7 @@ export class HttpClient {
         if (tries > this.options.retries) {
           const attempts = tries === 1 ? '' : ` (${tries} attempts)`;
           throw new HttpDeviceError('IO', error.reason, this.url, `${what} failed${attempts}: ${error.message}`, {
-            ...(error.status === undefined ? {} : { status: error.status }),
+            status: error.status,
             cause: error,
           });
         }

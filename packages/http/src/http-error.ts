@@ -21,7 +21,13 @@ export class HttpDeviceError extends BlockError {
   readonly status: number | undefined;
   readonly url: string;
 
-  constructor(code: BlockErrorCode, reason: HttpFailure, url: string, message: string, options: { status?: number; cause?: unknown } = {}) {
+  constructor(
+    code: BlockErrorCode,
+    reason: HttpFailure,
+    url: string,
+    message: string,
+    options: { status?: number | undefined; cause?: unknown } = {},
+  ) {
     super(code, `${url}: ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
     this.reason = reason;
     this.status = options.status;

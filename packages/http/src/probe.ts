@@ -15,7 +15,7 @@ function noRanges(client: HttpClient, why: string, status?: number): HttpDeviceE
     'NO_RANGES',
     client.url,
     `the server does not serve byte ranges (${why}); a remote image needs them`,
-    status === undefined ? {} : { status },
+    { status },
   );
 }
 

@@ -20,7 +20,7 @@ export async function readRange(
   let at = start;
   const ifRange = ifRangeOf(version);
   const fail = (reason: 'CHANGED' | 'NO_RANGES' | 'STATUS' | 'BAD_RESPONSE', message: string, status?: number) =>
-    new HttpDeviceError('IO', reason, client.url, message, status === undefined ? {} : { status });
+    new HttpDeviceError('IO', reason, client.url, message, { status });
   await client.retrying(`reading bytes ${start}-${end - 1}`, () =>
     client.once(
       'GET',

@@ -27,15 +27,6 @@ export type MirrorState = 'copying' | 'synced' | 'failed';
 /** Largest unmapped run zeroed under one lock when the secondary zeroes natively. */
 const HOLE_WINDOW_BYTES = 64 << 20;
 
-/** Calls `op`, turning a synchronous throw into a rejection. */
-function attempt(op: () => Promise<void>): Promise<void> {
-  try {
-    return op();
-  } catch (e) {
-    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-  }
-}
-
 const noFailure = (): undefined => undefined;
 const asFailure = (error: unknown): { error: unknown } => ({ error });
 
@@ -179,7 +170,7 @@ export class MirrorDevice {
       this.#open();
       const { primary, secondary } = this.#pair;
       const flushOf = (device: typeof primary, wanted: boolean) =>
-        wanted && device.supports.flush && device.flush ? attempt(() => device.flush!()) : Promise.resolve();
+        wanted && device.supports.flush && device.flush ? settled(() => device.flush!()) : Promise.resolve();
       const [p, s] = await Promise.allSettled([flushOf(primary, true), flushOf(secondary, this.#state !== 'failed')]);
       if (s.status === 'rejected') this.#fail(childError('secondary', 'flush', s.reason));
       if (p.status === 'rejected') passOn('flush')(p.reason);
@@ -215,7 +206,7 @@ export class MirrorDevice {
     await this.#inFlight.drained();
     if (this.#options.disconnectChildren) {
       const { primary, secondary } = this.#pair;
-      await Promise.allSettled([attempt(() => primary.disconnect()), attempt(() => secondary.disconnect())]);
+      await Promise.allSettled([settled(() => primary.disconnect()), settled(() => secondary.disconnect())]);
     }
   }
 
@@ -297,12 +288,12 @@ export class MirrorDevice {
       const release = typeof held === 'function' ? held : await held;
       try {
         if (this.#state === 'failed') {
-          await attempt(onPrimary).catch(passOn(what));
+          await settled(onPrimary).catch(passOn(what));
           return;
         }
         // Both halves get a handler at once, so neither can become an unhandled rejection.
-        const primaryDone = attempt(onPrimary).then(noFailure, asFailure);
-        const secondaryDone = attempt(onSecondary).then(noFailure, asFailure);
+        const primaryDone = settled(onPrimary).then(noFailure, asFailure);
+        const secondaryDone = settled(onSecondary).then(noFailure, asFailure);
         const secondaryFailure = await secondaryDone;
         if (secondaryFailure) this.#fail(childError('secondary', `${what} of bytes [${start}, ${end})`, secondaryFailure.error));
         const primaryFailure = await primaryDone;

@@ -31,11 +31,11 @@ export interface MirrorOptions {
   /** Progress of the background copy; see `MirrorProgress`. Exceptions it throws are ignored. */
   readonly onProgress?: ProgressListener;
   /** Bytes per background read and write, rounded down to whole mirror sectors. Default 256 KiB. */
-  readonly chunkBytes?: number;
+  readonly chunkBytes?: number | undefined;
   /** Background chunks in flight at once (1–64). Default 4. */
   readonly concurrency?: number;
   /** Paces the background copy; by default it adapts to the clients' load and is not rate-limited. */
-  readonly throttle?: ThrottleOptions;
+  readonly throttle?: ThrottleOptions | undefined;
   /** Whether `disconnect()` also disconnects the primary and the secondary. Default false. */
   readonly disconnectChildren?: boolean;
 }

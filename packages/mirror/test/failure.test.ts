@@ -146,6 +146,29 @@ describe('a failing primary', () => {
     await expectBlockError(mirror.synced, 'IO');
     await mirror.disconnect();
   });
+
+  it('a primary that throws a value whose String() throws: the write and flush reject with a BlockError, the mirror keeps in step', async () => {
+    const hostile = { toString: [] };
+    let armed = false;
+    const primary = wrapDevice(await dense(10), (op, _args, call) => {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error
+      if (armed && (op === 'write' || op === 'flush')) throw hostile;
+      return call();
+    });
+    const secondary = ramdisk(SIZE * SS, SS);
+    const mirror = await connect(primary, secondary, { chunkBytes: 8 * SS });
+    await mirror.synced;
+    armed = true;
+    const written = await rejection(mirror.write(10, [pattern(10, 4, SS, 99)]));
+    expect(isBlockError(written, 'IO')).toBe(true);
+    expect(written.cause).toBe(hostile);
+    const flushed = await rejection(mirror.flush!());
+    expect(isBlockError(flushed, 'IO')).toBe(true);
+    expect(mirror.state).toBe('synced');
+    armed = false;
+    expect(await compare(primary, secondary)).toBe(0);
+    await mirror.disconnect();
+  });
 });
 
 describe('discard and writeZeroes reach both children', () => {

@@ -26,7 +26,7 @@ export interface ConnectOptions {
   /** Select `base:allocation` so seekMapped/seekUnmapped work (default true; needs structured replies). */
   readonly blockStatus?: boolean;
   /** Connections to open when the server allows multi-conn (default 1). */
-  readonly connections?: number;
+  readonly connections?: number | undefined;
   /** Sector size of the device (default the server's minimum block size, at least 512). */
   readonly sectorSize?: number;
   /** Give up on the handshake after this many ms (default 10 000). */
@@ -62,10 +62,10 @@ function resolve(target: string | ConnectOptions, overrides: ConnectOptions): Re
   if (!tls && uri?.tls) tls = {};
   if (tls && uri) {
     tls = {
-      ...(uri.tlsPskFile === undefined ? {} : { pskFile: uri.tlsPskFile }),
-      ...(uri.username === undefined ? {} : { username: uri.username }),
-      ...(uri.tlsCertificates === undefined ? {} : { certificates: uri.tlsCertificates }),
-      ...(uri.tlsVerifyPeer === undefined ? {} : { verifyPeer: uri.tlsVerifyPeer }),
+      pskFile: uri.tlsPskFile,
+      username: uri.username,
+      certificates: uri.tlsCertificates,
+      verifyPeer: uri.tlsVerifyPeer,
       ...tls,
     };
   }

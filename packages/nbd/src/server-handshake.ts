@@ -1,4 +1,4 @@
-import { deviceBytes, type BlockInfo } from '@blk/core';
+import { deviceBytes, thrownMessage, type BlockInfo } from '@blk/core';
 import type { Channel } from './channel.js';
 import { BASE_ALLOCATION, FLAG_C_FIXED_NEWSTYLE, FLAG_C_NO_ZEROES, Info, OPTION_HEADER_BYTES, Option, Reply } from './constants.js';
 import { blockSizes, transmissionFlags } from './export-flags.js';
@@ -180,7 +180,7 @@ export async function serverHandshake(channel: Channel, context: HandshakeContex
         try {
           got = await negotiate(exp);
         } catch (e) {
-          reply(option, Reply.ERR_UNKNOWN, UTF8(`export '${request.name}' is unavailable: ${e instanceof Error ? e.message : String(e)}`));
+          reply(option, Reply.ERR_UNKNOWN, UTF8(`export '${request.name}' is unavailable: ${thrownMessage(e)}`));
           break;
         }
         reply(option, Reply.INFO, encodeInfoExport(got.sizeBytes, got.flags));

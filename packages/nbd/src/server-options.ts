@@ -64,10 +64,10 @@ export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
 export interface NbdServerOptions {
   /** Export name → device (or export description). `''` is the default export. */
   readonly exports: Readonly<Record<string, BlockDevice | NbdExport>> | ReadonlyMap<string, BlockDevice | NbdExport>;
-  readonly tls?: ServerTlsOptions;
+  readonly tls?: ServerTlsOptions | undefined;
   readonly limits?: Partial<ServerLimits>;
   /** Told about connections that ended with an error (protocol violations, socket errors). */
-  readonly onError?: (error: Error) => void;
+  readonly onError?: ((error: Error) => void) | undefined;
 }
 
 export interface ResolvedExport {

@@ -1,4 +1,4 @@
-import { isBlockError, isSeekable, zeroRange, type BlockDevice } from '@blk/core';
+import { isBlockError, isSeekable, thrownMessage, zeroRange, type BlockDevice } from '@blk/core';
 import { allocationRuns } from './allocation.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { Channel } from './channel.js';
@@ -286,9 +286,9 @@ export class ServerSession {
       return;
     }
     // A rejection that is not a BlockError is a bug in the device: answered EIO, and reported.
-    if (!isBlockError(e)) this.#onError(e instanceof Error ? e : new Error(String(e)));
+    if (!isBlockError(e)) this.#onError(e instanceof Error ? e : new Error(thrownMessage(e), { cause: e }));
     const writeLike = header.type === Command.WRITE || header.type === Command.WRITE_ZEROES;
-    this.#replyError(header, errnoFor(e, writeLike), e instanceof Error ? e.message : String(e));
+    this.#replyError(header, errnoFor(e, writeLike), thrownMessage(e));
   }
 
   #flush(): Promise<void> {

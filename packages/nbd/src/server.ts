@@ -1,4 +1,4 @@
-import type { BlockDevice } from '@blk/core';
+import { thrownMessage, type BlockDevice } from '@blk/core';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BufferPool } from './buffer-pool.js';
@@ -234,7 +234,7 @@ export class NbdServer {
       idle = this.#watchIdle(channel);
       await session.run();
     } catch (e) {
-      if (!(e instanceof ChannelClosedError)) this.#onError(e instanceof Error ? e : new Error(String(e)));
+      if (!(e instanceof ChannelClosedError)) this.#onError(e instanceof Error ? e : new Error(thrownMessage(e), { cause: e }));
       // A refusal may have a reply queued (ERR_TOO_BIG, the ACK before a bad STARTTLS): send it, then close.
       channel.close(REFUSAL_GRACE_MS);
       await channel.whenClosed();

@@ -11,11 +11,11 @@ export interface ServerTlsOptions {
   /** Default `require`. */
   readonly mode?: TlsMode;
   /** A PSK file of `identity:hexkey` lines, as `psktool` writes and `nbdkit --tls-psk` reads. */
-  readonly pskFile?: string;
+  readonly pskFile?: string | undefined;
   /** PSK keys by identity, instead of or besides `pskFile`. */
   readonly psk?: Readonly<Record<string, Uint8Array>>;
   /** A directory holding `server-cert.pem`, `server-key.pem` and optionally `ca-cert.pem`, as `nbdkit --tls-certificates`. */
-  readonly certificates?: string;
+  readonly certificates?: string | undefined;
   /** PEM certificate chain and key (instead of `certificates`). */
   readonly cert?: string | Buffer;
   readonly key?: string | Buffer;
@@ -27,18 +27,18 @@ export interface ServerTlsOptions {
 
 export interface ClientTlsOptions {
   /** A PSK file of `identity:hexkey` lines; the key of `username` is used. */
-  readonly pskFile?: string;
+  readonly pskFile?: string | undefined;
   /** PSK identity; default the login name, as libnbd. */
-  readonly username?: string;
+  readonly username?: string | undefined;
   /** An explicit PSK instead of `pskFile`. */
   readonly psk?: { readonly identity: string; readonly key: Uint8Array };
   /** A directory holding `ca-cert.pem` and optionally `client-cert.pem`/`client-key.pem`, as libnbd's `tls-certificates`. */
-  readonly certificates?: string;
+  readonly certificates?: string | undefined;
   readonly ca?: string | Buffer;
   readonly cert?: string | Buffer;
   readonly key?: string | Buffer;
   /** Verify the server certificate (default true). Over TCP its name must match the host. */
-  readonly verifyPeer?: boolean;
+  readonly verifyPeer?: boolean | undefined;
   /** Name the server certificate must carry; default the host connected to. */
   readonly servername?: string;
 }

@@ -107,8 +107,8 @@ export function formatUri(target: {
   port?: number;
   exportName?: string;
   tls?: boolean;
-  username?: string;
-  tlsPskFile?: string;
+  username?: string | undefined;
+  tlsPskFile?: string | undefined;
 }): string {
   const name = escapePart(target.exportName ?? '').replace(/^\//, '%2F');
   const s = target.tls ? 's' : '';

@@ -429,6 +429,30 @@ describe('faults and disconnects', () => {
     expect(sector5.every((b) => b === 0)).toBe(true);
   });
 
+  it('answers EIO for a device that fails with a value whose String() throws, and reports an Error', async () => {
+    const hostile = { toString: [] };
+    const device = wrapDevice(new Ramdisk({ sizeSectors: 64 }), (op, args, call) => {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      if (op === 'read' && args[0] === 5) return Promise.reject(hostile);
+      // eslint-disable-next-line @typescript-eslint/only-throw-error
+      if (op === 'write' && args[0] === 5) throw hostile;
+      return call();
+    });
+    const { open, errors } = await serve(device);
+    const c = await open({ structured: true, blockStatus: false });
+    c.request(Command.READ, 0, 1, 5 * 512, 512);
+    expect(errorOf(await c.reply(512))).toBe(Errno.EIO);
+    c.request(Command.WRITE, 0, 2, 5 * 512, 512, Buffer.alloc(512, 7));
+    expect(errorOf(await c.reply())).toBe(Errno.EIO);
+    c.request(Command.READ, 0, 3, 6 * 512, 512);
+    expect(errorOf(await c.reply(512))).toBe(0);
+    expect(errors.length).toBe(2);
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(Error);
+      expect(error.cause).toBe(hostile);
+    }
+  });
+
   it('applies nothing of a WRITE whose payload never fully arrives, and serves others on', async () => {
     const faulty = withFaults(new Ramdisk({ sizeSectors: 2048 }), () => false);
     const { open, server } = await serve(faulty);

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "job.h"
-#include "util.h"
+#include "napi_kit.h"
 
 static void cluster_finalize(napi_env env, void *data, void *hint) {
   (void)env;

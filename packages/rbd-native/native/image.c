@@ -8,18 +8,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "completion_list.h"
 #include "handles.h"
-#include "util.h"
+#include "napi_kit.h"
 
 enum { OP_READ = 0, OP_WRITE = 1, OP_FLUSH = 2, OP_DISCARD = 3, OP_WRITE_ZEROES = 4 };
 
 static void free_list(request_t *r) {
-  while (r) {
-    request_t *next = r->next;
-    if (r->iov != r->inline_iov) free(r->iov);
-    free(r);
-    r = next;
-  }
+  COMPLETION_FREE_LIST(r);
 }
 
 static void image_unref(image_t *image) {
@@ -37,53 +33,14 @@ static void aio_done(rbd_completion_t completion, void *arg) {
   image_t *image = r->image;
   r->result = rbd_aio_get_return_value(completion);
   rbd_aio_release(completion);
-  r->next = NULL;
   pthread_mutex_lock(&image->lock);
-  if (image->done_tail) image->done_tail->next = r;
-  else image->done_head = r;
-  image->done_tail = r;
-  if (!image->notify_pending && !image->no_notify) {
-    image->notify_pending = 1;
-    if (napi_call_threadsafe_function(image->tsfn, NULL, napi_tsfn_nonblocking) == napi_closing) image->no_notify = 1;
-  }
+  COMPLETION_PUSH_LOCKED(image, r);
   pthread_mutex_unlock(&image->lock);
-}
-
-static void recycle(image_t *image, request_t *r) {
-  if (r->iov != r->inline_iov) free(r->iov);
-  r->iov = r->inline_iov;
-  r->next = image->spare;
-  image->spare = r;
 }
 
 /* On the main thread: every finished request to JavaScript, a Float64Array's worth at a time. */
 static void deliver(napi_env env, image_t *image, napi_value callback) {
-  pthread_mutex_lock(&image->lock);
-  request_t *list = image->done_head;
-  image->done_head = image->done_tail = NULL;
-  image->notify_pending = 0;
-  pthread_mutex_unlock(&image->lock);
-  while (list) {
-    size_t n = 0;
-    while (list && n < image->completions_pairs) {
-      request_t *r = list;
-      list = r->next;
-      image->completions[2 * n] = r->id;
-      image->completions[2 * n + 1] = (double)r->result;
-      n++;
-      recycle(image, r);
-      image->in_flight--;
-    }
-    napi_value undefined, count;
-    napi_get_undefined(env, &undefined);
-    napi_create_uint32(env, (uint32_t)n, &count);
-    if (napi_call_function(env, undefined, callback, 1, &count, NULL) == napi_pending_exception) {
-      napi_value error;
-      napi_get_and_clear_last_exception(env, &error);
-      napi_fatal_exception(env, error);
-    }
-  }
-  if (image->in_flight == 0 && image->tsfn_live) napi_unref_threadsafe_function(env, image->tsfn);
+  COMPLETION_DELIVER(env, image, callback);
 }
 
 static void call_js(napi_env env, napi_value callback, void *context, void *data) {
@@ -178,17 +135,6 @@ void image_closed(napi_env env, image_t *image) {
   if (image->tsfn_live) napi_release_threadsafe_function(image->tsfn, napi_tsfn_release);
 }
 
-static int add_buffer(napi_env env, napi_value value, struct iovec *iov) {
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  if (napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok) return 0;
-  if (type != napi_uint8_array) return 0;
-  iov->iov_base = data;
-  iov->iov_len = length;
-  return 1;
-}
-
 /* Fills r->iov from an array of 1-1024 Uint8Arrays; their total length in *total. */
 static int take_buffers(napi_env env, napi_value array, request_t *r, uint64_t *total) {
   bool is_array = false;
@@ -203,7 +149,7 @@ static int take_buffers(napi_env env, napi_value array, request_t *r, uint64_t *
   *total = 0;
   for (uint32_t i = 0; i < count; i++) {
     napi_value item;
-    if (napi_get_element(env, array, i, &item) != napi_ok || !add_buffer(env, item, &r->iov[i])) return 0;
+    if (napi_get_element(env, array, i, &item) != napi_ok || !get_bytes(env, item, &r->iov[i])) return 0;
     *total += r->iov[i].iov_len;
   }
   r->iovcnt = (int)count;
@@ -248,13 +194,13 @@ napi_value js_submit(napi_env env, napi_callback_info info) {
   r->id = id;
   r->next = NULL;
   if ((op == OP_READ || op == OP_WRITE) && !take_buffers(env, argv[2], r, &length)) {
-    recycle(image, r);
+    COMPLETION_RECYCLE(image, r);
     return throw_type(env, "submit: buffers must be an array of 1-1024 Uint8Arrays");
   }
   rbd_completion_t completion;
   int rc = rbd_aio_create_completion(r, aio_done, &completion);
   if (rc < 0) {
-    recycle(image, r);
+    COMPLETION_RECYCLE(image, r);
     napi_throw(env, errno_error(env, "rbd_aio_create_completion", -rc));
     return NULL;
   }
@@ -282,7 +228,7 @@ napi_value js_submit(napi_env env, napi_callback_info info) {
     /* Refused before it started: no callback will come. */
     rbd_aio_release(completion);
     if (--image->in_flight == 0) napi_unref_threadsafe_function(env, image->tsfn);
-    recycle(image, r);
+    COMPLETION_RECYCLE(image, r);
     napi_throw(env, errno_error(env, "rbd_aio", -rc));
     return NULL;
   }

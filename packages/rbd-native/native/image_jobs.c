@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "job.h"
-#include "util.h"
+#include "napi_kit.h"
 
 static napi_value undefined_value(napi_env env, job_t *job) {
   (void)job;

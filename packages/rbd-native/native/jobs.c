@@ -1,7 +1,7 @@
 #include "job.h"
 #include <errno.h>
 #include <stdlib.h>
-#include "util.h"
+#include "napi_kit.h"
 
 job_t *job_new(void) { return calloc(1, sizeof(job_t)); }
 

@@ -7,7 +7,7 @@ import { checkImageOptions, type RbdImageOptions } from './rbd-options.js';
 
 export interface RbdConnectOptions extends RbdImageOptions {
   /** Open this snapshot of the image: a read-only device of the image as it was then. */
-  readonly snapshot?: string;
+  readonly snapshot?: string | undefined;
   /** Open read-only (implied by `snapshot`). */
   readonly readOnly?: boolean;
   /** 512 (default) or 4096. */

@@ -3,11 +3,11 @@ import { BlockError } from '@blk/core';
 /** How to reach a cluster. Connections with equal options are shared by every device in the process. */
 export interface RbdClusterOptions {
   /** A ceph.conf; without it librados reads its default search path (/etc/ceph/ceph.conf…) and CEPH_ARGS. */
-  readonly conf?: string;
+  readonly conf?: string | undefined;
   /** The client name: `admin` or `client.admin` (default: librados's, `admin`). */
-  readonly clientName?: string;
+  readonly clientName?: string | undefined;
   /** A keyring file with the client's key (default: what the conf says). */
-  readonly keyring?: string;
+  readonly keyring?: string | undefined;
   /**
    * Seconds before a cluster that does not answer fails an operation with an `IO` error
    * (default 30): sets `rados_osd_op_timeout`, `rados_mon_op_timeout` and `client_mount_timeout`.
@@ -22,7 +22,7 @@ export interface RbdClusterOptions {
 export interface RbdImageOptions extends RbdClusterOptions {
   readonly pool: string;
   readonly image: string;
-  readonly namespace?: string;
+  readonly namespace?: string | undefined;
 }
 
 export const DEFAULT_TIMEOUT_SECONDS = 30;

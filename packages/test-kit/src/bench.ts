@@ -57,7 +57,7 @@ export interface BenchRow {
   /** False for latencies and times. */
   readonly higherIsBetter: boolean;
   /** The ratio the issue asks for ("≥ 0.8"), compared against `ratio`. */
-  readonly target?: number;
+  readonly target?: number | undefined;
 }
 
 /** Subject relative to anchor, > 1 meaning the subject is better whichever way "better" points. */

@@ -129,7 +129,7 @@ export async function benchWorkloads(options: {
         anchor: anchor.name,
         anchorValue: median(samples.anchor),
         higherIsBetter: true,
-        ...(target === undefined ? {} : { target }),
+        target,
       });
     }
   }

@@ -1,4 +1,4 @@
-import type { BlockDevice, BlockInfo } from '@blk/core';
+import { thrownMessage, type BlockDevice, type BlockInfo } from '@blk/core';
 import { Blkback, type BlkbackOptions } from './blkback.js';
 import { MAX_INDIRECT_SEGMENTS, SECTOR_BYTES, VDISK_READONLY } from './blkif-constants.js';
 import type { SharedDomain } from './shared-domain.js';
@@ -68,7 +68,7 @@ export function serveBlkback(options: BlkbackServiceOptions): BlkbackService {
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const state: { blkback: Blkback | undefined } = { blkback: undefined };
   const done = runBackend(options, signal, state).catch((error: unknown) => {
-    options.onError?.(error instanceof Error ? error.message : String(error));
+    options.onError?.(thrownMessage(error));
   });
   return {
     done,
@@ -189,7 +189,7 @@ async function runBackend(options: BlkbackServiceOptions, signal: AbortSignal, s
           },
         });
       } catch (error) {
-        problem = error instanceof Error ? error.message : String(error);
+        problem = thrownMessage(error);
       }
 
       if (state.blkback) {

@@ -1,3 +1,4 @@
+import { thrownMessage } from '@blk/core';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { serveBlkback, type BlkbackServiceOptions } from './backend-handshake.js';
 import { loadDevice, type ResolvedDeviceDescription } from './device-description.js';
@@ -44,7 +45,7 @@ async function main(port: MessagePort, data: BackendWorkerData): Promise<void> {
   try {
     device = await loadDevice(data.device);
   } catch (error) {
-    post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+    post({ type: 'error', message: thrownMessage(error) });
     store.close();
     return;
   }

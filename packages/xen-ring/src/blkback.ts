@@ -1,4 +1,4 @@
-import type { BlockDevice, BlockInfo } from '@blk/core';
+import { thrownMessage, type BlockDevice, type BlockInfo } from '@blk/core';
 import { BackRing } from './back-ring.js';
 import { decodeRequest, encodeResponse } from './blkif-codec.js';
 import { BlkifOp, BlkifStatus, PAGE_SIZE, SECTOR_BYTES } from './blkif-constants.js';
@@ -322,7 +322,7 @@ export class Blkback {
     try {
       work = startRequest(this.#context, request);
     } catch (error) {
-      work = refuse(`backend failure: ${error instanceof Error ? error.message : String(error)}`);
+      work = refuse(`backend failure: ${thrownMessage(error)}`);
     }
     if (isRefusal(work)) {
       this.#answer(request.id, request.idHigh, op, work.status, work.reason);
@@ -334,7 +334,7 @@ export class Blkback {
         this.#finish(request.id, request.idHigh, op, BlkifStatus.OKAY, undefined);
       },
       (error: unknown) => {
-        this.#finish(request.id, request.idHigh, op, BlkifStatus.ERROR, error instanceof Error ? error.message : String(error));
+        this.#finish(request.id, request.idHigh, op, BlkifStatus.ERROR, thrownMessage(error));
       },
     );
   }

@@ -4,6 +4,7 @@ import {
   checkRequest,
   dropUnsupportedMethods,
   supports,
+  toBlockError,
   type BlockDevice,
   type BlockInfo,
   type Supports,
@@ -20,7 +21,7 @@ export interface BlkfrontOptions extends FrontendHandshakeOptions {
    * Smaller requests let the copy of one overlap the backend's work on the previous one when each
    * thread has a core to itself; on a busy machine fewer, larger requests go faster.
    */
-  readonly chunkPages?: number;
+  readonly chunkPages?: number | undefined;
   /** Abort it when the backend is known to be gone (its worker exited): requests fail with IO. */
   readonly backendGone?: AbortSignal;
   /** Runs after `disconnect` has closed the frontend (e.g. to tear the backend down). */
@@ -181,7 +182,7 @@ export class Blkfront implements BlockDevice {
     try {
       count = checkRequest(this.#info, sector, buffers);
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : BlockError.io(String(error)));
+      return Promise.reject(error instanceof Error ? error : toBlockError(error, 'blkfront request check failed'));
     }
     if (count === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -216,7 +217,7 @@ export class Blkfront implements BlockDevice {
     try {
       checkRange(this.#info, sector, count);
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : BlockError.io(String(error)));
+      return Promise.reject(error instanceof Error ? error : toBlockError(error, 'blkfront request check failed'));
     }
     if (count === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {

@@ -9,21 +9,19 @@ import { serveStoreOverPort } from './store-port.js';
 import { createVbd, removeVbd } from './toolstack.js';
 import type { XenbusStore } from './xenbus-store.js';
 
-export interface ConnectWorkerOptions {
+/** The frontend's options pass through to Blkfront.connect; `persistent` and `maxIndirectSegments` reach the backend too. */
+export interface ConnectWorkerOptions extends Pick<
+  BlkfrontOptions,
+  'devid' | 'ringPageOrder' | 'maxIndirectSegments' | 'persistent' | 'poolPages' | 'chunkPages' | 'signal' | 'timeoutMs'
+> {
   /** Where `device.module` is resolved from: the caller's `import.meta.url` (default: the working directory). */
   readonly from?: string | URL;
   /** The xenstore both sides use (default: a fresh in-memory one). A @blk/xenstore client works. */
   readonly store?: XenbusStore;
   readonly frontendDomid?: number;
   readonly backendDomid?: number;
-  readonly devid?: number;
   /** Pages of frontend memory shared with the worker (default 8192 = 32 MiB, reserved lazily by the OS). */
   readonly domainPages?: number;
-  readonly ringPageOrder?: number;
-  readonly maxIndirectSegments?: number;
-  readonly persistent?: boolean;
-  readonly poolPages?: number;
-  readonly chunkPages?: number;
   /**
    * How long (µs) each side keeps looking at the ring for more work before it sleeps and waits to
    * be notified. Saves wake-ups when each thread has a core of its own; costs throughput when
@@ -36,8 +34,6 @@ export interface ConnectWorkerOptions {
    * BlkbackOptions.blockingWait.
    */
   readonly blockingWait?: boolean;
-  readonly signal?: AbortSignal;
-  readonly timeoutMs?: number;
   /** Sees the Worker once it is started (diagnostics, tests). */
   readonly onWorker?: (worker: Worker) => void;
   /** Receives the backend's log lines (frontends it refused, broken rings). */
@@ -61,7 +57,7 @@ export async function connectWorker(description: DeviceDescription, options: Con
   const vbd = await createVbd(store, {
     frontendDomid,
     backendDomid,
-    ...(options.devid === undefined ? {} : { devid: options.devid }),
+    devid: options.devid,
     params: resolved.url,
   });
   const channel = new MessageChannel();
@@ -125,7 +121,13 @@ export async function connectWorker(description: DeviceDescription, options: Con
       devid: vbd.devid,
       backendGone: gone.signal,
       afterDisconnect: teardown,
-      ...frontendOptions(options),
+      ringPageOrder: options.ringPageOrder,
+      maxIndirectSegments: options.maxIndirectSegments,
+      persistent: options.persistent,
+      poolPages: options.poolPages,
+      chunkPages: options.chunkPages,
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
     });
     worker.unref();
     channel.port1.unref();
@@ -134,13 +136,4 @@ export async function connectWorker(description: DeviceDescription, options: Con
     await teardown();
     throw error;
   }
-}
-
-/** The frontend's own options, those of `options` that are set. */
-function frontendOptions(options: ConnectWorkerOptions): Partial<BlkfrontOptions> {
-  const out: Record<string, unknown> = {};
-  for (const key of ['ringPageOrder', 'maxIndirectSegments', 'persistent', 'poolPages', 'chunkPages', 'signal', 'timeoutMs'] as const) {
-    if (options[key] !== undefined) out[key] = options[key];
-  }
-  return out;
 }

@@ -15,17 +15,17 @@ export interface FrontendHandshakeOptions {
   /** This frontend's domain: its memory holds the ring and the page pool. */
   readonly domain: SharedDomain;
   /** Device number under `device/vbd/` (default 51712, xvda). */
-  readonly devid?: number;
+  readonly devid?: number | undefined;
   /** The frontend directory, if not `/local/domain/<domid>/device/vbd/<devid>`. */
   readonly path?: string;
   /** Largest ring wanted, as a page order 0–4 (default 0); the backend's maximum caps it. */
-  readonly ringPageOrder?: number;
+  readonly ringPageOrder?: number | undefined;
   /** Largest indirect request to send (default 256 segments = 1 MiB); the backend's maximum caps it. */
-  readonly maxIndirectSegments?: number;
+  readonly maxIndirectSegments?: number | undefined;
   /** Ask for persistent grants (default true); used when the backend offers them too. */
-  readonly persistent?: boolean;
+  readonly persistent?: boolean | undefined;
   /** Pages reserved for data and indirect descriptors (default: enough for four of the largest requests). */
-  readonly poolPages?: number;
+  readonly poolPages?: number | undefined;
   /** The ring's first index (tests start near 2^32 to cross the wrap). */
   readonly ringStart?: number;
   /**
@@ -35,9 +35,9 @@ export interface FrontendHandshakeOptions {
    */
   readonly pollMicros?: number;
   /** Aborts the handshake. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Bound on each wait for the backend (default 30 s). */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
 }
 
 /** A connected frontend: its ring, channel and request engine, and what was negotiated. */

@@ -1,3 +1,4 @@
+import { settled } from '@blk/core';
 import { isNotYet, type XenbusHandle, type XenbusStore } from './xenbus-store.js';
 
 interface Node {
@@ -148,12 +149,8 @@ class MemoryHandle implements XenbusHandle {
     });
   }
 
-  #run<T>(work: () => T): Promise<T> {
-    try {
-      return Promise.resolve(work());
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
+  #run<T>(work: () => T): Promise<Awaited<T>> {
+    return settled(work);
   }
 }
 

@@ -1,3 +1,4 @@
+import { settled, toBlockError } from '@blk/core';
 import type { MessagePort } from 'node:worker_threads';
 import type { XenbusHandle, XenbusStore } from './xenbus-store.js';
 
@@ -42,7 +43,7 @@ function toWire(error: unknown): WireError {
     const code = (error as { code?: unknown }).code;
     return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
   }
-  return { name: 'Error', message: String(error) };
+  return toWire(toBlockError(error, 'xenbus store call failed'));
 }
 
 function fromWire(wire: WireError): Error {
@@ -200,12 +201,7 @@ export class PortXenbusStore implements XenbusStore {
         const pending = this.#calls.get(message.call);
         if (!pending) return;
         const { call, run } = message;
-        let result: Promise<unknown>;
-        try {
-          result = pending.fn(this.#handle(call, run));
-        } catch (error) {
-          result = Promise.reject(error instanceof Error ? error : new Error(String(error)));
-        }
+        const result: Promise<unknown> = settled(() => pending.fn(this.#handle(call, run)));
         result.then(
           (value) => {
             pending.last = value;

@@ -15,7 +15,7 @@ export interface VbdPaths {
 /** xvda: major 202, minor 0 (Linux's encoding of the first Xen virtual disk). */
 export const DEFAULT_DEVID = 51712;
 
-export function vbdPaths(options: { frontendDomid: number; backendDomid: number; devid?: number }): VbdPaths {
+export function vbdPaths(options: { frontendDomid: number; backendDomid: number; devid?: number | undefined }): VbdPaths {
   const { frontendDomid, backendDomid, devid = DEFAULT_DEVID } = options;
   for (const [name, value] of [
     ['frontendDomid', frontendDomid],
@@ -36,7 +36,7 @@ export function vbdPaths(options: { frontendDomid: number; backendDomid: number;
 export interface CreateVbdOptions {
   readonly frontendDomid: number;
   readonly backendDomid: number;
-  readonly devid?: number;
+  readonly devid?: number | undefined;
   /** Backend `mode` key: 'w' (default) or 'r'. */
   readonly mode?: 'r' | 'w';
   /** Backend `params` key, informational (what the backend serves). */

@@ -455,6 +455,29 @@ describe('Blkback under device faults', () => {
     expect(front.backend.stats.errors).toBe(3);
   });
 
+  it('answers ERROR when the device throws or rejects with a value whose String() throws', async () => {
+    const disk = new Ramdisk({ sizeSectors: 64 });
+    const hostile = { toString: [] };
+    let calls = 0;
+    const weird = wrapDevice(disk, (op, _args, call) => {
+      if (op === 'read') {
+        calls++;
+        // eslint-disable-next-line @typescript-eslint/only-throw-error
+        if (calls === 1) throw hostile;
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+        if (calls === 2) return Promise.reject(hostile);
+      }
+      return call();
+    });
+    const front = await start({ device: weird });
+    const ref = front.grant(front.frame().frame, false);
+    for (let i = 0; i < 3; i++) front.send(rw(BlkifOp.READ, i, 0, [{ gref: ref }]));
+    const responses = await front.responses(3);
+    expect(responses.map((r) => r.status).sort()).toEqual([-1, -1, 0]);
+    expect(front.backend.stats.errors).toBe(2);
+    expect(front.domain.grants.mapCount(ref)).toBe(0);
+  });
+
   it('close waits for the request in flight and drops nothing', async () => {
     let release: () => void = () => undefined;
     const held = new Promise<void>((r) => (release = r));

@@ -1,3 +1,4 @@
+import { isBlockError } from '@blk/core';
 import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { MemoryXenbusStore, PortXenbusStore, notYet, serveStoreOverPort, type XenbusStore } from '../src/index.js';
@@ -158,5 +159,49 @@ describe('MemoryXenbusStore conflicts', () => {
     store.failNextCommits(3);
     expect(await codeOf(store.transaction(async (h) => h.write('/k', 'never')))).toBe('EAGAIN');
     expect(store.dump()['/k']).toBe('3');
+  });
+});
+
+describe('stores given values whose String() throws', () => {
+  const hostile = { toString: [] };
+
+  it('MemoryXenbusStore rejects (never throws) when a path cannot even be shown', async () => {
+    const store = new MemoryXenbusStore();
+    // checkPath's JSON.stringify runs toJSON, which throws the hostile value
+    const path = {
+      toJSON: () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error
+        throw hostile;
+      },
+    } as unknown as string;
+    await store.immediate(async (h) => {
+      let pending: Promise<string> | undefined;
+      expect(() => (pending = h.read(path))).not.toThrow();
+      const error: unknown = await pending!.catch((e: unknown) => e);
+      expect(isBlockError(error, 'IO')).toBe(true);
+      expect((error as Error).cause).toBe(hostile);
+    });
+  });
+
+  it('PortXenbusStore turns such a throw or rejection of its callback into an Error rejection', async () => {
+    const channel = new MessageChannel();
+    const served = serveStoreOverPort(new MemoryXenbusStore(), channel.port1);
+    const store = new PortXenbusStore(channel.port2);
+    try {
+      const thrown: unknown = await store
+        .immediate(() => {
+          // eslint-disable-next-line @typescript-eslint/only-throw-error
+          throw hostile;
+        })
+        .catch((e: unknown) => e);
+      expect(thrown).toBeInstanceOf(Error);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      const rejected: unknown = await store.transaction(() => Promise.reject(hostile)).catch((e: unknown) => e);
+      expect(rejected).toBeInstanceOf(Error);
+      expect(await store.immediate(async (h) => h.directory('/'))).toEqual([]);
+    } finally {
+      served.close();
+      store.close();
+    }
   });
 });

@@ -57,7 +57,7 @@ async function runTest(test: Test, suite: Suite, path: readonly string[], out: B
   } catch (error) {
     result =
       error instanceof Skip
-        ? { path, title: test.title, state: 'skipped', ...(error.note === undefined ? {} : { note: error.note }) }
+        ? { path, title: test.title, state: 'skipped', note: error.note }
         : { path, title: test.title, state: 'failed', note: describeError(error) };
   }
   for (const hook of eachHooks(suite, 'afterEach')) {

@@ -94,8 +94,8 @@ Examples:
     }
     const workloads: BenchWorkload[] = chosen.map((w) => ({
       ...w,
-      ...(blockBytes === undefined ? {} : { blockBytes }),
-      ...(depth === undefined ? {} : { depth }),
+      blockBytes: blockBytes ?? w.blockBytes,
+      depth: depth ?? w.depth,
     }));
 
     const { device, close } = await openDevice(spec, { readOnly: !workloads.some((w) => w.write) });

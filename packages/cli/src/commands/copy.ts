@@ -79,8 +79,8 @@ Examples:
       try {
         await copy(src.device, dst.device, {
           signal: stop.signal,
-          ...(chunkBytes === undefined ? {} : { chunkBytes }),
-          ...(concurrency === undefined ? {} : { concurrency }),
+          chunkBytes,
+          concurrency,
           onProgress: (d, total) => {
             done = d;
             bar.update(d, total);

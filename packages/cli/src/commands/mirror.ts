@@ -114,8 +114,8 @@ Examples:
       const bar = progressOn(io, 'mirror', mode);
       try {
         mirror = await connectMirror(src.device, dst.device, {
-          ...(chunkBytes === undefined ? {} : { chunkBytes }),
-          ...(rate === undefined ? {} : { throttle: { bytesPerSecond: rate } }),
+          chunkBytes,
+          throttle: rate === undefined ? undefined : { bytesPerSecond: rate },
           onProgress: (event) => {
             if (event.type === 'percent') bar.update(Math.round((event.percent / 100) * bytes), bytes);
             else if (event.type === 'complete') bar.finish();

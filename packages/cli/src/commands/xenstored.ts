@@ -43,7 +43,7 @@ Example:
       let server: Server | undefined;
       try {
         server = createServer({
-          ...(values.persist === undefined ? {} : { persist: values.persist }),
+          persist: values.persist,
           ...(values.verbose === true ? { log: (message: string) => io.stderr.write(`blk xenstored: ${message}\n`) } : {}),
         });
         await server.listen(path);

@@ -16,7 +16,7 @@ export interface ServerOptions {
    * When a save fails the server logs it, answers the changes waiting for it and every new change
    * with EIO (reads are still answered), and retries until a save succeeds.
    */
-  readonly persist?: string;
+  readonly persist?: string | undefined;
   /** Override C xenstored's default quotas for unprivileged domains. */
   readonly quotas?: Partial<Quotas>;
   /** Override the limits that apply to every connection (output queue, transaction time and snapshot size). */

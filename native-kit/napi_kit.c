@@ -1,4 +1,4 @@
-#include "util.h"
+#include "napi_kit.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +20,11 @@ const char *errno_name(int e) {
     case EEXIST: return "EEXIST";
     case EXDEV: return "EXDEV";
     case ENODEV: return "ENODEV";
+    case EISDIR: return "EISDIR";
     case EINVAL: return "EINVAL";
     case EFBIG: return "EFBIG";
     case ENOSPC: return "ENOSPC";
+    case ESPIPE: return "ESPIPE";
     case EROFS: return "EROFS";
     case EDOM: return "EDOM";
     case ERANGE: return "ERANGE";
@@ -30,20 +32,31 @@ const char *errno_name(int e) {
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case ENOSYS: return "ENOSYS";
     case ENOTEMPTY: return "ENOTEMPTY";
-    case ENOTSUP: return "EOPNOTSUPP";
+    /* On Linux ENOTSUP is EOPNOTSUPP. */
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+#ifdef ENODATA
     case ENODATA: return "ENODATA";
+#endif
+#ifdef ETIME
     case ETIME: return "ETIME";
+#endif
     case EOVERFLOW: return "EOVERFLOW";
     case EILSEQ: return "EILSEQ";
+#ifdef ESHUTDOWN
     case ESHUTDOWN: return "ESHUTDOWN";
+#endif
     case ETIMEDOUT: return "ETIMEDOUT";
     case ECONNREFUSED: return "ECONNREFUSED";
     case ECONNRESET: return "ECONNRESET";
     case EHOSTUNREACH: return "EHOSTUNREACH";
     case EALREADY: return "EALREADY";
     case EINPROGRESS: return "EINPROGRESS";
+#ifdef ESTALE
     case ESTALE: return "ESTALE";
+#endif
+#ifdef EDQUOT
     case EDQUOT: return "EDQUOT";
+#endif
     case ECANCELED: return "ECANCELED";
     default: return "EUNKNOWN";
   }
@@ -59,6 +72,11 @@ napi_value errno_error(napi_env env, const char *what, int e) {
   napi_create_int32(env, e, &num);
   napi_set_named_property(env, error, "errno", num);
   return error;
+}
+
+napi_value throw_errno(napi_env env, const char *what, int e) {
+  napi_throw(env, errno_error(env, what, e));
+  return NULL;
 }
 
 napi_value throw_type(napi_env env, const char *message) {
@@ -99,6 +117,17 @@ char *get_string(napi_env env, napi_value value, int *ok) {
     return NULL;
   }
   return s;
+}
+
+int get_bytes(napi_env env, napi_value value, struct iovec *iov) {
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok) return 0;
+  if (type != napi_uint8_array) return 0;
+  iov->iov_base = data;
+  iov->iov_len = length;
+  return 1;
 }
 
 napi_value number(napi_env env, double value) {
