@@ -31,6 +31,10 @@ const noNative = nativeIo ? undefined : 'the @blk/fmap-native addon is not built
 async function nativeDevice(bytes: number, options = {}) {
   const path = imageFile(bytes);
   const io = new ScriptedIo(nativeIo!);
+  // The kernel may put a real inline write to sleep (a journal commit, page reclaim on a loaded
+  // machine), which would rightly send later writes to the threads; these tests check the routing
+  // rules, so the engine reports no sleeps unless a test says otherwise.
+  io.writeNowWaitMs = 0;
   const device = await openFileDeviceWithIo(path, options, io);
   return { path, io, device };
 }
