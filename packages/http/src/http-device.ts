@@ -70,6 +70,11 @@ export class HttpDevice implements BlockDevice {
     });
   }
 
+  /** How the requests are sent: 'node-http' (Node's http/https) or 'fetch'. */
+  get transport(): string {
+    return this.#client.transport.name;
+  }
+
   /** The URL the device reads. */
   get url(): string {
     return this.#client.url;

@@ -26,7 +26,11 @@ export interface HttpOptions {
   readonly retryDelayMs?: number;
   /** Reads waiting or in progress at once; past it a read rejects with IO (default 1024). */
   readonly maxPendingReads?: number;
-  /** Replaces the platform's `fetch` (a proxy-aware one, an instrumented one…). */
+  /**
+   * Sends the requests through this `fetch` (a proxy-aware one, an instrumented one…) instead of
+   * the default transport: Node's http/https in Node, the platform's `fetch` elsewhere. In Node,
+   * `fetch: globalThis.fetch` chooses Node's own fetch.
+   */
   readonly fetch?: FetchFunction;
 }
 
@@ -42,7 +46,8 @@ export interface ResolvedOptions {
   readonly retries: number;
   readonly retryDelayMs: number;
   readonly maxPendingReads: number;
-  readonly fetch: FetchFunction;
+  /** The caller's `fetch`, if any. */
+  readonly fetch: FetchFunction | undefined;
 }
 
 /** Past this a retry waits no longer, whatever the backoff or Retry-After says. */
@@ -78,11 +83,9 @@ export function resolveOptions(options: HttpOptions): ResolvedOptions {
     if (OWN_HEADERS.has(name.toLowerCase()))
       throw new BlockError('INVALID_ARGUMENT', `headers must not set ${name}: the device sends its own`);
   }
-  if (options.fetch === undefined && typeof globalThis.fetch !== 'function') {
-    throw new BlockError('INVALID_ARGUMENT', 'no fetch: this platform has none and options.fetch is not given');
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
+    throw new BlockError('INVALID_ARGUMENT', `fetch must be a function, got ${typeof options.fetch}`);
   }
-  // Called through globalThis: a browser's fetch throws "Illegal invocation" with another `this`.
-  const fetchFunction: FetchFunction = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   return {
     headers,
     sectorSize,
@@ -95,6 +98,6 @@ export function resolveOptions(options: HttpOptions): ResolvedOptions {
     retries: integer('retries', options.retries, 3, 0, 100),
     retryDelayMs: integer('retryDelayMs', options.retryDelayMs, 200, 0, MAX_RETRY_DELAY_MS),
     maxPendingReads: integer('maxPendingReads', options.maxPendingReads, 1024, 1, 1 << 20),
-    fetch: fetchFunction,
+    fetch: options.fetch,
   };
 }
