@@ -11,6 +11,27 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Headers not carried to another origin by a redirect (fetch drops Authorization too). */
 const CREDENTIALS = ['authorization', 'cookie', 'proxy-authorization'];
 
+export function isRedirect(status: number): boolean {
+  return REDIRECTS.has(status);
+}
+
+/** Where a redirect from `from` to `location` goes, and the headers to send there (no credentials to another origin). */
+export function redirectTarget(
+  from: string | URL,
+  location: string,
+  headers: Readonly<Record<string, string>>,
+): { url: string; headers: Readonly<Record<string, string>> } {
+  const next = new URL(location, from);
+  if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new Error(`a redirect to a ${next.protocol} URL`);
+  const sameOrigin = next.origin === new URL(from).origin;
+  return {
+    url: next.href,
+    headers: sameOrigin
+      ? headers
+      : Object.fromEntries(Object.entries(headers).filter(([name]) => !CREDENTIALS.includes(name.toLowerCase()))),
+  };
+}
+
 class NodeHeaders implements HeaderReader {
   readonly #headers: IncomingMessage['headers'];
 
@@ -145,13 +166,8 @@ export class NodeTransport implements Transport {
         if (!REDIRECTS.has(status) || location === undefined) return new NodeResponse(message, this.#options.lingerMs);
         message.resume();
         if (redirects >= MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
-        const next = new URL(location, target);
-        if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new Error(`a redirect to a ${next.protocol} URL`);
-        let nextHeaders = sendHeaders;
-        if (next.origin !== target.origin) {
-          nextHeaders = Object.fromEntries(Object.entries(sendHeaders).filter(([name]) => !CREDENTIALS.includes(name.toLowerCase())));
-        }
-        return send(next, nextHeaders, redirects + 1);
+        const next = redirectTarget(target, location, sendHeaders);
+        return send(new URL(next.url), next.headers, redirects + 1);
       });
     const response = send(new URL(url), headers, 0);
     return {
