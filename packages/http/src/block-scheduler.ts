@@ -7,8 +7,10 @@ interface Pending {
   demanded: boolean;
   /** The run fetching it, once in flight. */
   run: number;
-  readonly promise: Promise<Uint8Array>;
-  readonly resolve: (block: Uint8Array) => void;
+  /** Called with the block the moment it is whole, before anything else can reuse it. */
+  readonly takers: ((block: Uint8Array) => void)[];
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -74,13 +76,20 @@ export class BlockScheduler {
     return this.#pending.size;
   }
 
-  /** The block once fetched (this fetch may be one already under way). Call `pump()` after a batch. */
-  want(index: number): Promise<Uint8Array> {
+  /**
+   * Hands the block to `take` the moment it is fetched (this fetch may be one already under way),
+   * then resolves; `take` must copy what it needs (the block may be reused later). Call `pump()`
+   * after a batch.
+   */
+  want(index: number, take: (block: Uint8Array) => void): Promise<void> {
     const known = this.#pending.get(index);
     if (known === undefined) {
       this.#demand.push(index);
-      return this.#add(index, true).promise;
+      const added = this.#add(index, true);
+      added.takers.push(take);
+      return added.promise;
     }
+    known.takers.push(take);
     if (known.state === 'queued' && !known.demanded) {
       known.demanded = true;
       this.#demand.push(index);
@@ -118,15 +127,15 @@ export class BlockScheduler {
   }
 
   #add(index: number, demanded: boolean): Pending {
-    let resolve!: (block: Uint8Array) => void;
+    let resolve!: () => void;
     let reject!: (error: unknown) => void;
-    const promise = new Promise<Uint8Array>((res, rej) => {
+    const promise = new Promise<void>((res, rej) => {
       resolve = res;
       reject = rej;
     });
     // A block only read ahead has nobody to hear of its failure.
     promise.catch(() => undefined);
-    const pending: Pending = { state: 'queued', demanded, run: -1, promise, resolve, reject };
+    const pending: Pending = { state: 'queued', demanded, run: -1, takers: [], promise, resolve, reject };
     this.#pending.set(index, pending);
     return pending;
   }
@@ -156,7 +165,8 @@ export class BlockScheduler {
       const p = this.#pending.get(index);
       if (p?.run !== run) return;
       this.#pending.delete(index);
-      p.resolve(block);
+      for (const take of p.takers) take(block);
+      p.resolve();
     };
     this.#fetchRun(first, count, deliver)
       .then(

@@ -8,11 +8,11 @@ export interface HttpOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Sector size of the device (default 512). An image whose length is not whole sectors reads zeroes past its end. */
   readonly sectorSize?: number;
-  /** Unit of fetching and caching, a power of two and a multiple of the sector size (default 64 KiB). */
+  /** Unit of fetching and caching, a power of two and a multiple of the sector size (default 16 KiB). */
   readonly blockSize?: number;
   /** Bytes of blocks kept in the LRU cache (default 64 MiB; 0 keeps none). */
   readonly cacheBytes?: number;
-  /** The largest read-ahead window of a sequential reader, in bytes (default 8 MiB; 0 turns read-ahead off). */
+  /** The largest read-ahead window of a sequential reader, in bytes (default 32 MiB; 0 turns read-ahead off). */
   readonly readahead?: number;
   /** HTTP requests in flight at once (default 4, at most 64). More reads wait in the queue. */
   readonly concurrency?: number;
@@ -70,7 +70,7 @@ const OWN_HEADERS = new Set(['range', 'if-range']);
 export function resolveOptions(options: HttpOptions): ResolvedOptions {
   const sectorSize = options.sectorSize ?? 512;
   checkSectorSize(sectorSize);
-  const blockSize = integer('blockSize', options.blockSize, Math.max(64 * KiB, sectorSize), sectorSize, 64 * MiB);
+  const blockSize = integer('blockSize', options.blockSize, Math.max(16 * KiB, sectorSize), sectorSize, 64 * MiB);
   if ((blockSize & (blockSize - 1)) !== 0 || blockSize % sectorSize !== 0) {
     throw new BlockError(
       'INVALID_ARGUMENT',
@@ -92,7 +92,7 @@ export function resolveOptions(options: HttpOptions): ResolvedOptions {
     blockSize,
     maxRequestBytes: Math.floor(maxRequestBytes / blockSize) * blockSize,
     cacheBytes: integer('cacheBytes', options.cacheBytes, 64 * MiB, 0, Number.MAX_SAFE_INTEGER),
-    readahead: integer('readahead', options.readahead, 8 * MiB, 0, 1024 * MiB),
+    readahead: integer('readahead', options.readahead, 32 * MiB, 0, 1024 * MiB),
     concurrency: integer('concurrency', options.concurrency, 4, 1, 64),
     timeoutMs: integer('timeoutMs', options.timeoutMs, 30_000, 1, 3_600_000),
     retries: integer('retries', options.retries, 3, 0, 100),
