@@ -81,7 +81,7 @@ describe.each(TRANSPORTS)('over $name', ({ name, connect }) => {
     });
 
     it('serves a second read of the same blocks from the cache', async () => {
-      const { device, image } = await open(patternBytes(1 << 20), { readahead: 0 });
+      const { device, image } = await open(patternBytes(1 << 20), { readahead: 0, blockSize: 65536 });
       await device.read(0, [new Uint8Array(65536)]);
       const before = image.rangeRequests;
       await device.read(0, [new Uint8Array(65536)]);
@@ -96,6 +96,13 @@ describe.each(TRANSPORTS)('over $name', ({ name, connect }) => {
       const { requests, bytesFetched } = device.stats;
       expect(bytesFetched, 'bytes past the last read were fetched').toBeGreaterThan(2 << 20);
       expect(requests, '32 reads of 64 KiB').toBeLessThan(16);
+      await device.disconnect();
+    });
+
+    it('fetches one 16 KiB block for a 4 KiB read by default, in one request', async () => {
+      const { device } = await open(patternBytes(4 << 20));
+      for (const sector of [4000, 16, 2048]) await device.read(sector, [new Uint8Array(4096)]);
+      expect(device.stats).toMatchObject({ requests: 3, bytesFetched: 3 * 16384 });
       await device.disconnect();
     });
 
