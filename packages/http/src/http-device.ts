@@ -24,6 +24,8 @@ export interface HttpStats {
   readonly cacheBytes: number;
   /** Range requests in flight now. */
   readonly inFlight: number;
+  /** Connections the device opened (HEAD and probe included); undefined over `fetch`, which pools them out of sight. */
+  readonly connections: number | undefined;
 }
 
 /**
@@ -91,6 +93,7 @@ export class HttpDevice implements BlockDevice {
       cacheMisses: this.#misses,
       cacheBytes: this.#cache.bytes,
       inFlight: this.#scheduler.inFlight,
+      connections: this.#client.transport.connectionsOpened,
     };
   }
 

@@ -16,6 +16,10 @@ export class NodeAutoTransport implements Transport {
     this.#node = new NodeTransport(options);
   }
 
+  get connectionsOpened(): number {
+    return this.#sockets.connectionsOpened + this.#node.connectionsOpened;
+  }
+
   request(method: 'GET' | 'HEAD', url: string, headers: Readonly<Record<string, string>>): TransportRequest {
     if (!url.startsWith('http:')) return this.#node.request(method, url, headers);
     let current = this.#sockets.request(method, url, headers);

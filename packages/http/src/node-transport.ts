@@ -136,6 +136,8 @@ export class NodeTransport implements Transport {
   readonly #options: NodeTransportOptions;
   #http: HttpAgent | undefined;
   #https: HttpsAgent | undefined;
+  /** Connections opened so far. */
+  connectionsOpened = 0;
 
   constructor(options: NodeTransportOptions) {
     this.#options = options;
@@ -157,6 +159,9 @@ export class NodeTransport implements Transport {
           : (this.#http ??= new HttpAgent(this.#agentOptions()));
         const req = (secure ? httpsRequest : httpRequest)(target, { method, headers: sendHeaders, agent });
         current = req;
+        req.once('socket', (socket) => {
+          if (socket.connecting) this.connectionsOpened++;
+        });
         req.once('response', resolve);
         req.once('error', reject);
         req.end();

@@ -14,7 +14,7 @@ export interface HttpOptions {
   readonly cacheBytes?: number;
   /** The largest read-ahead window of a sequential reader, in bytes (default 32 MiB; 0 turns read-ahead off). */
   readonly readahead?: number;
-  /** HTTP requests in flight at once (default 4, at most 64). More reads wait in the queue. */
+  /** HTTP requests in flight at once (default 8, at most 64). More reads wait in the queue. */
   readonly concurrency?: number;
   /** The most bytes one range request asks for; adjacent blocks are coalesced up to it (default 4 MiB). */
   readonly maxRequestBytes?: number;
@@ -93,7 +93,7 @@ export function resolveOptions(options: HttpOptions): ResolvedOptions {
     maxRequestBytes: Math.floor(maxRequestBytes / blockSize) * blockSize,
     cacheBytes: integer('cacheBytes', options.cacheBytes, 64 * MiB, 0, Number.MAX_SAFE_INTEGER),
     readahead: integer('readahead', options.readahead, 32 * MiB, 0, 1024 * MiB),
-    concurrency: integer('concurrency', options.concurrency, 4, 1, 64),
+    concurrency: integer('concurrency', options.concurrency, 8, 1, 64),
     timeoutMs: integer('timeoutMs', options.timeoutMs, 30_000, 1, 3_600_000),
     retries: integer('retries', options.retries, 3, 0, 100),
     retryDelayMs: integer('retryDelayMs', options.retryDelayMs, 200, 0, MAX_RETRY_DELAY_MS),

@@ -304,6 +304,8 @@ class Pool {
   readonly #all = new Set<Connection>();
   readonly #waiting: ((connection: Connection | Error) => void)[] = [];
   #closed = false;
+  /** Connections opened so far. */
+  opened = 0;
 
   constructor(host: string, port: number, maxSockets: number) {
     this.#host = host;
@@ -329,6 +331,7 @@ class Pool {
   }
 
   #open(): Connection {
+    this.opened++;
     const connection = new Connection(this, this.#host, this.#port);
     this.#all.add(connection);
     return connection;
@@ -370,6 +373,13 @@ export class SocketTransport implements Transport {
   readonly #maxSockets: number;
   readonly #lingerMs: number;
   readonly #pools = new Map<string, Pool>();
+  #openedBefore = 0;
+
+  get connectionsOpened(): number {
+    let opened = this.#openedBefore;
+    for (const pool of this.#pools.values()) opened += pool.opened;
+    return opened;
+  }
 
   constructor(options: { maxSockets: number; lingerMs: number }) {
     this.#maxSockets = options.maxSockets;
@@ -422,6 +432,7 @@ export class SocketTransport implements Transport {
   }
 
   close(): void {
+    this.#openedBefore = this.connectionsOpened;
     for (const pool of this.#pools.values()) pool.close();
     this.#pools.clear();
   }

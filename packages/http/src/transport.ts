@@ -32,6 +32,8 @@ export interface TransportRequest {
 export interface Transport {
   /** A short name for messages and stats: 'node-http' or 'fetch'. */
   readonly name: string;
+  /** Connections opened so far, when the transport knows (fetch pools them out of sight). */
+  readonly connectionsOpened?: number;
   request(method: 'GET' | 'HEAD', url: string, headers: Readonly<Record<string, string>>): TransportRequest;
   /** Closes idle connections and refuses nothing: the caller stops sending first. */
   close(): void;

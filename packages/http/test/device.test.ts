@@ -106,6 +106,29 @@ describe.each(TRANSPORTS)('over $name', ({ name, connect }) => {
       await device.disconnect();
     });
 
+    it('keeps its connections alive: many requests, at most `concurrency` connections', async () => {
+      const { device } = await open(patternBytes(1 << 20), { blockSize: 4096, readahead: 0, concurrency: 2 });
+      for (let i = 0; i < 20; i++) await device.read(i * 16, [new Uint8Array(512)]);
+      await Promise.all(Array.from({ length: 20 }, (_, i) => device.read(1024 + i * 16, [new Uint8Array(512)])));
+      expect(device.stats.requests).toBeGreaterThanOrEqual(21);
+      // fetch pools its connections out of sight.
+      if (name !== 'fetch') expect(device.stats.connections).toBeLessThanOrEqual(2);
+      await device.disconnect();
+    });
+
+    it.each([301, 302, 307, 308])('follows a %i redirect for every request, with the headers', async (status) => {
+      const bytes = patternBytes(1 << 20);
+      const served = server.current.add(bytesSource(bytes));
+      const redirect = server.current.redirect(served.url, status);
+      const device = await connect(redirect.url, { readahead: 0, headers: { authorization: 'Bearer x' } });
+      const out = new Uint8Array(8192);
+      await device.read(64, [out]);
+      expect(out).toEqual(bytes.subarray(64 * 512, 64 * 512 + 8192));
+      expect(redirect.hits).toBe(3);
+      expect(served.image.log.map((r) => r.authorization)).toEqual(['Bearer x', 'Bearer x', 'Bearer x']);
+      await device.disconnect();
+    });
+
     it('does not read ahead of random reads', async () => {
       const { device } = await open(patternBytes(4 << 20), { blockSize: 4096, readahead: 1 << 20 });
       for (const sector of [4000, 16, 2048, 512, 3000, 100]) await device.read(sector, [new Uint8Array(4096)]);
