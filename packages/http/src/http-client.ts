@@ -98,7 +98,9 @@ export class HttpClient {
     this.#attempts.add(attempt);
     try {
       const request = this.transport.request(method, this.url, { ...this.options.headers, ...headers });
-      attempt.onAbort = request.abort;
+      attempt.onAbort = () => {
+        request.abort();
+      };
       const response = await request.response;
       attempt.touch();
       try {

@@ -3,7 +3,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type ClientRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 /* eslint-enable no-restricted-imports */
-import type { HeaderReader, Transport, TransportRequest, TransportResponse } from './transport.js';
+import { asError, type HeaderReader, type Transport, type TransportRequest, type TransportResponse } from './transport.js';
 
 /** Redirects followed before a request fails, as fetch does. */
 export const MAX_REDIRECTS = 20;
@@ -77,7 +77,7 @@ class NodeResponse implements TransportResponse {
         message.off('close', onClose);
         message.pause();
         if (error === undefined) resolve();
-        else reject(error instanceof Error ? error : new Error(String(error)));
+        else reject(asError(error));
       };
       const onData = (chunk: Buffer) => {
         let more: boolean;

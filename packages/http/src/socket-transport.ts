@@ -2,7 +2,7 @@
 // eslint-disable-next-line no-restricted-imports -- node:net is this file's reason to be
 import { connect as netConnect, type Socket } from 'node:net';
 import { HttpParseError, ResponseParser, type ResponseHead } from './http1-parser.js';
-import type { Transport, TransportRequest, TransportResponse } from './transport.js';
+import { asError, type Transport, type TransportRequest, type TransportResponse } from './transport.js';
 
 /** Bytes one socket read lands in (reused for every read of the connection). */
 export const READ_BUFFER_BYTES = 256 * 1024;
@@ -49,8 +49,8 @@ class Exchange implements TransportResponse {
     let at = 0;
     if (this.parser.head === undefined) {
       at = this.parser.feedHead(data);
-      if (this.parser.head === undefined) return;
-      const head: ResponseHead = this.parser.head;
+      const head = this.parser.head as ResponseHead | undefined;
+      if (head === undefined) return;
       this.status = head.status;
       this.statusText = head.statusText;
       this.headers = { get: (name) => head.headers.get(name.toLowerCase()) ?? null };
@@ -64,6 +64,15 @@ class Exchange implements TransportResponse {
       return;
     }
     this.#body(data.subarray(at));
+  }
+
+  /** Read through methods: the parser and the holding change under calls the compiler cannot follow. */
+  #complete(): boolean {
+    return this.parser.complete;
+  }
+
+  #holding(): boolean {
+    return this.#held !== undefined;
   }
 
   #hold(bytes: Uint8Array): void {
@@ -95,10 +104,10 @@ class Exchange implements TransportResponse {
     try {
       used = this.parser.feedBody(data, (payload) => (consumer === undefined ? true : consumer.onChunk(payload)));
     } catch (error) {
-      this.fail(error instanceof Error ? error : new Error(String(error)));
+      this.fail(asError(error));
       return;
     }
-    if (this.parser.complete) {
+    if (this.#complete()) {
       if (used < data.byteLength) this.#connection.keepAlive = false;
       this.#consumer = undefined;
       consumer?.resolve();
@@ -128,7 +137,7 @@ class Exchange implements TransportResponse {
             more = onChunk(chunk);
           } catch (error) {
             stopped = true;
-            reject(error instanceof Error ? error : new Error(String(error)));
+            reject(asError(error));
             return false;
           }
           if (!more) stopped = true;
@@ -146,7 +155,7 @@ class Exchange implements TransportResponse {
     this.#held = undefined;
     if (held !== undefined) this.#body(held);
     // Still someone to hand bytes to, or a body to drain: read on.
-    if (!this.parser.complete && this.#failed === undefined && this.#held === undefined) this.#connection.resume();
+    if (!this.#complete() && this.#failed === undefined && !this.#holding()) this.#connection.resume();
   }
 
   release(): void {
@@ -169,7 +178,7 @@ class Exchange implements TransportResponse {
     try {
       this.parser.end();
     } catch (error) {
-      this.fail(error instanceof Error ? error : new Error(String(error)));
+      this.fail(asError(error));
       return;
     }
     clearTimeout(this.#linger);
@@ -251,7 +260,7 @@ class Connection {
     try {
       exchange.onBytes(bytes);
     } catch (error) {
-      exchange.fail(error instanceof Error ? error : new Error(String(error)));
+      exchange.fail(asError(error));
     }
   }
 
@@ -388,6 +397,7 @@ export class SocketTransport implements Transport {
 
   request(method: 'GET' | 'HEAD', url: string, headers: Readonly<Record<string, string>>): TransportRequest {
     let aborted = false;
+    const isAborted = () => aborted;
     let exchange: Exchange | undefined;
     const target = new URL(url);
     const lines = [`${method} ${target.pathname}${target.search} HTTP/1.1`];
@@ -418,7 +428,7 @@ export class SocketTransport implements Transport {
         return await exchange.headPromise;
       } catch (error) {
         // A kept-alive connection the server closed meanwhile: once more on a new one (GET and HEAD are idempotent).
-        if (!aborted && connection.uses > 1 && !exchange.gotBytes && !(error instanceof HttpParseError)) return attempt(true);
+        if (!isAborted() && connection.uses > 1 && !exchange.gotBytes && !(error instanceof HttpParseError)) return attempt(true);
         throw error;
       }
     };

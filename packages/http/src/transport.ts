@@ -38,3 +38,8 @@ export interface Transport {
   /** Closes idle connections and refuses nothing: the caller stops sending first. */
   close(): void;
 }
+
+/** `value` when it is an Error, else an Error that carries it as its cause. */
+export function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error('a non-Error was thrown', { cause: value });
+}
