@@ -146,9 +146,10 @@ export class NodeTransport implements Transport {
   request(method: 'GET' | 'HEAD', url: string, headers: Readonly<Record<string, string>>): TransportRequest {
     let current: ClientRequest | undefined;
     let aborted = false;
+    let stale = 0;
     const abortError = () => Object.assign(new Error('the request was aborted'), { name: 'AbortError' });
     const send = (target: URL, sendHeaders: Readonly<Record<string, string>>, redirects: number): Promise<TransportResponse> =>
-      new Promise<IncomingMessage>((resolve, reject) => {
+      new Promise<IncomingMessage | 'stale'>((resolve, reject) => {
         if (aborted) {
           reject(abortError());
           return;
@@ -163,9 +164,17 @@ export class NodeTransport implements Transport {
           if (socket.connecting) this.connectionsOpened++;
         });
         req.once('response', resolve);
-        req.once('error', reject);
+        req.once('error', (error) => {
+          // A kept-alive connection the server closed meanwhile: once more (GET and HEAD are
+          // idempotent), on another connection; at most once per socket the agent may hold.
+          if (req.reusedSocket && !aborted && stale < this.#options.maxSockets) {
+            stale++;
+            resolve('stale');
+          } else reject(error);
+        });
         req.end();
       }).then((message) => {
+        if (message === 'stale') return send(target, sendHeaders, redirects);
         const status = message.statusCode ?? 0;
         const location = message.headers.location;
         if (!REDIRECTS.has(status) || location === undefined) return new NodeResponse(message, this.#options.lingerMs);

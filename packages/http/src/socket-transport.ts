@@ -1,7 +1,7 @@
 // Node-only: reached from the package's "node" export (src/node.ts), never from the browser entry.
 // eslint-disable-next-line no-restricted-imports -- node:net is this file's reason to be
 import { connect as netConnect, type Socket } from 'node:net';
-import { HttpParseError, ResponseParser, type ResponseHead } from './http1-parser.js';
+import { ResponseParser, type ResponseHead } from './http1-parser.js';
 import { asError, type Transport, type TransportRequest, type TransportResponse } from './transport.js';
 
 /** Bytes one socket read lands in (reused for every read of the connection). */
@@ -428,7 +428,7 @@ export class SocketTransport implements Transport {
         return await exchange.headPromise;
       } catch (error) {
         // A kept-alive connection the server closed meanwhile: once more on a new one (GET and HEAD are idempotent).
-        if (!isAborted() && connection.uses > 1 && !exchange.gotBytes && !(error instanceof HttpParseError)) return attempt(true);
+        if (!isAborted() && connection.uses > 1 && !exchange.gotBytes) return attempt(true);
         throw error;
       }
     };

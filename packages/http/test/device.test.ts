@@ -116,6 +116,18 @@ describe.each(TRANSPORTS)('over $name', ({ name, connect }) => {
       await device.disconnect();
     });
 
+    it('opens a new connection when the server closed an idle one, without spending a retry (fetch: one retry)', async () => {
+      // Node's fetch sends on the closed connection and fails the request: the device's retry covers it.
+      const { device } = await open(patternBytes(1 << 20), { readahead: 0, retries: name === 'fetch' ? 1 : 0, retryDelayMs: 0 });
+      await device.read(0, [new Uint8Array(512)]);
+      for (let i = 1; i <= 3; i++) {
+        server.current.server.closeIdleConnections();
+        await device.read(i * 64, [new Uint8Array(512)]);
+      }
+      if (name !== 'fetch') expect(device.stats.connections).toBeGreaterThan(1);
+      await device.disconnect();
+    });
+
     it.each([301, 302, 307, 308])('follows a %i redirect for every request, with the headers', async (status) => {
       const bytes = patternBytes(1 << 20);
       const served = server.current.add(bytesSource(bytes));
