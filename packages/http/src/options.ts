@@ -65,6 +65,8 @@ function integer(name: string, value: number | undefined, fallback: number, min:
 }
 
 const OWN_HEADERS = new Set(['range', 'if-range']);
+/** A header name (RFC 9110 token). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Fills in the defaults and refuses what cannot work, with INVALID_ARGUMENT. */
 export function resolveOptions(options: HttpOptions): ResolvedOptions {
@@ -79,9 +81,12 @@ export function resolveOptions(options: HttpOptions): ResolvedOptions {
   }
   const maxRequestBytes = integer('maxRequestBytes', options.maxRequestBytes, Math.max(4 * MiB, blockSize), blockSize, 1024 * MiB);
   const headers = options.headers ?? {};
-  for (const name of Object.keys(headers)) {
+  for (const [name, value] of Object.entries(headers)) {
     if (OWN_HEADERS.has(name.toLowerCase()))
       throw new BlockError('INVALID_ARGUMENT', `headers must not set ${name}: the device sends its own`);
+    if (!TOKEN.test(name) || typeof value !== 'string' || /[\r\n\0]/.test(value)) {
+      throw new BlockError('INVALID_ARGUMENT', `header ${JSON.stringify(name)} is not a header name with a one-line string value`);
+    }
   }
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
     throw new BlockError('INVALID_ARGUMENT', `fetch must be a function, got ${typeof options.fetch}`);

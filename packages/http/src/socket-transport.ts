@@ -11,8 +11,8 @@ const abortError = () => Object.assign(new Error('the request was aborted'), { n
 
 /**
  * What the connection does with the bytes it reads: parse a head, hand body bytes to a consumer,
- * or drain the rest of a released body. Bytes that arrive while nobody consumes are kept (copied:
- * the read buffer is reused) and the socket paused.
+ * or drain the rest of a released body. Bytes that arrive while nobody consumes are kept (as a
+ * view of the read buffer) and the socket paused until they are fed on.
  */
 class Exchange implements TransportResponse {
   status = 0;
@@ -75,9 +75,13 @@ class Exchange implements TransportResponse {
     return this.#held !== undefined;
   }
 
+  /**
+   * Keeps bytes nobody consumes yet. Every caller pauses the socket with it, and a paused socket
+   * reads nothing more into the read buffer, so a view of it stays valid until it is fed on.
+   */
   #hold(bytes: Uint8Array): void {
     if (this.#held === undefined) {
-      this.#held = bytes.slice();
+      this.#held = bytes;
       return;
     }
     const joined = new Uint8Array(this.#held.byteLength + bytes.byteLength);

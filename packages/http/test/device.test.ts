@@ -199,6 +199,8 @@ describe.each(TRANSPORTS)('over $name', ({ name, connect }) => {
       [{ cacheBytes: -1 }, 'cacheBytes'],
       [{ maxRequestBytes: 100 }, 'maxRequestBytes'],
       [{ headers: { Range: 'bytes=0-' } }, 'Range'],
+      [{ headers: { 'x-a': 'b\r\nx-injected: 1' } }, 'header'],
+      [{ headers: { 'bad name': 'x' } }, 'header'],
     ])('refuses options %j', async (options, message) => {
       const { url } = server.current.add(bytesSource(patternBytes(512)));
       const error = await rejection(connect(url, options));
