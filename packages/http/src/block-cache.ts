@@ -45,6 +45,7 @@ export class BlockCache {
     }
     this.#blocks.set(index, block);
     this.#bytes += block.byteLength;
+    if (this.#bytes <= this.capacityBytes) return;
     for (const [oldest, bytes] of this.#blocks) {
       if (this.#bytes <= this.capacityBytes) break;
       this.#blocks.delete(oldest);

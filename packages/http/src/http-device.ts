@@ -187,6 +187,7 @@ export class HttpDevice implements BlockDevice {
         // Nothing read from now on may mix the old and the new image.
         this.#failure = error;
         this.#cache.clear();
+        this.#pool.clear();
         this.#scheduler.failAll(error);
       }
       throw error;
@@ -205,6 +206,7 @@ export class HttpDevice implements BlockDevice {
       this.#client.close();
       this.#scheduler.failAll(BlockError.disconnected());
       this.#cache.clear();
+      this.#pool.clear();
     }
     return Promise.resolve();
   }
