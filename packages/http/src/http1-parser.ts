@@ -65,10 +65,8 @@ export class ResponseParser {
     }
     this.#headBytes.push(data.slice(0, i));
     this.#headLength += i;
-    if (this.#match !== 4) {
-      if (this.#headLength > MAX_HEAD_BYTES) throw new HttpParseError(`a response head longer than ${MAX_HEAD_BYTES} bytes`);
-      return i;
-    }
+    if (this.#headLength > MAX_HEAD_BYTES) throw new HttpParseError(`a response head longer than ${MAX_HEAD_BYTES} bytes`);
+    if (this.#match !== 4) return i;
     const all = new Uint8Array(this.#headLength);
     let at = 0;
     for (const part of this.#headBytes) {

@@ -107,6 +107,11 @@ describe('ResponseParser', () => {
     }).toThrow(HttpParseError);
   });
 
+  it('refuses a head longer than MAX_HEAD_BYTES that arrives whole', () => {
+    const wire = text.encode(`HTTP/1.1 200 OK\r\n${`X-Filler: ${'a'.repeat(1000)}\r\n`.repeat(70)}\r\n`);
+    expect(() => new ResponseParser('GET').feedHead(wire)).toThrow(HttpParseError);
+  });
+
   it('a connection that ends mid-body or before a response is an error', () => {
     expect(() => parse(text.encode('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01234'), [], 'GET', true)).toThrow(HttpParseError);
     expect(() => parse(text.encode('HTTP/1.1 200'), [], 'GET', true)).toThrow(HttpParseError);
