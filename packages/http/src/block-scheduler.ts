@@ -9,9 +9,18 @@ interface Pending {
   run: number;
   /** Called with the block the moment it is whole, before anything else can reuse it. */
   readonly takers: ((block: Uint8Array) => void)[];
-  readonly promise: Promise<void>;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
+  /** What the reads waiting for it await; made by the first of them (a block only read ahead needs none). */
+  waiting: { readonly promise: Promise<void>; readonly resolve: () => void; readonly reject: (error: unknown) => void } | undefined;
+}
+
+function settleable(): NonNullable<Pending['waiting']> {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 /** A FIFO of block indexes; entries may be stale (already fetched), the reader skips them. */
@@ -87,14 +96,15 @@ export class BlockScheduler {
       this.#demand.push(index);
       const added = this.#add(index, true);
       added.takers.push(take);
-      return added.promise;
+      return (added.waiting = settleable()).promise;
     }
     known.takers.push(take);
+    known.waiting ??= settleable();
     if (known.state === 'queued' && !known.demanded) {
       known.demanded = true;
       this.#demand.push(index);
     }
-    return known.promise;
+    return known.waiting.promise;
   }
 
   /** Queues the block to be read ahead unless it is already on its way. Call `pump()` after a batch. */
@@ -123,19 +133,11 @@ export class BlockScheduler {
     this.#pending.clear();
     this.#demand.clear();
     this.#ahead.clear();
-    for (const p of pending) p.reject(error);
+    for (const p of pending) p.waiting?.reject(error);
   }
 
   #add(index: number, demanded: boolean): Pending {
-    let resolve!: () => void;
-    let reject!: (error: unknown) => void;
-    const promise = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    // A block only read ahead has nobody to hear of its failure.
-    promise.catch(() => undefined);
-    const pending: Pending = { state: 'queued', demanded, run: -1, takers: [], promise, resolve, reject };
+    const pending: Pending = { state: 'queued', demanded, run: -1, takers: [], waiting: undefined };
     this.#pending.set(index, pending);
     return pending;
   }
@@ -166,7 +168,7 @@ export class BlockScheduler {
       if (p?.run !== run) return;
       this.#pending.delete(index);
       for (const take of p.takers) take(block);
-      p.resolve();
+      p.waiting?.resolve();
     };
     this.#fetchRun(first, count, deliver)
       .then(
@@ -186,7 +188,7 @@ export class BlockScheduler {
       const p = this.#pending.get(i);
       if (p?.run !== run) continue;
       this.#pending.delete(i);
-      p.reject(error);
+      p.waiting?.reject(error);
     }
   }
 }
