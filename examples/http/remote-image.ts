@@ -27,7 +27,7 @@ const info = await disk.getInfo();
 console.log(info); // { readWrite: false, sectorSize: 512, sizeSectors: 2048 }
 
 const sector = new Uint8Array(512);
-await disk.read(1, [sector]); // fetches one 64 KiB block, now cached
+await disk.read(1, [sector]); // fetches one 16 KiB block, now cached
 console.log(sector[0]); // 512 % 251 = 10
 
 const local = new Ramdisk({ sizeSectors: info.sizeSectors });

@@ -4,11 +4,14 @@
  */
 export class BlockCache {
   readonly capacityBytes: number;
+  readonly #evicted: (block: Uint8Array) => void;
   readonly #blocks = new Map<number, Uint8Array>();
   #bytes = 0;
 
-  constructor(capacityBytes: number) {
+  /** `evicted` gets each block dropped to make room (nobody else holds it: it may be reused). */
+  constructor(capacityBytes: number, evicted: (block: Uint8Array) => void = () => undefined) {
     this.capacityBytes = capacityBytes;
+    this.#evicted = evicted;
   }
 
   get bytes(): number {
@@ -42,10 +45,12 @@ export class BlockCache {
     }
     this.#blocks.set(index, block);
     this.#bytes += block.byteLength;
+    if (this.#bytes <= this.capacityBytes) return;
     for (const [oldest, bytes] of this.#blocks) {
       if (this.#bytes <= this.capacityBytes) break;
       this.#blocks.delete(oldest);
       this.#bytes -= bytes.byteLength;
+      this.#evicted(bytes);
     }
   }
 

@@ -7,9 +7,20 @@ interface Pending {
   demanded: boolean;
   /** The run fetching it, once in flight. */
   run: number;
-  readonly promise: Promise<Uint8Array>;
-  readonly resolve: (block: Uint8Array) => void;
-  readonly reject: (error: unknown) => void;
+  /** Called with the block the moment it is whole, before anything else can reuse it. */
+  readonly takers: ((block: Uint8Array) => void)[];
+  /** What the reads waiting for it await; made by the first of them (a block only read ahead needs none). */
+  waiting: { readonly promise: Promise<void>; readonly resolve: () => void; readonly reject: (error: unknown) => void } | undefined;
+}
+
+function settleable(): NonNullable<Pending['waiting']> {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 /** A FIFO of block indexes; entries may be stale (already fetched), the reader skips them. */
@@ -74,18 +85,26 @@ export class BlockScheduler {
     return this.#pending.size;
   }
 
-  /** The block once fetched (this fetch may be one already under way). Call `pump()` after a batch. */
-  want(index: number): Promise<Uint8Array> {
+  /**
+   * Hands the block to `take` the moment it is fetched (this fetch may be one already under way),
+   * then resolves; `take` must copy what it needs (the block may be reused later). Call `pump()`
+   * after a batch.
+   */
+  want(index: number, take: (block: Uint8Array) => void): Promise<void> {
     const known = this.#pending.get(index);
     if (known === undefined) {
       this.#demand.push(index);
-      return this.#add(index, true).promise;
+      const added = this.#add(index, true);
+      added.takers.push(take);
+      return (added.waiting = settleable()).promise;
     }
+    known.takers.push(take);
+    known.waiting ??= settleable();
     if (known.state === 'queued' && !known.demanded) {
       known.demanded = true;
       this.#demand.push(index);
     }
-    return known.promise;
+    return known.waiting.promise;
   }
 
   /** Queues the block to be read ahead unless it is already on its way. Call `pump()` after a batch. */
@@ -114,19 +133,11 @@ export class BlockScheduler {
     this.#pending.clear();
     this.#demand.clear();
     this.#ahead.clear();
-    for (const p of pending) p.reject(error);
+    for (const p of pending) p.waiting?.reject(error);
   }
 
   #add(index: number, demanded: boolean): Pending {
-    let resolve!: (block: Uint8Array) => void;
-    let reject!: (error: unknown) => void;
-    const promise = new Promise<Uint8Array>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    // A block only read ahead has nobody to hear of its failure.
-    promise.catch(() => undefined);
-    const pending: Pending = { state: 'queued', demanded, run: -1, promise, resolve, reject };
+    const pending: Pending = { state: 'queued', demanded, run: -1, takers: [], waiting: undefined };
     this.#pending.set(index, pending);
     return pending;
   }
@@ -156,7 +167,8 @@ export class BlockScheduler {
       const p = this.#pending.get(index);
       if (p?.run !== run) return;
       this.#pending.delete(index);
-      p.resolve(block);
+      for (const take of p.takers) take(block);
+      p.waiting?.resolve();
     };
     this.#fetchRun(first, count, deliver)
       .then(
@@ -176,7 +188,7 @@ export class BlockScheduler {
       const p = this.#pending.get(i);
       if (p?.run !== run) continue;
       this.#pending.delete(i);
-      p.reject(error);
+      p.waiting?.reject(error);
     }
   }
 }

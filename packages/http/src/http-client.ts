@@ -2,31 +2,54 @@ import { BlockError } from '@blk/core';
 import { HttpDeviceError } from './http-error.js';
 import { MAX_RETRY_DELAY_MS, type ResolvedOptions } from './options.js';
 import { TransientFailure } from './transient-failure.js';
+import type { Transport, TransportResponse } from './transport.js';
 
-/** One request's abort handle and inactivity timer: no headers or body bytes for `timeoutMs` aborts it. */
+/**
+ * One request's inactivity timer: no headers or body bytes for `timeoutMs` aborts it. `touch()` is
+ * called per body chunk, so it only notes the time; the timer checks it when it fires.
+ */
 export class Attempt {
-  readonly controller = new AbortController();
   timedOut = false;
   readonly #timeoutMs: number;
+  #abort: () => void = () => undefined;
+  #last = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(timeoutMs: number) {
     this.#timeoutMs = timeoutMs;
-    this.touch();
+    this.#last = performance.now();
+    this.#arm(timeoutMs);
   }
 
-  /** Something arrived: the timer starts again. */
+  /** What aborting this attempt does (the transport request's abort). */
+  set onAbort(abort: () => void) {
+    this.#abort = abort;
+  }
+
+  /** Something arrived: the timeout counts from now. */
   touch(): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.timedOut = true;
-      this.controller.abort();
-    }, this.#timeoutMs);
+    this.#last = performance.now();
+  }
+
+  abort(): void {
+    this.#abort();
   }
 
   end(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(() => {
+      const idle = performance.now() - this.#last;
+      if (idle < this.#timeoutMs) {
+        this.#arm(Math.ceil(this.#timeoutMs - idle));
+        return;
+      }
+      this.timedOut = true;
+      this.#abort();
+    }, ms);
   }
 }
 
@@ -44,13 +67,15 @@ function describeCause(error: unknown): string {
 export class HttpClient {
   readonly url: string;
   readonly options: ResolvedOptions;
+  readonly transport: Transport;
   #closed = false;
   readonly #attempts = new Set<Attempt>();
   readonly #sleepers = new Set<() => void>();
 
-  constructor(url: string, options: ResolvedOptions) {
+  constructor(url: string, options: ResolvedOptions, transport: Transport) {
     this.url = url;
     this.options = options;
+    this.transport = transport;
   }
 
   get closed(): boolean {
@@ -60,30 +85,34 @@ export class HttpClient {
   /**
    * Sends one request and lets `use` read the response while the inactivity timer and `close()`
    * still apply. Throws a TransientFailure for a network error or timeout, DISCONNECTED after
-   * `close()`, and whatever `use` throws. `use` reads the body to its end, or throws: then the
-   * request is aborted, which releases its connection (aborting a finished request would cost
-   * the keep-alive connection).
+   * `close()`, and whatever `use` throws. When `use` returns, the response is released (a body
+   * read to its end keeps its connection); when it throws, the request is aborted.
    */
   async once<T>(
     method: 'GET' | 'HEAD',
     headers: Readonly<Record<string, string>>,
-    use: (response: Response, attempt: Attempt) => T | Promise<T>,
+    use: (response: TransportResponse, attempt: Attempt) => T | Promise<T>,
   ): Promise<T> {
     if (this.#closed) throw BlockError.disconnected();
     const attempt = new Attempt(this.options.timeoutMs);
     this.#attempts.add(attempt);
     try {
-      const response = await this.options.fetch(this.url, {
-        method,
-        headers: { ...this.options.headers, ...headers },
-        signal: attempt.controller.signal,
-        redirect: 'follow',
-      });
+      const request = this.transport.request(method, this.url, { ...this.options.headers, ...headers });
+      attempt.onAbort = () => {
+        request.abort();
+      };
+      const response = await request.response;
       attempt.touch();
-      return await use(response, attempt);
+      try {
+        const result = await use(response, attempt);
+        response.release();
+        return result;
+      } catch (error) {
+        // Frees the connection of a body nobody will read (a 200 with the whole file, an error page).
+        request.abort();
+        throw error;
+      }
     } catch (error) {
-      // Frees the connection of a body nobody will read (a 200 with the whole file, an error page).
-      attempt.controller.abort();
       // `close()` may have run while the request was in flight.
       if (this.closed) throw BlockError.disconnected();
       if (error instanceof TransientFailure || error instanceof BlockError) throw error;
@@ -139,7 +168,8 @@ export class HttpClient {
   /** Aborts every request in flight and every retry waiting; later requests reject DISCONNECTED. */
   close(): void {
     this.#closed = true;
-    for (const attempt of this.#attempts) attempt.controller.abort();
+    for (const attempt of this.#attempts) attempt.abort();
     for (const wake of [...this.#sleepers]) wake();
+    this.transport.close();
   }
 }

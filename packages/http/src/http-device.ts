@@ -1,5 +1,6 @@
 import { BlockError, checkRequest, supports, type BlockDevice, type BlockInfo, type Supports } from '@blk/core';
 import { BlockCache } from './block-cache.js';
+import { BlockPool } from './block-pool.js';
 import { BlockScheduler } from './block-scheduler.js';
 import type { HttpClient } from './http-client.js';
 import { isHttpDeviceError } from './http-error.js';
@@ -23,6 +24,8 @@ export interface HttpStats {
   readonly cacheBytes: number;
   /** Range requests in flight now. */
   readonly inFlight: number;
+  /** Connections the device opened (HEAD and probe included); undefined over `fetch`, which pools them out of sight. */
+  readonly connections: number | undefined;
 }
 
 /**
@@ -43,6 +46,7 @@ export class HttpDevice implements BlockDevice {
   readonly #version: ImageVersion;
   readonly #info: BlockInfo;
   readonly #cache: BlockCache;
+  readonly #pool: BlockPool;
   readonly #scheduler: BlockScheduler;
   readonly #readahead: Readahead;
   #pendingReads = 0;
@@ -62,12 +66,18 @@ export class HttpDevice implements BlockDevice {
     this.lastModified = version.lastModified;
     const { sectorSize, blockSize } = this.#options;
     this.#info = Object.freeze({ readWrite: false, sectorSize, sizeSectors: Math.ceil(version.size / sectorSize) });
-    this.#cache = new BlockCache(this.#options.cacheBytes);
+    this.#pool = new BlockPool(blockSize, Math.max(1, this.#options.maxRequestBytes / blockSize));
+    this.#cache = new BlockCache(this.#options.cacheBytes, (block) => this.#pool.put(block));
     this.#readahead = new Readahead(this.#options.readahead, blockSize);
     this.#scheduler = new BlockScheduler((first, count, deliver) => this.#fetchRun(first, count, deliver), {
       concurrency: this.#options.concurrency,
       maxBlocks: this.#options.maxRequestBytes / blockSize,
     });
+  }
+
+  /** How the requests are sent: 'node-http' (Node's http/https) or 'fetch'. */
+  get transport(): string {
+    return this.#client.transport.name;
   }
 
   /** The URL the device reads. */
@@ -83,6 +93,7 @@ export class HttpDevice implements BlockDevice {
       cacheMisses: this.#misses,
       cacheBytes: this.#cache.bytes,
       inFlight: this.#scheduler.inFlight,
+      connections: this.#client.transport.connectionsOpened,
     };
   }
 
@@ -126,7 +137,7 @@ export class HttpDevice implements BlockDevice {
         continue;
       }
       this.#misses++;
-      waits.push(this.#scheduler.want(index).then((block) => sink.copy(index * blockSize, block)));
+      waits.push(this.#scheduler.want(index, (block) => sink.copy(index * blockSize, block)));
     }
     const ahead = this.#readahead.plan(start, end, size);
     if (ahead !== undefined) {
@@ -146,7 +157,10 @@ export class HttpDevice implements BlockDevice {
     const size = this.#version.size;
     const start = first * blockSize;
     const end = Math.min((first + count) * blockSize, size);
-    const blockAt = (index: number) => new Uint8Array(Math.min(blockSize, size - index * blockSize));
+    const blockAt = (index: number) => {
+      const length = Math.min(blockSize, size - index * blockSize);
+      return length === blockSize ? this.#pool.take() : new Uint8Array(length);
+    };
     let index = first;
     let block = blockAt(index);
     let filled = 0;
@@ -173,6 +187,7 @@ export class HttpDevice implements BlockDevice {
         // Nothing read from now on may mix the old and the new image.
         this.#failure = error;
         this.#cache.clear();
+        this.#pool.clear();
         this.#scheduler.failAll(error);
       }
       throw error;
@@ -191,6 +206,7 @@ export class HttpDevice implements BlockDevice {
       this.#client.close();
       this.#scheduler.failAll(BlockError.disconnected());
       this.#cache.clear();
+      this.#pool.clear();
     }
     return Promise.resolve();
   }

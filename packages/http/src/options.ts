@@ -8,13 +8,13 @@ export interface HttpOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Sector size of the device (default 512). An image whose length is not whole sectors reads zeroes past its end. */
   readonly sectorSize?: number;
-  /** Unit of fetching and caching, a power of two and a multiple of the sector size (default 64 KiB). */
+  /** Unit of fetching and caching, a power of two and a multiple of the sector size (default 16 KiB). */
   readonly blockSize?: number;
   /** Bytes of blocks kept in the LRU cache (default 64 MiB; 0 keeps none). */
   readonly cacheBytes?: number;
-  /** The largest read-ahead window of a sequential reader, in bytes (default 8 MiB; 0 turns read-ahead off). */
+  /** The largest read-ahead window of a sequential reader, in bytes (default 32 MiB; 0 turns read-ahead off). */
   readonly readahead?: number;
-  /** HTTP requests in flight at once (default 4, at most 64). More reads wait in the queue. */
+  /** HTTP requests in flight at once (default 8, at most 64). More reads wait in the queue. */
   readonly concurrency?: number;
   /** The most bytes one range request asks for; adjacent blocks are coalesced up to it (default 4 MiB). */
   readonly maxRequestBytes?: number;
@@ -26,7 +26,11 @@ export interface HttpOptions {
   readonly retryDelayMs?: number;
   /** Reads waiting or in progress at once; past it a read rejects with IO (default 1024). */
   readonly maxPendingReads?: number;
-  /** Replaces the platform's `fetch` (a proxy-aware one, an instrumented one…). */
+  /**
+   * Sends the requests through this `fetch` (a proxy-aware one, an instrumented one…) instead of
+   * the default transport: Node's http/https in Node, the platform's `fetch` elsewhere. In Node,
+   * `fetch: globalThis.fetch` chooses Node's own fetch.
+   */
   readonly fetch?: FetchFunction;
 }
 
@@ -42,7 +46,8 @@ export interface ResolvedOptions {
   readonly retries: number;
   readonly retryDelayMs: number;
   readonly maxPendingReads: number;
-  readonly fetch: FetchFunction;
+  /** The caller's `fetch`, if any. */
+  readonly fetch: FetchFunction | undefined;
 }
 
 /** Past this a retry waits no longer, whatever the backoff or Retry-After says. */
@@ -60,12 +65,14 @@ function integer(name: string, value: number | undefined, fallback: number, min:
 }
 
 const OWN_HEADERS = new Set(['range', 'if-range']);
+/** A header name (RFC 9110 token). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Fills in the defaults and refuses what cannot work, with INVALID_ARGUMENT. */
 export function resolveOptions(options: HttpOptions): ResolvedOptions {
   const sectorSize = options.sectorSize ?? 512;
   checkSectorSize(sectorSize);
-  const blockSize = integer('blockSize', options.blockSize, Math.max(64 * KiB, sectorSize), sectorSize, 64 * MiB);
+  const blockSize = integer('blockSize', options.blockSize, Math.max(16 * KiB, sectorSize), sectorSize, 64 * MiB);
   if ((blockSize & (blockSize - 1)) !== 0 || blockSize % sectorSize !== 0) {
     throw new BlockError(
       'INVALID_ARGUMENT',
@@ -74,27 +81,28 @@ export function resolveOptions(options: HttpOptions): ResolvedOptions {
   }
   const maxRequestBytes = integer('maxRequestBytes', options.maxRequestBytes, Math.max(4 * MiB, blockSize), blockSize, 1024 * MiB);
   const headers = options.headers ?? {};
-  for (const name of Object.keys(headers)) {
+  for (const [name, value] of Object.entries(headers)) {
     if (OWN_HEADERS.has(name.toLowerCase()))
       throw new BlockError('INVALID_ARGUMENT', `headers must not set ${name}: the device sends its own`);
+    if (!TOKEN.test(name) || typeof value !== 'string' || /[\r\n\0]/.test(value)) {
+      throw new BlockError('INVALID_ARGUMENT', `header ${JSON.stringify(name)} is not a header name with a one-line string value`);
+    }
   }
-  if (options.fetch === undefined && typeof globalThis.fetch !== 'function') {
-    throw new BlockError('INVALID_ARGUMENT', 'no fetch: this platform has none and options.fetch is not given');
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
+    throw new BlockError('INVALID_ARGUMENT', `fetch must be a function, got ${typeof options.fetch}`);
   }
-  // Called through globalThis: a browser's fetch throws "Illegal invocation" with another `this`.
-  const fetchFunction: FetchFunction = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   return {
     headers,
     sectorSize,
     blockSize,
     maxRequestBytes: Math.floor(maxRequestBytes / blockSize) * blockSize,
     cacheBytes: integer('cacheBytes', options.cacheBytes, 64 * MiB, 0, Number.MAX_SAFE_INTEGER),
-    readahead: integer('readahead', options.readahead, 8 * MiB, 0, 1024 * MiB),
-    concurrency: integer('concurrency', options.concurrency, 4, 1, 64),
+    readahead: integer('readahead', options.readahead, 32 * MiB, 0, 1024 * MiB),
+    concurrency: integer('concurrency', options.concurrency, 8, 1, 64),
     timeoutMs: integer('timeoutMs', options.timeoutMs, 30_000, 1, 3_600_000),
     retries: integer('retries', options.retries, 3, 0, 100),
     retryDelayMs: integer('retryDelayMs', options.retryDelayMs, 200, 0, MAX_RETRY_DELAY_MS),
     maxPendingReads: integer('maxPendingReads', options.maxPendingReads, 1024, 1, 1 << 20),
-    fetch: fetchFunction,
+    fetch: options.fetch,
   };
 }

@@ -2,6 +2,7 @@ import { parseContentRange } from './content-range.js';
 import type { HttpClient } from './http-client.js';
 import { HttpDeviceError } from './http-error.js';
 import { isTransientStatus, transientStatus } from './transient-failure.js';
+import type { TransportResponse } from './transport.js';
 import { validatorsOf, type ImageVersion } from './validators.js';
 
 interface HeadAnswer {
@@ -19,7 +20,7 @@ function noRanges(client: HttpClient, why: string, status?: number): HttpDeviceE
   );
 }
 
-function statusError(client: HttpClient, what: string, response: Response): HttpDeviceError {
+function statusError(client: HttpClient, what: string, response: TransportResponse): HttpDeviceError {
   return new HttpDeviceError('IO', 'STATUS', client.url, `${what}: HTTP ${response.status} ${response.statusText}`.trimEnd(), {
     status: response.status,
   });
@@ -31,7 +32,7 @@ async function head(client: HttpClient): Promise<HeadAnswer | undefined> {
     client.once('HEAD', { 'accept-encoding': 'identity' }, (response) => {
       if (response.status === 405 || response.status === 501) return undefined;
       if (isTransientStatus(response.status)) throw transientStatus(response);
-      if (!response.ok) throw statusError(client, 'HEAD', response);
+      if (response.status < 200 || response.status > 299) throw statusError(client, 'HEAD', response);
       if (response.headers.get('accept-ranges')?.trim().toLowerCase() === 'none')
         throw noRanges(client, 'Accept-Ranges: none', response.status);
       return validatorsOf(response.headers);
@@ -74,7 +75,7 @@ export async function probe(client: HttpClient): Promise<ImageVersion> {
           status: 206,
         });
       // Read (one byte, or an empty 416 body) so the connection stays open for the next request.
-      await response.arrayBuffer();
+      await response.consume(() => true);
       const validators = validatorsOf(response.headers);
       return {
         size,

@@ -52,20 +52,22 @@ export async function readRange(
         if (range.first !== at || range.last !== end - 1) {
           throw fail('BAD_RESPONSE', `asked for bytes ${at}-${end - 1}, the server sent ${range.first ?? '?'}-${range.last ?? '?'}`, 206);
         }
-        if (response.body === null) throw fail('BAD_RESPONSE', 'a 206 without a body', 206);
-        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-        // Stops at the last byte asked for rather than waiting for the end of the stream, which
-        // Node's fetch does not always signal for a chunked body; what a server sends past
-        // Content-Range is never read (cancelling the rest closes its connection).
-        while (at < end) {
-          const { done, value } = await reader.read();
-          if (done) throw new TransientFailure('NETWORK', `the response ended after ${at - start} of ${end - start} bytes`);
+        let failure: HttpDeviceError | undefined;
+        // Stops at the last byte asked for rather than waiting for the end of the body (which
+        // fetch does not always signal promptly for a chunked body); what a server sends past
+        // Content-Range is never handed over.
+        await response.consume((chunk) => {
           attempt.touch();
-          if (value.byteLength > end - at) throw fail('BAD_RESPONSE', `the server sent more than the ${end - start} bytes asked for`, 206);
-          at += value.byteLength;
-          onBytes(value);
-        }
-        reader.cancel().catch(() => undefined);
+          if (chunk.byteLength > end - at) {
+            failure = fail('BAD_RESPONSE', `the server sent more than the ${end - start} bytes asked for`, 206);
+            return false;
+          }
+          at += chunk.byteLength;
+          onBytes(chunk);
+          return at < end;
+        });
+        if (failure !== undefined) throw failure;
+        if (at < end) throw new TransientFailure('NETWORK', `the response ended after ${at - start} of ${end - start} bytes`);
       },
     ),
   );

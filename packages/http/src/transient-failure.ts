@@ -1,3 +1,5 @@
+import type { TransportResponse } from './transport.js';
+
 /** A failure worth another try: the connection, a timeout, or a status that says "later". */
 export class TransientFailure extends Error {
   override readonly name = 'TransientFailure';
@@ -29,7 +31,7 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
 }
 
 /** The transient failure a response with a retryable status means. */
-export function transientStatus(response: Response): TransientFailure {
+export function transientStatus(response: TransportResponse): TransientFailure {
   return new TransientFailure(
     'STATUS',
     `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`,

@@ -1,3 +1,5 @@
+import type { HeaderReader } from './transport.js';
+
 /** What identifies one version of the image: its length and the validators the server gave. */
 export interface ImageVersion {
   readonly size: number;
@@ -6,7 +8,7 @@ export interface ImageVersion {
 }
 
 /** Reads `ETag` and `Last-Modified` from a response. */
-export function validatorsOf(headers: Headers): { etag: string | undefined; lastModified: string | undefined } {
+export function validatorsOf(headers: HeaderReader): { etag: string | undefined; lastModified: string | undefined } {
   return { etag: headers.get('etag') ?? undefined, lastModified: headers.get('last-modified') ?? undefined };
 }
 
@@ -27,7 +29,7 @@ export function ifRangeOf(version: ImageVersion): string | undefined {
  * Why a response's validators show another version of the image, or undefined when they agree
  * (a validator the response leaves out cannot disagree). Weak ETags compare weakly.
  */
-export function versionMismatch(version: ImageVersion, headers: Headers): string | undefined {
+export function versionMismatch(version: ImageVersion, headers: HeaderReader): string | undefined {
   const now = validatorsOf(headers);
   if (version.etag !== undefined && now.etag !== undefined) {
     const strip = (tag: string) => (isWeak(tag) ? tag.slice(2) : tag);

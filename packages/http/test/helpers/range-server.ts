@@ -90,6 +90,8 @@ export interface RangeServer {
   readonly server: Server;
   /** Serves `source` at a fresh path and returns its URL. */
   add(source: ImageSource, options?: ImageOptions): { url: string; image: ServedImage };
+  /** A URL that answers every request with `status` (a redirect) to `location`; `hits` counts them. */
+  redirect(location: string, status?: number): { url: string; readonly hits: number };
   /** Stops answering every image at `url` (its requests get 404 from then on). */
   remove(url: string): void;
   close(): Promise<void>;
@@ -197,10 +199,18 @@ async function answer(image: ServedImage, req: IncomingMessage, res: ServerRespo
 /** A Node HTTP server on 127.0.0.1 with byte ranges and If-Range, serving images the test adds. */
 export async function startRangeServer(): Promise<RangeServer> {
   const images = new Map<string, ServedImage>();
+  const redirects = new Map<string, { location: string; status: number; hits: number }>();
   const sockets = new Set<Socket>();
   let serial = 0;
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
+    const redirect = redirects.get(path);
+    if (redirect !== undefined) {
+      redirect.hits++;
+      res.writeHead(redirect.status, { location: redirect.location, 'content-length': '0' });
+      res.end();
+      return;
+    }
     const image = images.get(path);
     const ifRange = req.headers['if-range'];
     image?.log.push({
@@ -243,6 +253,17 @@ export async function startRangeServer(): Promise<RangeServer> {
       const image = new ServedImage(source, options);
       images.set(path, image);
       return { url: `http://127.0.0.1:${port}${path}`, image };
+    },
+    redirect(location, status = 302) {
+      const path = `/redirects/${++serial}`;
+      const entry = { location, status, hits: 0 };
+      redirects.set(path, entry);
+      return {
+        url: `http://127.0.0.1:${port}${path}`,
+        get hits() {
+          return entry.hits;
+        },
+      };
     },
     remove(url) {
       images.delete(new URL(url).pathname);
