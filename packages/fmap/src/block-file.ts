@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { Allocator } from './allocator.js';
 import { checkBlockCount, checkBlockOffset, checkWithin } from './block-checks.js';
+import type { BlockFileStats } from './block-file-stats.js';
 import {
   checkOptions,
   checkPath,
@@ -30,23 +31,7 @@ import { MemoryEngine } from './memory-engine.js';
 export type { BlockFileOptions, CreateOptions } from './block-file-options.js';
 
 export { MAX_RUN_BYTES } from './block-checks.js';
-
-/** A snapshot of the allocator, for checks and tests. */
-export interface BlockFileStats {
-  readonly engine: EngineKind;
-  readonly blockSize: number;
-  /** Bytes up to the end of the last block ever handed out (`size()`). */
-  readonly size: number;
-  /** Offset of the first user block. */
-  readonly firstBlock: number;
-  /** Free blocks, sorted (freed since the last flush included). */
-  readonly free: readonly number[];
-  /** Blocks holding the committed free list (or a failed commit's): neither free nor allocated. */
-  readonly freeListPages: readonly number[];
-  /** Number of commits (flushes that changed the allocator) this file has seen. */
-  readonly seq: number;
-  readonly liveLeases: number;
-}
+export type { BlockFileStats } from './block-file-stats.js';
 
 /**
  * A file of fixed-size blocks with an allocator in it: fs2's fmap.BlockFile, with a checksummed

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { BlockError, checkResize, checkSectorSize, toBlockError } from '@blk/core';
 import { BlockFile, type BlockFileOptions } from './block-file.js';
-import { mapHeight } from './block-map.js';
+import { mapHeight } from './map-node.js';
 import { encodeSuperblock } from './device-superblock.js';
 import { FmapDevice } from './fmap-device.js';
 import { isFmapError } from './fmap-error.js';

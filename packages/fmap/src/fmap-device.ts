@@ -15,7 +15,8 @@ import {
   type Supports,
 } from '@blk/core';
 import type { BlockFile } from './block-file.js';
-import { BlockMap, mapHeight } from './block-map.js';
+import { BlockMap } from './block-map.js';
+import { mapHeight } from './map-node.js';
 import { mapFanout } from './map-block.js';
 import { decodeSuperblock, encodeSuperblock } from './device-superblock.js';
 import { FmapError } from './fmap-error.js';
