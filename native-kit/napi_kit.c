@@ -130,6 +130,25 @@ int get_bytes(napi_env env, napi_value value, struct iovec *iov) {
   return 1;
 }
 
+uint32_t buffer_count(napi_env env, napi_value value) {
+  bool is_array = false;
+  uint32_t count = 0;
+  if (napi_is_array(env, value, &is_array) != napi_ok) return 0;
+  if (!is_array) return 1;
+  return napi_get_array_length(env, value, &count) == napi_ok ? count : 0;
+}
+
+int get_iovecs(napi_env env, napi_value value, struct iovec *iov, uint32_t count) {
+  bool is_array = false;
+  if (napi_is_array(env, value, &is_array) != napi_ok) return 0;
+  if (!is_array) return count == 1 && get_bytes(env, value, &iov[0]);
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    if (napi_get_element(env, value, i, &item) != napi_ok || !get_bytes(env, item, &iov[i])) return 0;
+  }
+  return 1;
+}
+
 napi_value number(napi_env env, double value) {
   napi_value result;
   napi_create_double(env, value, &result);

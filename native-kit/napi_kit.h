@@ -25,6 +25,10 @@ int get_u53(napi_env env, napi_value value, uint64_t *out);
 char *get_string(napi_env env, napi_value value, int *ok);
 /* A Uint8Array's memory as an iovec (the array must stay referenced while it is used). */
 int get_bytes(napi_env env, napi_value value, struct iovec *iov);
+/* How many buffers `value` holds: an array's length, else 1 (a single Uint8Array); 0 when unreadable. */
+uint32_t buffer_count(napi_env env, napi_value value);
+/* iov[0..count) from `value`: the items of an array, or `value` itself when it is not one; 0 when one is not a Uint8Array. */
+int get_iovecs(napi_env env, napi_value value, struct iovec *iov, uint32_t count);
 napi_value number(napi_env env, double value);
 
 #define CHECK(call)                                                                 \

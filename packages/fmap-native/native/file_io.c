@@ -325,25 +325,14 @@ napi_value js_io_submit(napi_env env, napi_callback_info info) {
     ok = get_bytes(env, argv[3], &r->iov[0]);
     r->iovcnt = 1;
   } else if (op == OP_WRITE) {
-    bool is_array = false;
-    napi_is_array(env, argv[3], &is_array);
-    if (!is_array) {
-      ok = get_bytes(env, argv[3], &r->iov[0]);
-      r->iovcnt = 1;
-    } else {
-      uint32_t count = 0;
-      napi_get_array_length(env, argv[3], &count);
-      if (count == 0 || count > MAX_IOV) ok = 0;
-      else if (count > INLINE_IOV && !(r->iov = malloc(count * sizeof *r->iov))) {
-        r->iov = r->inline_iov;
-        ok = 0;
-      }
-      for (uint32_t i = 0; ok && i < count; i++) {
-        napi_value item;
-        ok = napi_get_element(env, argv[3], i, &item) == napi_ok && get_bytes(env, item, &r->iov[i]);
-      }
-      r->iovcnt = (int)count;
+    uint32_t count = buffer_count(env, argv[3]);
+    if (count == 0 || count > MAX_IOV) ok = 0;
+    else if (count > INLINE_IOV && !(r->iov = malloc(count * sizeof *r->iov))) {
+      r->iov = r->inline_iov;
+      ok = 0;
     }
+    ok = ok && get_iovecs(env, argv[3], r->iov, count);
+    r->iovcnt = (int)count;
   }
   if (!ok) {
     if (r->iov != r->inline_iov) free(r->iov);

@@ -80,32 +80,19 @@ napi_value js_write_now(napi_env env, napi_callback_info info) {
   int fd;
   int64_t position;
   struct iovec iov[MAX_INLINE_IOV];
-  uint32_t count = 1;
-  bool is_array = false;
   napi_typedarray_type waited_type;
   size_t waited_length;
   void *waited_data;
   if (!get_args(env, info, 4, argv) || !get_fd(env, argv[0], &fd) || !get_offset(env, argv[2], &position) ||
-      napi_is_array(env, argv[1], &is_array) != napi_ok ||
       napi_get_typedarray_info(env, argv[3], &waited_type, &waited_length, &waited_data, NULL, NULL) != napi_ok ||
       waited_type != napi_float64_array || waited_length < 1) {
     return throw_type(env, "writeNow(fd, buffers, position, waited: Float64Array): bad arguments");
   }
-  int ok;
-  if (!is_array) {
-    ok = get_bytes(env, argv[1], &iov[0]);
-  } else {
-    if (napi_get_array_length(env, argv[1], &count) != napi_ok || count == 0) {
-      return throw_type(env, "writeNow: buffers must be a Uint8Array or a non-empty array of them");
-    }
-    if (count > MAX_INLINE_IOV) return number(env, -1);
-    ok = 1;
-    for (uint32_t i = 0; ok && i < count; i++) {
-      napi_value item;
-      ok = napi_get_element(env, argv[1], i, &item) == napi_ok && get_bytes(env, item, &iov[i]);
-    }
+  uint32_t count = buffer_count(env, argv[1]);
+  if (count > MAX_INLINE_IOV) return number(env, -1);
+  if (count == 0 || !get_iovecs(env, argv[1], iov, count)) {
+    return throw_type(env, "writeNow: buffers must be a Uint8Array or a non-empty array of them");
   }
-  if (!ok) return throw_type(env, "writeNow: buffers must be a Uint8Array or a non-empty array of them");
   long slept_before = sleeps();
   double started = now_ms();
   int64_t written = pwritev_all(fd, iov, (int)count, position);

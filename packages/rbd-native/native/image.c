@@ -138,20 +138,16 @@ void image_closed(napi_env env, image_t *image) {
 /* Fills r->iov from an array of 1-1024 Uint8Arrays; their total length in *total. */
 static int take_buffers(napi_env env, napi_value array, request_t *r, uint64_t *total) {
   bool is_array = false;
-  uint32_t count = 0;
   if (napi_is_array(env, array, &is_array) != napi_ok || !is_array) return 0;
-  napi_get_array_length(env, array, &count);
+  uint32_t count = buffer_count(env, array);
   if (count == 0 || count > MAX_IOV) return 0;
   if (count > INLINE_IOV && !(r->iov = malloc(count * sizeof *r->iov))) {
     r->iov = r->inline_iov;
     return 0;
   }
+  if (!get_iovecs(env, array, r->iov, count)) return 0;
   *total = 0;
-  for (uint32_t i = 0; i < count; i++) {
-    napi_value item;
-    if (napi_get_element(env, array, i, &item) != napi_ok || !get_bytes(env, item, &r->iov[i])) return 0;
-    *total += r->iov[i].iov_len;
-  }
+  for (uint32_t i = 0; i < count; i++) *total += r->iov[i].iov_len;
   r->iovcnt = (int)count;
   return 1;
 }
