@@ -79,6 +79,26 @@ describeWhen('file device inline writes (native engine)', noNative, () => {
     await device.disconnect();
   });
 
+  it('an engine that answers "not now" (-1) takes the write on its threads and is asked again; "never" (-2) is not asked again', async () => {
+    const { path, io, device } = await nativeDevice(64 * PAGE);
+    io.writeNowAnswer = -1;
+    await device.write(0, [new Uint8Array(PAGE).fill(1)]);
+    await device.write(8, [new Uint8Array(PAGE).fill(2)]);
+    expect(io.writeNowCalls).toBe(2);
+    io.writeNowAnswer = -2;
+    await device.write(16, [new Uint8Array(PAGE).fill(3)]);
+    io.writeNowAnswer = undefined;
+    await device.write(24, [new Uint8Array(PAGE).fill(4)]);
+    expect(io.writeNowCalls).toBe(3);
+    expect(io.started).toEqual(['write@0', 'write@4096', 'write@8192', 'write@12288']);
+    await device.disconnect();
+    expect([
+      ...readFileSync(path)
+        .subarray(0, 4 * PAGE)
+        .filter((_, i) => i % PAGE === 0),
+    ]).toEqual([1, 2, 3, 4]);
+  });
+
   it('EIO from an inline write is an IO BlockError; earlier data stays and the device carries on', async () => {
     const { path, io, device } = await nativeDevice(64 * PAGE);
     await device.write(0, [new Uint8Array(PAGE).fill(1)]);
