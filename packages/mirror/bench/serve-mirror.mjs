@@ -4,6 +4,7 @@
 //   node bench/serve-mirror.mjs mirror SRC SOCKET TARGET_SOCKET
 // Prints "listening" once SOCKET accepts clients and, mirroring, "synced SECONDS" (from opening
 // the devices to the sync). On SIGTERM it stops serving, flushes, prints "flushed" and exits 0.
+// MIRROR_OPTIONS (JSON) is passed to the mirror as its options, to try a policy end to end.
 import { performance } from 'node:perf_hooks';
 import { openFileDevice } from '@blk/fmap';
 import { connect as connectNbd, createServer } from '@blk/nbd';
@@ -18,7 +19,8 @@ if ((mode !== 'serve' && mode !== 'mirror') || !src || !socket || (mode === 'mir
 const started = performance.now();
 const primary = await openFileDevice(src, { readOnly: false, lock: true });
 const secondary = mode === 'mirror' ? await connectNbd({ path: target }) : undefined;
-const mirror = secondary ? await connectMirror(primary, secondary) : undefined;
+const options = process.env.MIRROR_OPTIONS ? JSON.parse(process.env.MIRROR_OPTIONS) : undefined;
+const mirror = secondary ? await connectMirror(primary, secondary, options) : undefined;
 const device = mirror ?? primary;
 mirror?.synced.then(
   () => console.log(`synced ${((performance.now() - started) / 1000).toFixed(4)}`),

@@ -61,6 +61,7 @@ export class MirrorDevice {
   readonly #stop = new AbortController();
   readonly #progress: ProgressReporter;
   readonly #seek: ScaledSeek | undefined;
+  readonly #planner: CopyPlanner;
   readonly #copy: Promise<void>;
   #state: MirrorState = 'copying';
   #error: BlockError | undefined;
@@ -79,6 +80,7 @@ export class MirrorDevice {
     this.#seek = isSeekable(pair.primary)
       ? new ScaledSeek(pair.primary, pair.grain / pair.primaryInfo.sectorSize, pair.primaryInfo.sizeSectors)
       : undefined;
+    this.#planner = new CopyPlanner(pair);
     this.synced = new Promise<void>((resolve, reject) => {
       this.#resolveSynced = resolve;
       this.#rejectSynced = reject;
@@ -234,7 +236,7 @@ export class MirrorDevice {
       );
       await runBackgroundCopy({
         pair,
-        planner: new CopyPlanner(pair),
+        planner: this.#planner,
         lock: this.#lock,
         pacer,
         chunk: this.#chunk,
@@ -268,6 +270,12 @@ export class MirrorDevice {
    * both have it, or when only the secondary failed (the mirror then fails); rejects with the
    * primary's error after repairing the range on the secondary. Once failed, only the primary half
    * runs.
+   *
+   * Only the primary half runs, too, for a change wholly at or past the copy's frontier (bytes
+   * the planner has not handed out yet): the copy will plan a window over them later, take this
+   * lock after the change releases it, and read them from the primary, so writing the secondary
+   * now would only write it twice. The frontier is read while the lock is held, so a window over
+   * these bytes, even one being planned at that moment, takes the lock after this change.
    */
   async #change(
     what: string,
@@ -287,7 +295,7 @@ export class MirrorDevice {
       const held = this.#lock.acquire(start, end);
       const release = typeof held === 'function' ? held : await held;
       try {
-        if (this.#state === 'failed') {
+        if (this.#state === 'failed' || start >= this.#planner.planned) {
           await settled(onPrimary).catch(passOn(what));
           return;
         }

@@ -33,13 +33,18 @@ function watchedSecondary(): { device: BlockDevice; maxCopiesInFlight: () => num
   return { device, maxCopiesInFlight: () => max, copySizes };
 }
 
-/** Keeps one 4 KiB client write in flight from before the copy starts until the mirror is synced. */
+/**
+ * Writes 4 KiB, one at a time and each on a fresh turn (as requests from a socket arrive), from
+ * before the copy starts until the mirror is synced. A write past the copy's frontier reaches only
+ * the ramdisk primary and settles without a turn, so the turn is what lets the copy run at all.
+ */
 async function busyClient(mirror: BlockDevice & { state: string }): Promise<number> {
   let writes = 0;
   while (mirror.state === 'copying' && writes < 10_000) {
     const sector = (writes * 97 * 8) % (BYTES / SS - 8);
     await mirror.write(sector, [pattern(sector, 8, SS, writes + 1)]);
     writes++;
+    await nextTurn();
   }
   return writes;
 }

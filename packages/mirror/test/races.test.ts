@@ -89,10 +89,9 @@ describe('a client write never loses to the copy window it overlaps', () => {
   it('makes the copy wait for a client write already in flight over its window', async () => {
     const { primary, secondary } = await freshPair();
     const rec = recording(primary, SS);
-    // Hold the client's secondary half (the only write of 7 sectors) before the copy starts.
-    const gate = withGate(secondary, (op, args) => op === 'write' && (args[1] as Uint8Array[])[0]?.byteLength === 7 * SS);
-    const held = gate.device;
-    const mirror = await connect(rec.device, held, { chunkBytes: CHUNK_SECTORS * SS, concurrency: 2 });
+    // Hold the client's write on the primary (the only write of 7 sectors) before the copy starts.
+    const gate = withGate(rec.device, (op, args) => op === 'write' && (args[1] as Uint8Array[])[0]?.byteLength === 7 * SS);
+    const mirror = await connect(gate.device, secondary, { chunkBytes: CHUNK_SECTORS * SS, concurrency: 2 });
     const write = mirror.write(100, [pattern(100, 7, SS, 9)]);
     await gate.reached();
     await settle(50);
