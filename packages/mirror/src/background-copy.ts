@@ -1,7 +1,7 @@
 import type { CopyPlanner, CopyWindow } from './copy-planner.js';
 import { ceilTo, floorTo, type DevicePair } from './device-pair.js';
 import type { CopyPacer, Grant } from './copy-pacer.js';
-import { runPool, type RegionLock } from '@blk/core';
+import { nextTurn, runPool, type RegionLock } from '@blk/core';
 
 export interface CopyJob {
   readonly pair: DevicePair;
@@ -25,7 +25,7 @@ export interface CopyJob {
  * zeroed on the secondary without reading the primary; anything a client wrote since the plan is
  * copied as data. Returns the bytes read from the primary.
  */
-async function copyHole(pair: DevicePair, window: CopyWindow, buffer: () => Uint8Array): Promise<number> {
+async function copyHole(pair: DevicePair, window: CopyWindow, buffer: () => Uint8Array, pause?: () => Promise<void>): Promise<number> {
   const { grain } = pair;
   let copied = 0;
   let pos = window.start;
@@ -40,7 +40,7 @@ async function copyHole(pair: DevicePair, window: CopyWindow, buffer: () => Uint
     // Data begins within this grain: copy the mapped run, widened to whole grains.
     const unmapped = await pair.primaryUnmappedFrom(mapped);
     const dataEnd = Math.min(window.end, Math.max(pos + grain, ceilTo(unmapped, grain)));
-    await pair.copyRange(pos, dataEnd, buffer());
+    await pair.copyRange(pos, dataEnd, buffer(), pause);
     copied += dataEnd - pos;
     pos = dataEnd;
   }
@@ -86,15 +86,18 @@ export async function runBackgroundCopy(job: CopyJob): Promise<void> {
   const buffers: Uint8Array[] = [];
   const copyWindow = async ({ grant, window }: CopyItem, worker: number): Promise<void> => {
     const ownBuffer = (): Uint8Array => (buffers[worker] ??= new Uint8Array(job.chunk));
+    // While clients are busy, the read and the write of a chunk each run on their own turn of the
+    // event loop: a client request handled in between never waits behind the copy's memory copies.
+    const pause = grant.busy ? nextTurn : undefined;
     let copied = 0;
     try {
       const held = job.lock.acquire(window.start, window.end);
       const release = typeof held === 'function' ? held : await held;
       try {
         if (window.hole) {
-          copied = await copyHole(job.pair, window, ownBuffer);
+          copied = await copyHole(job.pair, window, ownBuffer, pause);
         } else {
-          await job.pair.copyRange(window.start, window.end, ownBuffer());
+          await job.pair.copyRange(window.start, window.end, ownBuffer(), pause);
           copied = window.end - window.start;
         }
       } finally {

@@ -46,14 +46,19 @@ export class DevicePair {
     return s.writeZeroes || (s.discard && s.discardZeroes);
   }
 
-  /** Copies [start, end) from the primary onto the secondary through `buffer`, a piece at a time. */
-  async copyRange(start: number, end: number, buffer: Uint8Array): Promise<void> {
+  /**
+   * Copies [start, end) from the primary onto the secondary through `buffer`, a piece at a time.
+   * `pause`, when given, is awaited before each write and each further read.
+   */
+  async copyRange(start: number, end: number, buffer: Uint8Array, pause?: () => Promise<void>): Promise<void> {
     const piece = floorTo(buffer.byteLength, this.grain);
     if (piece === 0) throw new RangeError(`copy buffer of ${buffer.byteLength} bytes is smaller than a ${this.grain}-byte sector`);
     for (let at = start; at < end; at += piece) {
       const view = buffer.subarray(0, Math.min(piece, end - at));
       const range = `bytes [${at}, ${at + view.byteLength})`;
+      if (pause && at > start) await pause();
       await this.primary.read(at / this.primaryInfo.sectorSize, [view]).catch(blame('primary', `read of ${range}`));
+      if (pause) await pause();
       await this.secondary.write(at / this.secondaryInfo.sectorSize, [view]).catch(blame('secondary', `write of ${range}`));
     }
   }

@@ -88,4 +88,34 @@ describe('the copy adapts to the clients', () => {
     expect(seen.maxCopiesInFlight()).toBe(1);
     expect(Math.max(...seen.copySizes)).toBeLessThanOrEqual(8 * 1024);
   });
+
+  it('while clients are busy, a client write issued during a chunk completes before that chunk goes on to the secondary', async () => {
+    const CHUNK = 16 * 1024;
+    const order: string[] = [];
+    let client: Promise<void> | undefined;
+    let mirror: Awaited<ReturnType<typeof connect>> | undefined;
+    const base = ramdisk(BYTES, SS);
+    await scribble(base, 6);
+    const primary = wrapDevice(base, (op, args, call) => {
+      const bytes = op === 'read' ? (args[1] as Uint8Array[])[0]!.byteLength : 0;
+      // The copy's first busy read: a client write arrives now (far ahead of the copy).
+      if (bytes === CHUNK && !client) {
+        const at = BYTES / SS - 8;
+        client = mirror!.write(at, [pattern(at, 8, SS, 9)]).then(() => void order.push('client write done'));
+      }
+      return call();
+    });
+    const secondary = wrapDevice(ramdisk(BYTES, SS), (op, args, call) => {
+      if (op === 'write' && (args[1] as Uint8Array[])[0]!.byteLength === CHUNK) order.push('copy write');
+      return call();
+    });
+    mirror = await connect(primary, secondary, { chunkBytes: 64 * 1024, throttle: { busyChunkBytes: CHUNK, idleAfterMs: 60_000 } });
+    // A client write before the copy's first chunk: the copy starts in busy mode.
+    await mirror.write(0, [pattern(0, 8, SS, 8)]);
+    await mirror.synced;
+    await client;
+    expect(order.slice(0, 2)).toEqual(['client write done', 'copy write']);
+    expect(await compare(base, secondary)).toBe(0);
+    await mirror.disconnect();
+  });
 });
