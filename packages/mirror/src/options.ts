@@ -30,7 +30,7 @@ export interface ThrottleOptions {
 export interface MirrorOptions {
   /** Progress of the background copy; see `MirrorProgress`. Exceptions it throws are ignored. */
   readonly onProgress?: ProgressListener;
-  /** Bytes per background read and write, rounded down to whole mirror sectors. Default 256 KiB. */
+  /** Bytes per background read and write, rounded down to whole mirror sectors. Default 1 MiB. */
   readonly chunkBytes?: number | undefined;
   /** Background chunks in flight at once (1–64). Default 4. */
   readonly concurrency?: number;
@@ -53,7 +53,7 @@ export interface ResolvedOptions {
   readonly disconnectChildren: boolean;
 }
 
-export const DEFAULT_CHUNK_BYTES = 256 << 10;
+export const DEFAULT_CHUNK_BYTES = 1 << 20;
 export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_SLICE_MS = 2;
 export const DEFAULT_IDLE_AFTER_MS = 50;
