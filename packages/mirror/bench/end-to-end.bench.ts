@@ -8,6 +8,8 @@
 // - at synced, after fio wrote through the synced mirror and a final flush, the target must
 //   compare equal to the image (qemu-img compare), else the benchmark fails.
 // Build first (pnpm build): the server runs on dist/. BLK_BENCH_QUICK=1: one short round.
+// On a shared machine a p99 measures mostly the other processes: as root, run it under
+// `chrt -r 10` so fio, nbdkit and our servers (all children) are scheduled ahead of the rest.
 import { findPeer, makeTempDir, median, reportBench, runOk, startProcess, waitFor, type BenchRow } from '@blk/test-kit';
 import { randomFillSync } from 'node:crypto';
 import { existsSync, openSync, closeSync, rmSync, writeSync } from 'node:fs';
