@@ -93,7 +93,8 @@ describe('the copy adapts to the clients', () => {
     const CHUNK = 16 * 1024;
     const order: string[] = [];
     let client: Promise<void> | undefined;
-    let mirror: Awaited<ReturnType<typeof connect>> | undefined;
+    // The primary's wrapper needs the mirror that is made from it.
+    const made: { mirror?: Awaited<ReturnType<typeof connect>> } = {};
     const base = ramdisk(BYTES, SS);
     await scribble(base, 6);
     const primary = wrapDevice(base, (op, args, call) => {
@@ -101,7 +102,7 @@ describe('the copy adapts to the clients', () => {
       // The copy's first busy read: a client write arrives now (far ahead of the copy).
       if (bytes === CHUNK && !client) {
         const at = BYTES / SS - 8;
-        client = mirror!.write(at, [pattern(at, 8, SS, 9)]).then(() => void order.push('client write done'));
+        client = made.mirror!.write(at, [pattern(at, 8, SS, 9)]).then(() => void order.push('client write done'));
       }
       return call();
     });
@@ -109,7 +110,10 @@ describe('the copy adapts to the clients', () => {
       if (op === 'write' && (args[1] as Uint8Array[])[0]!.byteLength === CHUNK) order.push('copy write');
       return call();
     });
-    mirror = await connect(primary, secondary, { chunkBytes: 64 * 1024, throttle: { busyChunkBytes: CHUNK, idleAfterMs: 60_000 } });
+    const mirror = (made.mirror = await connect(primary, secondary, {
+      chunkBytes: 64 * 1024,
+      throttle: { busyChunkBytes: CHUNK, idleAfterMs: 60_000 },
+    }));
     // A client write before the copy's first chunk: the copy starts in busy mode.
     await mirror.write(0, [pattern(0, 8, SS, 8)]);
     await mirror.synced;
