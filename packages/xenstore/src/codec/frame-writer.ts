@@ -13,19 +13,24 @@ export class FrameWriter {
   #scheduled = false;
 
   readonly #schedule: (flush: () => void) => void;
+  readonly #hold: () => boolean;
 
   /**
    * `schedule` decides when a pending batch goes out: `process.nextTick` (right after the current
    * callback and its promise jobs) or `setImmediate` (after the event loop's other I/O callbacks).
+   * When `hold` says so at that moment, the batch stays for a later one: the owner then promises to
+   * call `kick` (or `flush`) again.
    */
   constructor(
     sink: (bytes: Uint8Array) => void,
     schedule: (flush: () => void) => void = (flush) => {
       process.nextTick(flush);
     },
+    hold: () => boolean = () => false,
   ) {
     this.#sink = sink;
     this.#schedule = schedule;
+    this.#hold = hold;
   }
 
   /** Bytes waiting for the next flush (headers included). */
@@ -37,17 +42,21 @@ export class FrameWriter {
     this.#headers.push(type, reqId, txId);
     this.#payloads.push(payload);
     this.#bytes += HEADER_SIZE + payload.length;
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      this.#schedule(() => {
-        this.flush();
-      });
-    }
+    this.kick();
+  }
+
+  /** Schedules a flush of what is pending, unless one is scheduled already. */
+  kick(): void {
+    if (this.#scheduled || this.#payloads.length === 0) return;
+    this.#scheduled = true;
+    this.#schedule(() => {
+      this.#scheduled = false;
+      if (!this.#hold()) this.flush();
+    });
   }
 
   /** Writes everything pending now. */
   flush(): void {
-    this.#scheduled = false;
     if (this.#payloads.length === 0) return;
     const out = Buffer.allocUnsafe(this.#bytes);
     const headers = this.#headers;
