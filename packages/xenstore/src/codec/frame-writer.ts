@@ -1,5 +1,13 @@
 import { HEADER_SIZE } from './limits.js';
 
+/** Little-endian, without `writeUInt32LE`'s range checks (the fields are u32 already). */
+function putU32(out: Uint8Array, at: number, value: number): void {
+  out[at] = value;
+  out[at + 1] = value >>> 8;
+  out[at + 2] = value >>> 16;
+  out[at + 3] = value >>> 24;
+}
+
 /**
  * Collects outgoing frames and hands them to `sink` as one contiguous buffer per tick: one
  * socket write instead of one per message (the dominant cost when many requests are in flight).
@@ -64,10 +72,10 @@ export class FrameWriter {
     let at = 0;
     for (let i = 0; i < payloads.length; i++) {
       const payload = payloads[i]!;
-      out.writeUInt32LE(headers[3 * i]!, at);
-      out.writeUInt32LE(headers[3 * i + 1]!, at + 4);
-      out.writeUInt32LE(headers[3 * i + 2]!, at + 8);
-      out.writeUInt32LE(payload.length, at + 12);
+      putU32(out, at, headers[3 * i]!);
+      putU32(out, at + 4, headers[3 * i + 1]!);
+      putU32(out, at + 8, headers[3 * i + 2]!);
+      putU32(out, at + 12, payload.length);
       out.set(payload, at + HEADER_SIZE);
       at += HEADER_SIZE + payload.length;
     }
