@@ -198,9 +198,13 @@ const cases: Case[] = [
   },
 ];
 
+/** `BENCH_CASES=pipelined,txn` runs only the rows whose name contains one of the words. */
+const only = process.env.BENCH_CASES?.split(',').filter((w) => w.length > 0);
+const selected = only ? cases.filter((c) => only.some((w) => c.name.includes(w))) : cases;
+
 const rows: BenchRow[] = [];
 try {
-  for (const c of cases) {
+  for (const c of selected) {
     // warm up both sides once
     await c.subject();
     await c.anchorRate();

@@ -17,6 +17,8 @@ import {
   XenstoreError,
   type Frame,
 } from '../src/index.js';
+import { FrameWriter } from '../src/codec/frame-writer.js';
+import { fromLatin1, latin1Slice, oneArg, oneLatin1Arg } from '../src/codec/payload.js';
 
 const frameArb = fc.record({
   type: fc.integer({ min: 0, max: 0xffff_ffff }),
@@ -251,6 +253,54 @@ describe('payload shapes', () => {
             expect(error).toBeInstanceOf(XenstoreError);
           }
         }
+      }),
+    );
+  });
+});
+
+describe('fast paths agree with the plain ones', () => {
+  const u32 = fc.integer({ min: 0, max: 0xffff_ffff });
+  const smallOrLarge = fc.oneof(fc.uint8Array({ maxLength: 80 }), fc.uint8Array({ maxLength: PAYLOAD_MAX }));
+
+  it('FrameWriter lays frames out as encodeFrame does, short and long payloads alike', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ type: u32, reqId: u32, txId: u32, payload: smallOrLarge }), { maxLength: 6 }), (frames) => {
+        let out: Uint8Array = new Uint8Array(0);
+        const writer = new FrameWriter(
+          (bytes) => (out = bytes),
+          () => undefined,
+        );
+        for (const f of frames) writer.push(f.type, f.reqId, f.txId, f.payload);
+        writer.flush();
+        expect([...out]).toEqual([...concat(frames.map((f) => encodeFrame(f)))]);
+      }),
+    );
+  });
+
+  it('the decoder copies short and long payloads exactly, from Buffers and plain arrays', () => {
+    fc.assert(
+      fc.property(
+        frameArb.map((f) => ({ ...f, payload: f.payload.subarray(0, f.payload.length % 100) })),
+        smallOrLarge,
+        fc.boolean(),
+        (f, g, buffer) => {
+          const bytes = concat([encodeFrame(f), encodeFrame({ ...f, payload: g })]);
+          const { frames } = new FrameDecoder().push(buffer ? Buffer.from(bytes) : bytes);
+          expect(frames.map((x) => [...x.payload])).toEqual([[...f.payload], [...g]]);
+        },
+      ),
+    );
+  });
+
+  it('latin1Slice and oneLatin1Arg match fromLatin1 and oneArg', () => {
+    fc.assert(
+      fc.property(smallOrLarge, fc.nat(), fc.nat(), (bytes, a, b) => {
+        const [start, end] = [a % (bytes.length + 1), b % (bytes.length + 1)].sort((x, y) => x - y) as [number, number];
+        expect(latin1Slice(bytes, start, end)).toBe(fromLatin1(bytes.subarray(start, end)));
+        expect(latin1Slice(bytes, start, end)).toBe(Buffer.from(bytes.subarray(start, end)).toString('latin1'));
+        expect(oneLatin1Arg(bytes)).toBe(oneArg(bytes, fromLatin1));
+        const arg = concat([bytes.filter((x) => x !== 0), new Uint8Array(1)]);
+        expect(oneLatin1Arg(arg)).toBe(oneArg(arg, fromLatin1));
       }),
     );
   });

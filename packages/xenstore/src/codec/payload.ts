@@ -7,13 +7,18 @@ export function fromUtf8(bytes: Uint8Array): string {
 
 /** One char per byte: lossless for any bytes (the server keeps tokens and paths exactly as sent). */
 export function fromLatin1(bytes: Uint8Array): string {
+  return latin1Slice(bytes, 0, bytes.length);
+}
+
+/** `fromLatin1(bytes.subarray(start, end))` without making the view. */
+export function latin1Slice(bytes: Uint8Array, start: number, end: number): string {
   // Short strings (paths, tokens) are built faster by hand than through a Buffer view.
-  if (bytes.length <= 64) {
+  if (end - start <= 64) {
     let text = '';
-    for (const byte of bytes) text += String.fromCharCode(byte);
+    for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i]!);
     return text;
   }
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
 }
 
 export function latin1(text: string): Uint8Array {
@@ -108,6 +113,13 @@ export function countNuls(payload: Uint8Array): number {
   let n = 0;
   for (const byte of payload) if (byte === 0) n++;
   return n;
+}
+
+/** `oneArg(payload, fromLatin1)`, the server's every-request case, without a view or a second pass. */
+export function oneLatin1Arg(payload: Uint8Array): string | undefined {
+  const end = payload.length - 1;
+  if (end < 0 || payload[end] !== 0 || findNul(payload) !== end) return undefined;
+  return latin1Slice(payload, 0, end);
 }
 
 /** The payload's single argument when it holds exactly one NUL, at its end (C's `onearg`). */

@@ -1,7 +1,7 @@
 import { XenstoreError, isWireErrorCode } from '../errors.js';
 import type { Frame } from '../codec/frame.js';
 import { MessageType } from '../codec/message-type.js';
-import { countNuls, findNul, fromLatin1, latin1, nulTerminated, oneArg, splitStrings } from '../codec/payload.js';
+import { countNuls, findNul, fromLatin1, latin1, latin1Slice, nulTerminated, oneLatin1Arg, splitStrings } from '../codec/payload.js';
 import { PAYLOAD_MAX } from '../codec/limits.js';
 import { canonicalize, domainPath, isValidPath } from '../paths.js';
 import { formatPermission, parsePermission, type Permission } from '../permissions.js';
@@ -49,7 +49,7 @@ function invalid(message: string): never {
 }
 
 function arg(ctx: RequestContext): string {
-  return oneArg(ctx.frame.payload, fromLatin1) ?? invalid('expected exactly one NUL-terminated argument');
+  return oneLatin1Arg(ctx.frame.payload) ?? invalid('expected exactly one NUL-terminated argument');
 }
 
 function strings(ctx: RequestContext): string[] {
@@ -176,7 +176,7 @@ function transactionStart(ctx: RequestContext): Uint8Array {
 }
 
 function transactionEnd(ctx: RequestContext): Uint8Array {
-  const choice = oneArg(ctx.frame.payload, fromLatin1);
+  const choice = oneLatin1Arg(ctx.frame.payload);
   if (choice !== 'T' && choice !== 'F') invalid('TRANSACTION_END takes T or F');
   const { tx, connection, core } = ctx;
   if (!tx) throw new XenstoreError('ENOENT', 'no such transaction');
@@ -262,7 +262,7 @@ function write(ctx: RequestContext): Uint8Array {
   const payload = ctx.frame.payload;
   const nul = findNul(payload);
   if (nul < 0) invalid('WRITE takes a path, a NUL and the value');
-  const path = fromLatin1(payload.subarray(0, nul));
+  const path = latin1Slice(payload, 0, nul);
   // The decoder already copied the payload; the value can stay a view of it.
   const value = payload.subarray(nul + 1);
   return changing(

@@ -46,6 +46,12 @@ let serial = 0;
 const REQUESTS_PER_TURN = 4;
 
 /**
+ * A batch this large is written without waiting for the rest of its chunk's requests: one write
+ * per turn already costs little per byte, and larger replies keep leaving every turn as before.
+ */
+const FLUSH_BATCH_BYTES = 4096;
+
+/**
  * One client of the server, over a Unix socket or an in-process stream, acting as `domid`. Holds
  * the client's watches and open transactions; drops itself on any framing error.
  *
@@ -88,14 +94,17 @@ export class ServerConnection {
     this.#stream = stream;
     this.domid = domid;
     this.#host = host;
-    // Replies and events go out once per event-loop turn (setImmediate): one socket write for
-    // everything a turn produced for this client, whichever requests caused it. Socket writes
-    // were the server's largest cost in the soak profiles (about a third of its busy time).
+    // Replies and events go out at most once per event-loop turn (setImmediate): one socket write
+    // for everything a turn produced for this client, whichever requests caused it. While the
+    // rest of a chunk of requests waits for the next turn (the fairness budget), its replies wait
+    // too: one write per chunk rather than per turn. Socket writes were the server's largest cost
+    // in the soak and `pnpm bench` profiles (a third of its busy time).
     this.#writer = new FrameWriter(
       (bytes) => {
         this.#write(bytes);
       },
       (flush) => setImmediate(flush),
+      () => this.#batching(),
     );
     stream.on('data', (chunk: Uint8Array) => {
       this.#onData(chunk);
@@ -242,6 +251,19 @@ export class ServerConnection {
     if (this.#inboxHead < this.#inbox.length && this.queuedBytes < this.#host.limits.outputBytes) this.#schedulePump();
   }
 
+  /**
+   * Whether the batch may wait for the next turn's requests: a pump is due (it kicks the writer
+   * when it ends), requests are waiting for it, and neither the batch nor the queue is full.
+   */
+  #batching(): boolean {
+    return (
+      this.#pumpScheduled &&
+      this.#inboxHead < this.#inbox.length &&
+      this.#writer.bytes < FLUSH_BATCH_BYTES &&
+      this.queuedBytes < this.#host.limits.outputBytes
+    );
+  }
+
   #pause(): void {
     if (this.#paused) return;
     // The client is not reading its replies: stop reading its requests until it does.
@@ -312,6 +334,8 @@ export class ServerConnection {
       this.#paused = false;
       this.#stream.resume();
     }
+    // The batch a scheduled flush held for this pump goes out now, or waits for the next pump.
+    this.#writer.kick();
   }
 
   /** One event per watch that lost some, with the watch's own path: the client re-reads. */
