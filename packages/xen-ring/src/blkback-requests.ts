@@ -1,4 +1,4 @@
-import { settled, type BlockDevice } from '@blk/core';
+import { toBlockError, type BlockDevice } from '@blk/core';
 import { readSegment, SEGMENT_SIZE, type BlkifRequest, type BlkifSegment, type IndirectRequest, type RwRequest } from './blkif-codec.js';
 import { isKnownRequest } from './blkif-codec.js';
 import { BlkifOp, BlkifStatus, PAGE_SIZE, SECTOR_BYTES } from './blkif-constants.js';
@@ -14,6 +14,7 @@ import {
   type Refusal,
   type RequestLimits,
 } from './request-validation.js';
+import { copyBytesInto } from './shared-copy.js';
 import type { SharedDomain } from './shared-domain.js';
 
 /** What running a request needs of the Blkback serving it. */
@@ -140,8 +141,13 @@ function dataIo(ctx: RequestContext, write: boolean, sector: number, segments: r
   if (isRefusal(count)) return count;
   ctx.dispatched(segments.length);
   const temporary: number[] = [];
-  const starts: number[] = [];
-  const ends: number[] = [];
+  const memory = ctx.frontend.bytes;
+  const { sectorSize } = limits;
+  // Runs of granted memory that follow each other are merged into one view.
+  const views: Uint8Array[] = [];
+  let aligned = true;
+  let runStart = -1;
+  let runEnd = -1;
   for (const { gref, firstSect, lastSect } of segments) {
     const frame = ctx.mapper.map(gref, !write, temporary);
     if (frame < 0) {
@@ -149,25 +155,28 @@ function dataIo(ctx: RequestContext, write: boolean, sector: number, segments: r
       return grantRefusal(gref, frame);
     }
     const start = frame * PAGE_SIZE + firstSect * SECTOR_BYTES;
-    const end = frame * PAGE_SIZE + (lastSect + 1) * SECTOR_BYTES;
-    if (ends.length > 0 && ends[ends.length - 1] === start) ends[ends.length - 1] = end;
-    else {
-      starts.push(start);
-      ends.push(end);
+    if (start !== runEnd) {
+      if (runEnd >= 0) {
+        views.push(memory.subarray(runStart, runEnd));
+        if ((runEnd - runStart) % sectorSize !== 0) aligned = false;
+      }
+      runStart = start;
     }
+    runEnd = frame * PAGE_SIZE + (lastSect + 1) * SECTOR_BYTES;
   }
-  const memory = ctx.frontend.bytes;
-  const { sectorSize } = limits;
-  const views: Uint8Array[] = [];
-  let aligned = true;
-  for (let i = 0; i < starts.length; i++) {
-    views.push(memory.subarray(starts[i], ends[i]));
-    if ((ends[i]! - starts[i]!) % sectorSize !== 0) aligned = false;
+  if (runEnd >= 0) {
+    views.push(memory.subarray(runStart, runEnd));
+    if ((runEnd - runStart) % sectorSize !== 0) aligned = false;
   }
   const deviceSector = (sector * SECTOR_BYTES) / sectorSize;
-  const io = settled(() =>
-    aligned ? direct(ctx.device, write, deviceSector, views) : bounced(ctx.device, write, deviceSector, views, count * SECTOR_BYTES),
-  );
+  let io: Promise<unknown>;
+  try {
+    io = aligned
+      ? Promise.resolve(write ? ctx.device.write(deviceSector, views) : ctx.device.read(deviceSector, views))
+      : bounced(ctx.device, write, deviceSector, views, count * SECTOR_BYTES);
+  } catch (error) {
+    io = Promise.reject(error instanceof Error ? error : toBlockError(error, 'device operation failed'));
+  }
   if (temporary.length === 0) return io;
   const release = () => {
     ctx.mapper.release(temporary);
@@ -178,16 +187,12 @@ function dataIo(ctx: RequestContext, write: boolean, sector: number, segments: r
   });
 }
 
-function direct(device: BlockDevice, write: boolean, sector: number, views: Uint8Array[]): Promise<unknown> {
-  return write ? device.write(sector, views) : device.read(sector, views);
-}
-
 async function bounced(device: BlockDevice, write: boolean, sector: number, views: readonly Uint8Array[], bytes: number): Promise<void> {
   const bounce = new Uint8Array(bytes);
   let at = 0;
   if (write) {
     for (const v of views) {
-      bounce.set(v, at);
+      copyBytesInto(bounce, at, v);
       at += v.byteLength;
     }
     await device.write(sector, [bounce]);
@@ -195,7 +200,7 @@ async function bounced(device: BlockDevice, write: boolean, sector: number, view
   }
   await device.read(sector, [bounce]);
   for (const v of views) {
-    v.set(bounce.subarray(at, at + v.byteLength));
+    copyBytesInto(v, 0, bounce.subarray(at, at + v.byteLength));
     at += v.byteLength;
   }
 }

@@ -1,7 +1,9 @@
 /**
  * Allocates slots (page frames) from a fixed range, preferring one contiguous run so that a
  * request's pages can be copied with one `set` and served by the backend as one buffer; falls
- * back to scattered slots when the range is fragmented. Not shared between threads.
+ * back to scattered slots when the range is fragmented. Freed slots are searched first: a data
+ * page is written by one thread and read by the other, and one used again soon is still in the
+ * caches, where a fresh one costs both threads a trip to memory. Not shared between threads.
  */
 export class FrameAllocator {
   readonly size: number;
@@ -54,11 +56,14 @@ export class FrameAllocator {
   }
 
   release(slots: readonly number[]): void {
+    let lowest = this.#rover;
     for (const slot of slots) {
       if (this.#used[slot] !== 1) throw new Error(`slot ${slot} released twice`);
       this.#used[slot] = 0;
+      if (slot < lowest) lowest = slot;
     }
     this.#free += slots.length;
+    this.#rover = lowest;
   }
 
   /** First run of `count` free slots at or after the rover (wrapping once), or undefined. */

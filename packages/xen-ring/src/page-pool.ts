@@ -1,5 +1,6 @@
 import { FrameAllocator } from './frame-allocator.js';
 import { PAGE_SIZE } from './blkif-constants.js';
+import { copyBytesInto } from './shared-copy.js';
 import type { SharedDomain } from './shared-domain.js';
 
 const NONE: readonly number[] = Object.freeze([]);
@@ -169,8 +170,8 @@ export class PagePool {
       while (runBytes > 0) {
         const buffer = buffers[b]!;
         const n = Math.min(runBytes, buffer.byteLength - inBuffer);
-        if (toPages) memory.set(n === buffer.byteLength ? buffer : buffer.subarray(inBuffer, inBuffer + n), memAt);
-        else buffer.set(memory.subarray(memAt, memAt + n), inBuffer);
+        if (toPages) copyBytesInto(memory, memAt, n === buffer.byteLength ? buffer : buffer.subarray(inBuffer, inBuffer + n));
+        else copyBytesInto(buffer, inBuffer, memory.subarray(memAt, memAt + n));
         memAt += n;
         runBytes -= n;
         inBuffer += n;

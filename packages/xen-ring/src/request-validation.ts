@@ -23,17 +23,23 @@ export interface RequestLimits {
 }
 
 /** A refusal: the status to answer with and why (for diagnostics). */
-export interface Refusal {
+export class Refusal {
   readonly status: typeof BlkifStatus.ERROR | typeof BlkifStatus.EOPNOTSUPP;
   readonly reason: string;
+
+  constructor(status: Refusal['status'], reason: string) {
+    this.status = status;
+    this.reason = reason;
+  }
 }
 
 export function refuse(reason: string, status: Refusal['status'] = BlkifStatus.ERROR): Refusal {
-  return { status, reason };
+  return new Refusal(status, reason);
 }
 
+/** A class test: `in` on the device's promises walks their prototype chain on every request. */
 export function isRefusal(value: unknown): value is Refusal {
-  return typeof value === 'object' && value !== null && 'status' in value && 'reason' in value;
+  return value instanceof Refusal;
 }
 
 /** True if a request `count` 512-byte units long at `sector` lies inside the device and on its sector grid. */

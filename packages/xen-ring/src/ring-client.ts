@@ -196,7 +196,6 @@ export class RingClient {
     const pages = this.#pool.lend(dataPages, indirectPages, !write);
     if (!pages) return false;
     const pool = this.#pool;
-    const grefOf = (i: number) => pool.gref(pages, i);
     part.pages = pages;
     if (write && dataPages > 0) pool.copy(part.owner.buffers, part.offset, part.bytes, pages, true);
 
@@ -209,15 +208,16 @@ export class RingClient {
       writeDiscard(view, at, 0, this.#handle, id, part.sector, part.nrSectors);
     } else if (indirectPages === 0) {
       writeRwHeader(view, at, part.op, dataPages, this.#handle, id, part.sector);
-      for (let i = 0; i < dataPages; i++) writeSegment(view, at + RW.SEGMENTS + i * SEGMENT_SIZE, grefOf(i), 0, lastSect(part.bytes, i));
+      for (let i = 0; i < dataPages; i++)
+        writeSegment(view, at + RW.SEGMENTS + i * SEGMENT_SIZE, pool.gref(pages, i), 0, lastSect(part.bytes, i));
     } else {
       const memory = this.#domain.view;
       for (let i = 0; i < dataPages; i++) {
         const page = pool.frame(pages.slots[dataPages + (i >> 9)]!);
-        writeSegment(memory, page * PAGE_SIZE + (i & 511) * SEGMENT_SIZE, grefOf(i), 0, lastSect(part.bytes, i));
+        writeSegment(memory, page * PAGE_SIZE + (i & 511) * SEGMENT_SIZE, pool.gref(pages, i), 0, lastSect(part.bytes, i));
       }
       const indirectGrefs: number[] = [];
-      for (let i = dataPages; i < pages.slots.length; i++) indirectGrefs.push(grefOf(i));
+      for (let i = dataPages; i < pages.slots.length; i++) indirectGrefs.push(pool.gref(pages, i));
       writeIndirectHeader(view, at, part.op, dataPages, this.#handle, id, part.sector, indirectGrefs);
     }
     return true;
