@@ -9,6 +9,7 @@ import { readRange } from './range-reader.js';
 import { Readahead } from './readahead.js';
 import { ReadWaiter } from './read-waiter.js';
 import { Scatter } from './scatter.js';
+import { asError } from './transport.js';
 import type { ImageVersion } from './validators.js';
 
 /** Counters for tuning and tests: what reached the server and what the cache saved. */
@@ -121,7 +122,7 @@ export class HttpDevice implements BlockDevice {
       this.#pendingReads++;
       return waiter.wait().finally(() => this.#pendingReads--);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(asError(error));
     }
   }
 

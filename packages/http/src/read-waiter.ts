@@ -1,5 +1,6 @@
 import type { BlockTaker } from './block-scheduler.js';
 import type { Scatter } from './scatter.js';
+import { asError } from './transport.js';
 
 /**
  * One read's wait for the blocks the cache did not have: copies each into the read's buffers the
@@ -13,8 +14,8 @@ export class ReadWaiter implements BlockTaker {
   #left = 0;
   /** The first failed block and its error. */
   #failedIndex = -1;
-  #error: unknown;
-  #settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  #error: Error | undefined;
+  #settle: { resolve: () => void; reject: (error: Error) => void } | undefined;
 
   constructor(sink: Scatter, blockSize: number) {
     this.#sink = sink;
@@ -38,7 +39,7 @@ export class ReadWaiter implements BlockTaker {
   fail(index: number, error: unknown): void {
     if (this.#failedIndex < 0 || index < this.#failedIndex) {
       this.#failedIndex = index;
-      this.#error = error;
+      this.#error = asError(error);
     }
     this.#done();
   }
@@ -55,11 +56,11 @@ export class ReadWaiter implements BlockTaker {
     if (--this.#left > 0 || this.#settle === undefined) return;
     this.#sink.seal();
     if (this.#failedIndex < 0) this.#settle.resolve();
-    else this.#settle.reject(this.#error);
+    else this.#settle.reject(this.#error!);
   }
 
   #finish(): Promise<void> {
     this.#sink.seal();
-    return this.#failedIndex < 0 ? Promise.resolve() : Promise.reject(this.#error);
+    return this.#failedIndex < 0 ? Promise.resolve() : Promise.reject(this.#error!);
   }
 }
