@@ -66,15 +66,22 @@ export class ResponseParser {
       }
       this.#step(data[i++]!);
     }
-    this.#headBytes.push(data.slice(0, i));
     this.#headLength += i;
     if (this.#headLength > MAX_HEAD_BYTES) throw new HttpParseError(`a response head longer than ${MAX_HEAD_BYTES} bytes`);
-    if (this.#match !== 4) return i;
-    const all = new Uint8Array(this.#headLength);
-    let at = 0;
-    for (const part of this.#headBytes) {
-      all.set(part, at);
-      at += part.byteLength;
+    if (this.#match !== 4) {
+      this.#headBytes.push(data.slice(0, i));
+      return i;
+    }
+    let all = data.subarray(0, i);
+    if (this.#headBytes.length > 0) {
+      // A head that came in pieces: joined (the pieces were copied: the read buffer is reused).
+      this.#headBytes.push(all);
+      all = new Uint8Array(this.#headLength);
+      let at = 0;
+      for (const part of this.#headBytes) {
+        all.set(part, at);
+        at += part.byteLength;
+      }
     }
     this.#headBytes.length = 0;
     this.#headLength = 0;
