@@ -139,10 +139,12 @@ export class BlockScheduler {
   }
 
   #next(): number | undefined {
-    for (const queue of [this.#demand, this.#ahead]) {
-      for (let index = queue.shift(); index !== undefined; index = queue.shift()) {
-        if (this.#queued(index)) return index;
-      }
+    return this.#nextOf(this.#demand) ?? this.#nextOf(this.#ahead);
+  }
+
+  #nextOf(queue: IndexQueue): number | undefined {
+    for (let index = queue.shift(); index !== undefined; index = queue.shift()) {
+      if (this.#queued(index)) return index;
     }
     return undefined;
   }

@@ -170,10 +170,11 @@ export class HttpDevice implements BlockDevice {
     this.#requests++;
     try {
       await readRange(this.#client, this.#version, start, end, (bytes) => {
-        this.#bytesFetched += bytes.byteLength;
-        for (let at = 0; at < bytes.byteLength;) {
-          const n = Math.min(block.byteLength - filled, bytes.byteLength - at);
-          block.set(bytes.subarray(at, at + n), filled);
+        const length = bytes.byteLength;
+        this.#bytesFetched += length;
+        for (let at = 0; at < length;) {
+          const n = Math.min(block.byteLength - filled, length - at);
+          block.set(n === length ? bytes : bytes.subarray(at, at + n), filled);
           filled += n;
           at += n;
           if (filled === block.byteLength) {
