@@ -1,11 +1,23 @@
+interface Entry {
+  readonly index: number;
+  block: Uint8Array;
+  /** Toward the least recently used end. */
+  older: Entry | undefined;
+  newer: Entry | undefined;
+}
+
 /**
  * Blocks of the image by index, least recently used dropped first once they add up to more than
- * `capacityBytes` (0: nothing is kept). A Map's insertion order is the recency order.
+ * `capacityBytes` (0: nothing is kept). Recency is a linked list beside the Map: evicting by
+ * iterating a Map from its start re-skips every slot deleted since its last rehash, which made
+ * each eviction cost in proportion to the cache's size.
  */
 export class BlockCache {
   readonly capacityBytes: number;
   readonly #evicted: (block: Uint8Array) => void;
-  readonly #blocks = new Map<number, Uint8Array>();
+  readonly #entries = new Map<number, Entry>();
+  #oldest: Entry | undefined;
+  #newest: Entry | undefined;
   #bytes = 0;
 
   /** `evicted` gets each block dropped to make room (nobody else holds it: it may be reused). */
@@ -19,43 +31,68 @@ export class BlockCache {
   }
 
   get size(): number {
-    return this.#blocks.size;
+    return this.#entries.size;
   }
 
   /** The block, now the most recently used; undefined when it is not cached. */
   get(index: number): Uint8Array | undefined {
-    const block = this.#blocks.get(index);
-    if (block === undefined) return undefined;
-    this.#blocks.delete(index);
-    this.#blocks.set(index, block);
-    return block;
+    const entry = this.#entries.get(index);
+    if (entry === undefined) return undefined;
+    if (entry !== this.#newest) {
+      this.#unlink(entry);
+      this.#link(entry);
+    }
+    return entry.block;
   }
 
   has(index: number): boolean {
-    return this.#blocks.has(index);
+    return this.#entries.has(index);
   }
 
   /** Keeps `block` (the cache owns it from now on) and drops the oldest blocks past the capacity. */
   set(index: number, block: Uint8Array): void {
     if (block.byteLength > this.capacityBytes) return;
-    const old = this.#blocks.get(index);
+    const old = this.#entries.get(index);
     if (old !== undefined) {
-      this.#bytes -= old.byteLength;
-      this.#blocks.delete(index);
+      this.#bytes -= old.block.byteLength;
+      this.#unlink(old);
+      this.#entries.delete(index);
     }
-    this.#blocks.set(index, block);
+    const entry: Entry = { index, block, older: undefined, newer: undefined };
+    this.#entries.set(index, entry);
+    this.#link(entry);
     this.#bytes += block.byteLength;
-    if (this.#bytes <= this.capacityBytes) return;
-    for (const [oldest, bytes] of this.#blocks) {
-      if (this.#bytes <= this.capacityBytes) break;
-      this.#blocks.delete(oldest);
-      this.#bytes -= bytes.byteLength;
-      this.#evicted(bytes);
+    while (this.#bytes > this.capacityBytes) {
+      const oldest = this.#oldest!;
+      this.#unlink(oldest);
+      this.#entries.delete(oldest.index);
+      this.#bytes -= oldest.block.byteLength;
+      this.#evicted(oldest.block);
     }
   }
 
   clear(): void {
-    this.#blocks.clear();
+    this.#entries.clear();
+    this.#oldest = undefined;
+    this.#newest = undefined;
     this.#bytes = 0;
+  }
+
+  /** Makes `entry` the newest. */
+  #link(entry: Entry): void {
+    entry.older = this.#newest;
+    entry.newer = undefined;
+    if (this.#newest === undefined) this.#oldest = entry;
+    else this.#newest.newer = entry;
+    this.#newest = entry;
+  }
+
+  #unlink(entry: Entry): void {
+    if (entry.older === undefined) this.#oldest = entry.newer;
+    else entry.older.newer = entry.newer;
+    if (entry.newer === undefined) this.#newest = entry.older;
+    else entry.newer.older = entry.older;
+    entry.older = undefined;
+    entry.newer = undefined;
   }
 }

@@ -1,26 +1,22 @@
 /** Fetches blocks [first, first + count) and hands each one to `deliver` as soon as it is whole. */
 export type RunFetcher = (first: number, count: number, deliver: (index: number, block: Uint8Array) => void) => Promise<void>;
 
+/** A read waiting for blocks: each one it wants is handed to it once, whole or failed. */
+export interface BlockTaker {
+  /** The block is whole: copy what is needed now (it may be reused later). */
+  take(index: number, block: Uint8Array): void;
+  /** The block will not come. */
+  fail(index: number, error: unknown): void;
+}
+
 interface Pending {
   state: 'queued' | 'flight';
   /** Some read waits for it (else it was only read ahead). */
   demanded: boolean;
   /** The run fetching it, once in flight. */
   run: number;
-  /** Called with the block the moment it is whole, before anything else can reuse it. */
-  readonly takers: ((block: Uint8Array) => void)[];
-  /** What the reads waiting for it await; made by the first of them (a block only read ahead needs none). */
-  waiting: { readonly promise: Promise<void>; readonly resolve: () => void; readonly reject: (error: unknown) => void } | undefined;
-}
-
-function settleable(): NonNullable<Pending['waiting']> {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
+  /** The reads waiting for it (none when it is only read ahead). */
+  readonly takers: BlockTaker[];
 }
 
 /** A FIFO of block indexes; entries may be stale (already fetched), the reader skips them. */
@@ -86,25 +82,21 @@ export class BlockScheduler {
   }
 
   /**
-   * Hands the block to `take` the moment it is fetched (this fetch may be one already under way),
-   * then resolves; `take` must copy what it needs (the block may be reused later). Call `pump()`
-   * after a batch.
+   * Hands the block to `taker` the moment it is fetched (this fetch may be one already under way),
+   * or its failure. Call `pump()` after a batch.
    */
-  want(index: number, take: (block: Uint8Array) => void): Promise<void> {
+  want(index: number, taker: BlockTaker): void {
     const known = this.#pending.get(index);
     if (known === undefined) {
       this.#demand.push(index);
-      const added = this.#add(index, true);
-      added.takers.push(take);
-      return (added.waiting = settleable()).promise;
+      this.#add(index, true).takers.push(taker);
+      return;
     }
-    known.takers.push(take);
-    known.waiting ??= settleable();
+    known.takers.push(taker);
     if (known.state === 'queued' && !known.demanded) {
       known.demanded = true;
       this.#demand.push(index);
     }
-    return known.waiting.promise;
   }
 
   /** Queues the block to be read ahead unless it is already on its way. Call `pump()` after a batch. */
@@ -129,15 +121,15 @@ export class BlockScheduler {
 
   /** Rejects every queued and in-flight block with `error` and forgets them. */
   failAll(error: unknown): void {
-    const pending = [...this.#pending.values()];
+    const pending = [...this.#pending];
     this.#pending.clear();
     this.#demand.clear();
     this.#ahead.clear();
-    for (const p of pending) p.waiting?.reject(error);
+    for (const [index, p] of pending) for (const taker of p.takers) taker.fail(index, error);
   }
 
   #add(index: number, demanded: boolean): Pending {
-    const pending: Pending = { state: 'queued', demanded, run: -1, takers: [], waiting: undefined };
+    const pending: Pending = { state: 'queued', demanded, run: -1, takers: [] };
     this.#pending.set(index, pending);
     return pending;
   }
@@ -147,10 +139,12 @@ export class BlockScheduler {
   }
 
   #next(): number | undefined {
-    for (const queue of [this.#demand, this.#ahead]) {
-      for (let index = queue.shift(); index !== undefined; index = queue.shift()) {
-        if (this.#queued(index)) return index;
-      }
+    return this.#nextOf(this.#demand) ?? this.#nextOf(this.#ahead);
+  }
+
+  #nextOf(queue: IndexQueue): number | undefined {
+    for (let index = queue.shift(); index !== undefined; index = queue.shift()) {
+      if (this.#queued(index)) return index;
     }
     return undefined;
   }
@@ -167,28 +161,30 @@ export class BlockScheduler {
       const p = this.#pending.get(index);
       if (p?.run !== run) return;
       this.#pending.delete(index);
-      for (const take of p.takers) take(block);
-      p.waiting?.resolve();
+      for (const taker of p.takers) taker.take(index, block);
     };
-    this.#fetchRun(first, count, deliver)
-      .then(
-        () => this.#settleRun(run, first, count, new Error(`run of blocks ${first}+${count} ended without delivering every block`)),
-        (error: unknown) => this.#settleRun(run, first, count, error),
-      )
-      .finally(() => {
-        this.#inFlight--;
-        this.pump();
-      })
-      .catch(() => undefined);
+    this.#fetchRun(first, count, deliver).then(
+      () => this.#endRun(run, first, count, undefined),
+      (error: unknown) => this.#endRun(run, first, count, error),
+    );
   }
 
-  /** Rejects what the run still owed (nothing, when it succeeded). */
+  #endRun(run: number, first: number, count: number, error: unknown): void {
+    try {
+      this.#settleRun(run, first, count, error ?? new Error(`run of blocks ${first}+${count} ended without delivering every block`));
+    } finally {
+      this.#inFlight--;
+      this.pump();
+    }
+  }
+
+  /** Fails what the run still owed (nothing, when it succeeded). */
   #settleRun(run: number, first: number, count: number, error: unknown): void {
     for (let i = first; i < first + count; i++) {
       const p = this.#pending.get(i);
       if (p?.run !== run) continue;
       this.#pending.delete(i);
-      p.waiting?.reject(error);
+      for (const taker of p.takers) taker.fail(i, error);
     }
   }
 }

@@ -7,7 +7,9 @@ import { isHttpDeviceError } from './http-error.js';
 import type { ResolvedOptions } from './options.js';
 import { readRange } from './range-reader.js';
 import { Readahead } from './readahead.js';
+import { ReadWaiter } from './read-waiter.js';
 import { Scatter } from './scatter.js';
+import { asError } from './transport.js';
 import type { ImageVersion } from './validators.js';
 
 /** Counters for tuning and tests: what reached the server and what the cache saved. */
@@ -107,28 +109,31 @@ export class HttpDevice implements BlockDevice {
     return Promise.resolve(this.#info);
   }
 
-  async read(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
-    this.#usable();
-    const count = checkRequest(this.#info, sector, buffers);
-    if (count === 0) return;
-    if (this.#pendingReads >= this.#options.maxPendingReads) {
-      throw new BlockError('IO', `${this.#options.maxPendingReads} reads are already pending (maxPendingReads)`);
-    }
-    this.#pendingReads++;
+  read(sector: number, buffers: readonly Uint8Array[]): Promise<void> {
     try {
-      await this.#readBytes(sector * this.#info.sectorSize, count * this.#info.sectorSize, buffers);
-    } finally {
-      this.#pendingReads--;
+      this.#usable();
+      const count = checkRequest(this.#info, sector, buffers);
+      if (count === 0) return Promise.resolve();
+      if (this.#pendingReads >= this.#options.maxPendingReads) {
+        throw new BlockError('IO', `${this.#options.maxPendingReads} reads are already pending (maxPendingReads)`);
+      }
+      const waiter = this.#readBytes(sector * this.#info.sectorSize, count * this.#info.sectorSize, buffers);
+      if (!waiter.waiting) return waiter.wait();
+      this.#pendingReads++;
+      return waiter.wait().finally(() => this.#pendingReads--);
+    } catch (error) {
+      return Promise.reject(asError(error));
     }
   }
 
-  async #readBytes(start: number, length: number, buffers: readonly Uint8Array[]): Promise<void> {
+  /** Copies what the cache holds, asks the scheduler for the rest; the waiter settles when it is all there. */
+  #readBytes(start: number, length: number, buffers: readonly Uint8Array[]): ReadWaiter {
     const { blockSize } = this.#options;
     const size = this.#version.size;
     const end = start + length;
     const sink = new Scatter(buffers, start);
+    const waiter = new ReadWaiter(sink, blockSize);
     if (end > size) sink.zero(Math.max(start, size), end);
-    const waits: Promise<void>[] = [];
     for (let index = Math.floor(start / blockSize); index * blockSize < Math.min(end, size); index++) {
       const cached = this.#cache.get(index);
       if (cached !== undefined) {
@@ -137,7 +142,8 @@ export class HttpDevice implements BlockDevice {
         continue;
       }
       this.#misses++;
-      waits.push(this.#scheduler.want(index, (block) => sink.copy(index * blockSize, block)));
+      waiter.expect();
+      this.#scheduler.want(index, waiter);
     }
     const ahead = this.#readahead.plan(start, end, size);
     if (ahead !== undefined) {
@@ -146,10 +152,7 @@ export class HttpDevice implements BlockDevice {
       }
     }
     this.#scheduler.pump();
-    if (waits.length === 0) return;
-    const results = await Promise.allSettled(waits);
-    sink.seal();
-    for (const result of results) if (result.status === 'rejected') throw result.reason;
+    return waiter;
   }
 
   async #fetchRun(first: number, count: number, deliver: (index: number, block: Uint8Array) => void): Promise<void> {
@@ -167,10 +170,11 @@ export class HttpDevice implements BlockDevice {
     this.#requests++;
     try {
       await readRange(this.#client, this.#version, start, end, (bytes) => {
-        this.#bytesFetched += bytes.byteLength;
-        for (let at = 0; at < bytes.byteLength;) {
-          const n = Math.min(block.byteLength - filled, bytes.byteLength - at);
-          block.set(bytes.subarray(at, at + n), filled);
+        const length = bytes.byteLength;
+        this.#bytesFetched += length;
+        for (let at = 0; at < length;) {
+          const n = Math.min(block.byteLength - filled, length - at);
+          block.set(n === length ? bytes : bytes.subarray(at, at + n), filled);
           filled += n;
           at += n;
           if (filled === block.byteLength) {

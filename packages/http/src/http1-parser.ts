@@ -56,22 +56,32 @@ export class ResponseParser {
   /** Reads head bytes from `data`; returns how many it used (the rest is body). */
   feedHead(data: Uint8Array): number {
     let i = 0;
-    while (i < data.byteLength) {
-      const byte = data[i++]!;
-      if (byte === CR) this.#match = this.#match === 2 ? 3 : 1;
-      else if (byte === LF) this.#match = this.#match === 1 || this.#match === 3 ? this.#match + 1 : 0;
-      else this.#match = 0;
-      if (this.#match === 4) break;
+    const n = data.byteLength;
+    while (i < n && this.#match !== 4) {
+      if (this.#match === 0) {
+        // Nothing begun: a match can only begin with the CR just before an LF, so jump there.
+        const lf = data.indexOf(LF, i);
+        i = Math.max(i, (lf < 0 ? n : lf) - 1);
+        if (i >= n) break;
+      }
+      this.#step(data[i++]!);
     }
-    this.#headBytes.push(data.slice(0, i));
     this.#headLength += i;
     if (this.#headLength > MAX_HEAD_BYTES) throw new HttpParseError(`a response head longer than ${MAX_HEAD_BYTES} bytes`);
-    if (this.#match !== 4) return i;
-    const all = new Uint8Array(this.#headLength);
-    let at = 0;
-    for (const part of this.#headBytes) {
-      all.set(part, at);
-      at += part.byteLength;
+    if (this.#match !== 4) {
+      this.#headBytes.push(data.slice(0, i));
+      return i;
+    }
+    let all = data.subarray(0, i);
+    if (this.#headBytes.length > 0) {
+      // A head that came in pieces: joined (the pieces were copied: the read buffer is reused).
+      this.#headBytes.push(all);
+      all = new Uint8Array(this.#headLength);
+      let at = 0;
+      for (const part of this.#headBytes) {
+        all.set(part, at);
+        at += part.byteLength;
+      }
     }
     this.#headBytes.length = 0;
     this.#headLength = 0;
@@ -82,6 +92,12 @@ export class ResponseParser {
     this.head = head;
     this.#frame(head);
     return i;
+  }
+
+  #step(byte: number): void {
+    if (byte === CR) this.#match = this.#match === 2 ? 3 : 1;
+    else if (byte === LF) this.#match = this.#match === 1 || this.#match === 3 ? this.#match + 1 : 0;
+    else this.#match = 0;
   }
 
   /**

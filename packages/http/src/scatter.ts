@@ -22,6 +22,15 @@ export class Scatter {
 
   /** Copies `data`, the image bytes from `offset`, into the part of the buffers it overlaps. */
   copy(offset: number, data: Uint8Array): void {
+    if (this.#buffers.length === 1) {
+      // One buffer (most reads): no search, no callback.
+      if (this.#sealed) return;
+      const first = this.#starts[0]!;
+      const from = Math.max(offset, first);
+      const to = Math.min(offset + data.byteLength, this.#end);
+      if (to > from) this.#buffers[0]!.set(data.subarray(from - offset, to - offset), from - first);
+      return;
+    }
     this.#each(offset, offset + data.byteLength, (buffer, into, from, length) => {
       buffer.set(data.subarray(from - offset, from - offset + length), into);
     });

@@ -16,17 +16,22 @@ export class Connection {
   #exchange: Exchange | undefined;
   readonly #pool: Pool;
   #closed = false;
+  /**
+   * The read buffers: the second is made the first time an exchange keeps a view of the first
+   * past a read (see `#nextBuffer`).
+   */
+  readonly #buffers: [Uint8Array, Uint8Array | undefined] = [new Uint8Array(READ_BUFFER_BYTES), undefined];
+  #reading = 0;
 
   constructor(pool: Pool, host: string, port: number) {
     this.#pool = pool;
-    const buffer = new Uint8Array(READ_BUFFER_BYTES);
     this.socket = netConnect({
       host,
       port,
       noDelay: true,
       onread: {
-        buffer,
-        callback: (length: number) => {
+        buffer: () => this.#nextBuffer(),
+        callback: (length: number, buffer: Uint8Array) => {
           this.#onRead(buffer.subarray(0, length));
           return true;
         },
@@ -62,6 +67,19 @@ export class Connection {
     } catch (error) {
       exchange.fail(asError(error));
     }
+  }
+
+  /**
+   * Where the next read lands (net.Socket asks after every read): the same buffer, unless the
+   * exchange still keeps a view of it (body bytes nobody has consumed yet); then the other one, so
+   * those bytes stay intact without pausing the socket. The exchange copies what it keeps past a
+   * second read, so the other buffer is free again by then.
+   */
+  #nextBuffer(): Uint8Array {
+    const current = this.#buffers[this.#reading]!;
+    if (this.#exchange?.holdsViewOf(current) !== true) return current;
+    this.#reading ^= 1;
+    return (this.#buffers[this.#reading] ??= new Uint8Array(READ_BUFFER_BYTES));
   }
 
   #onEnd(): void {

@@ -6,8 +6,9 @@ export const abortError = () => Object.assign(new Error('the request was aborted
 
 /**
  * What the connection does with the bytes it reads: parse a head, hand body bytes to a consumer,
- * or drain the rest of a released body. Bytes that arrive while nobody consumes are kept (as a
- * view of the read buffer) and the socket paused until they are fed on.
+ * or drain the rest of a released body. Bytes that arrive while nobody consumes are kept: as a
+ * view of the read buffer (the connection reads the next bytes into its other buffer), and once
+ * more arrive, as a copy, with the socket paused until they are fed on.
  */
 export class Exchange implements TransportResponse {
   status = 0;
@@ -21,6 +22,8 @@ export class Exchange implements TransportResponse {
   readonly headPromise: Promise<TransportResponse>;
   /** Body bytes read before anyone consumed them. */
   #held: Uint8Array | undefined;
+  /** `#held` is a view of a read buffer of the connection (else a copy of our own). */
+  #heldIsView = false;
   #consumer: { onChunk: (chunk: Uint8Array) => boolean; resolve: () => void; reject: (error: Error) => void } | undefined;
   #released = false;
   #failed: Error | undefined;
@@ -54,7 +57,6 @@ export class Exchange implements TransportResponse {
         else this.#hold(data.subarray(at));
       }
       if (this.parser.complete) this.#finished();
-      else this.#connection.pause();
       this.#resolveHead(this);
       return;
     }
@@ -70,19 +72,29 @@ export class Exchange implements TransportResponse {
     return this.#held !== undefined;
   }
 
+  /** The bytes kept for a consumer are a view of `buffer`, which the next read must not overwrite. */
+  holdsViewOf(buffer: Uint8Array): boolean {
+    return this.#heldIsView && this.#held!.buffer === buffer.buffer;
+  }
+
   /**
-   * Keeps bytes nobody consumes yet. Every caller pauses the socket with it, and a paused socket
-   * reads nothing more into the read buffer, so a view of it stays valid until it is fed on.
+   * Keeps bytes nobody consumes yet. The first ones stay a view of the read buffer: the connection
+   * reads into its other buffer while this one holds them (`holdsViewOf`). Once more arrive, both
+   * are copied together and the socket paused, so nothing is kept in a read buffer any longer and
+   * at most this copy grows.
    */
   #hold(bytes: Uint8Array): void {
     if (this.#held === undefined) {
       this.#held = bytes;
+      this.#heldIsView = true;
       return;
     }
     const joined = new Uint8Array(this.#held.byteLength + bytes.byteLength);
     joined.set(this.#held);
     joined.set(bytes, this.#held.byteLength);
     this.#held = joined;
+    this.#heldIsView = false;
+    this.#connection.pause();
   }
 
   #body(data: Uint8Array): void {
@@ -96,7 +108,6 @@ export class Exchange implements TransportResponse {
     }
     if (consumer === undefined && !this.#released) {
       this.#hold(data);
-      this.#connection.pause();
       return;
     }
     let used: number;
@@ -117,7 +128,6 @@ export class Exchange implements TransportResponse {
       // The consumer stopped mid-read: keep the rest for whoever reads next (release drains it).
       this.#consumer = undefined;
       this.#hold(data.subarray(used));
-      this.#connection.pause();
       consumer?.resolve();
       if (this.#released) this.#drain();
     }
@@ -152,6 +162,7 @@ export class Exchange implements TransportResponse {
   #feedHeld(): void {
     const held = this.#held;
     this.#held = undefined;
+    this.#heldIsView = false;
     if (held !== undefined) this.#body(held);
     // Still someone to hand bytes to, or a body to drain: read on.
     if (!this.#complete() && this.#failed === undefined && !this.#holding()) this.#connection.resume();

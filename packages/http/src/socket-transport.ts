@@ -6,6 +6,14 @@ import type { Transport, TransportRequest, TransportResponse } from './transport
 /** Characters a header name or value may not carry onto the wire (they would end the header). */
 const UNSAFE = /[\r\n\0]/;
 
+interface Target {
+  /** The request target: path and query. */
+  readonly path: string;
+  /** The Host header line and the end of the head, for requests that set no Host of their own. */
+  readonly hostLine: string;
+  readonly pool: Pool;
+}
+
 /**
  * HTTP/1.1 over plain TCP sockets of its own (http: URLs only): keep-alive connections, at most
  * `maxSockets` per origin, each reading into one reused buffer (net.Socket's `onread`) and handing
@@ -17,6 +25,8 @@ export class SocketTransport implements Transport {
   readonly #maxSockets: number;
   readonly #lingerMs: number;
   readonly #pools = new Map<string, Pool>();
+  /** What each URL asked for so far resolves to (parsed once, not per request). */
+  readonly #targets = new Map<string, Target>();
   #openedBefore = 0;
 
   get connectionsOpened(): number {
@@ -34,23 +44,17 @@ export class SocketTransport implements Transport {
     let aborted = false;
     const isAborted = () => aborted;
     let exchange: Exchange | undefined;
-    const target = new URL(url);
-    const lines = [`${method} ${target.pathname}${target.search} HTTP/1.1`];
+    const target = this.#target(url);
+    let head = `${method} ${target.path} HTTP/1.1\r\n`;
     let host = false;
-    for (const [name, value] of Object.entries(headers)) {
+    for (const name in headers) {
+      const value = headers[name]!;
       if (UNSAFE.test(name) || UNSAFE.test(value)) throw new TypeError(`header ${JSON.stringify(name)} has a CR, LF or NUL`);
-      if (name.toLowerCase() === 'host') host = true;
-      lines.push(`${name}: ${value}`);
+      if (!host && name.length === 4 && name.toLowerCase() === 'host') host = true;
+      head += `${name}: ${value}\r\n`;
     }
-    if (!host) lines.push(`Host: ${target.host}`);
-    const head = `${lines.join('\r\n')}\r\n\r\n`;
-    const key = target.host;
-    let pool = this.#pools.get(key);
-    if (pool === undefined) {
-      pool = new Pool(target.hostname.replace(/^\[|\]$/g, ''), Number(target.port || 80), this.#maxSockets);
-      this.#pools.set(key, pool);
-    }
-    const from = pool;
+    head += host ? '\r\n' : target.hostLine;
+    const from = target.pool;
     const attempt = async (fresh: boolean): Promise<TransportResponse> => {
       const connection = await from.take(fresh);
       if (aborted) {
@@ -76,9 +80,26 @@ export class SocketTransport implements Transport {
     };
   }
 
+  #target(url: string): Target {
+    const known = this.#targets.get(url);
+    if (known !== undefined) return known;
+    const parsed = new URL(url);
+    let pool = this.#pools.get(parsed.host);
+    if (pool === undefined) {
+      pool = new Pool(parsed.hostname.replace(/^\[|\]$/g, ''), Number(parsed.port || 80), this.#maxSockets);
+      this.#pools.set(parsed.host, pool);
+    }
+    const target = { path: `${parsed.pathname}${parsed.search}`, hostLine: `Host: ${parsed.host}\r\n\r\n`, pool };
+    // A device asks for one URL (and the redirects of node:http's are not ours): a bound, not a cache policy.
+    if (this.#targets.size >= 16) this.#targets.clear();
+    this.#targets.set(url, target);
+    return target;
+  }
+
   close(): void {
     this.#openedBefore = this.connectionsOpened;
     for (const pool of this.#pools.values()) pool.close();
     this.#pools.clear();
+    this.#targets.clear();
   }
 }

@@ -52,6 +52,39 @@ describe('ResponseParser', () => {
     );
   });
 
+  it('finds the end of the head at the first CRLFCRLF, however CRs and LFs fall and the bytes are split', () => {
+    const byte = fc.constantFrom(13, 10, 97, 58);
+    fc.assert(
+      fc.property(fc.array(byte, { maxLength: 40 }), fc.array(fc.nat({ max: 60 }), { maxLength: 6 }), (tail, cuts) => {
+        const wire = Uint8Array.from([...text.encode('HTTP/1.1 200 OK\r\n'), ...tail]);
+        const end = Buffer.from(wire).indexOf('\r\n\r\n');
+        const parser = new ResponseParser('GET');
+        const edges = [...new Set(cuts.map((c) => c % (wire.byteLength + 1)))].sort((a, b) => a - b);
+        let used = 0;
+        let found = false;
+        let from = 0;
+        for (const to of [...edges, wire.byteLength]) {
+          if (found) break;
+          const piece = wire.subarray(from, to);
+          from = to;
+          try {
+            used += parser.feedHead(piece);
+            found = parser.head !== undefined;
+          } catch (error) {
+            expect(error).toBeInstanceOf(HttpParseError);
+            // It throws only once it has the whole head: the bytes up to its end.
+            used = -1;
+            found = true;
+          }
+        }
+        if (end < 0) expect([found, used]).toEqual([false, wire.byteLength]);
+        else if (used >= 0) expect(used).toBe(end + 4);
+        else expect(found).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('a body to the end of the connection ends there, and is not kept alive', () => {
     const { head, body, complete } = parse(text.encode(`${HEAD}\r\n0123456789`), [], 'GET', true);
     expect(head?.keepAlive).toBe(false);

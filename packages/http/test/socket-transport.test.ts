@@ -4,6 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from '../src/node.js';
+import { SocketTransport } from '../src/socket-transport.js';
 import { expectHttpError } from './helpers/expect-http-error.js';
 
 const HEAD_OK = 'HTTP/1.1 200 OK\r\nAccept-Ranges: bytes\r\nContent-Length: 4096\r\n\r\n';
@@ -105,5 +106,43 @@ describe('the Node socket transport against a server that breaks HTTP', () => {
     expect(current.open()).toBe(1);
     await device.disconnect();
     await expect.poll(() => current!.open()).toBe(0);
+  });
+});
+
+describe('the Node socket transport keeping bytes for a consumer that comes late', () => {
+  it('gives every byte, in order, when more reads arrive before anyone consumes', async () => {
+    const parts = ['a', 'b', 'c', 'd', 'e', 'f'].map((c) => c.repeat(3000));
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.once('data', () => {
+        socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Length: ${parts.length * 3000}\r\n\r\n${parts[0]!}`, 'latin1');
+        // The rest in separate writes: separate reads of the client, while nobody consumes yet.
+        let next = 1;
+        const timer = setInterval(() => {
+          socket.write(parts[next++]!, 'latin1');
+          if (next === parts.length) clearInterval(timer);
+        }, 5);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const transport = new SocketTransport({ maxSockets: 1, lingerMs: 1000 });
+    try {
+      const response = await transport.request('GET', `http://127.0.0.1:${port}/x`, {}).response;
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      let text = '';
+      await response.consume((chunk) => {
+        text += Buffer.from(chunk).toString('latin1');
+        return true;
+      });
+      response.release();
+      expect(text).toBe(parts.join(''));
+    } finally {
+      transport.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
