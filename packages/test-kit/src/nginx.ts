@@ -11,10 +11,12 @@ export interface NginxOptions {
   readonly dir: string;
   /** Extra directives inside the `server { }` block. */
   readonly serverConfig?: string;
+  /** Serve https with this certificate and key (PEM files) instead of plain http. */
+  readonly tls?: { readonly certificate: string; readonly key: string };
 }
 
 export interface Nginx {
-  /** `http://127.0.0.1:PORT` (no trailing slash). */
+  /** `http://127.0.0.1:PORT`, or `https://…` with `tls` (no trailing slash). */
   readonly url: string;
   readonly port: number;
   /** What nginx wrote to its error log so far. */
@@ -66,7 +68,8 @@ http {
   tcp_nodelay on;
   keepalive_requests 100000;
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port}${options.tls ? ' ssl' : ''};
+    ${options.tls ? `ssl_certificate ${options.tls.certificate};\n    ssl_certificate_key ${options.tls.key};` : ''}
     root ${options.root};
     ${options.serverConfig ?? ''}
   }
@@ -98,7 +101,7 @@ export async function startNginx(options: NginxOptions, program = findPeer('ngin
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline && nginx.child.exitCode === null && nginx.child.signalCode === null) {
       if (await accepts(port)) {
-        return { url: `http://127.0.0.1:${port}`, port, errorLog, stop: () => nginx.stop() };
+        return { url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`, port, errorLog, stop: () => nginx.stop() };
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
