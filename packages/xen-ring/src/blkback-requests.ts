@@ -1,4 +1,4 @@
-import { toBlockError, type BlockDevice } from '@blk/core';
+import { settled, type BlockDevice } from '@blk/core';
 import { readSegment, SEGMENT_SIZE, type BlkifRequest, type BlkifSegment, type IndirectRequest, type RwRequest } from './blkif-codec.js';
 import { isKnownRequest } from './blkif-codec.js';
 import { BlkifOp, BlkifStatus, PAGE_SIZE, SECTOR_BYTES } from './blkif-constants.js';
@@ -169,14 +169,13 @@ function dataIo(ctx: RequestContext, write: boolean, sector: number, segments: r
     if ((runEnd - runStart) % sectorSize !== 0) aligned = false;
   }
   const deviceSector = (sector * SECTOR_BYTES) / sectorSize;
-  let io: Promise<unknown>;
-  try {
-    io = aligned
-      ? Promise.resolve(write ? ctx.device.write(deviceSector, views) : ctx.device.read(deviceSector, views))
-      : bounced(ctx.device, write, deviceSector, views, count * SECTOR_BYTES);
-  } catch (error) {
-    io = Promise.reject(error instanceof Error ? error : toBlockError(error, 'device operation failed'));
-  }
+  const io = settled(() =>
+    aligned
+      ? write
+        ? ctx.device.write(deviceSector, views)
+        : ctx.device.read(deviceSector, views)
+      : bounced(ctx.device, write, deviceSector, views, count * SECTOR_BYTES),
+  );
   if (temporary.length === 0) return io;
   const release = () => {
     ctx.mapper.release(temporary);
